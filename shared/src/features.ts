@@ -1,0 +1,71 @@
+// Raw feature values → the model's input tensor. The gateway (serving) and the trainer (training
+// rows) both call these functions, so one raw row always becomes the same tensor on both sides.
+import { ApiError } from "./errors.ts";
+import type { FeatureValue } from "./schemas/common.ts";
+import type { Degraded } from "./schemas/predict.ts";
+import type { Feature, FeatureSpec } from "./schemas/feature-spec.ts";
+
+export type RawRow = Readonly<Record<string, FeatureValue | undefined>>;
+
+/** Number of tensor columns a spec produces (categoricals are one-hot). */
+export function inputWidth(spec: Pick<FeatureSpec, "features">): number {
+  let width = 0;
+  for (const f of spec.features) width += f.type === "categorical" ? f.vocabulary.length : 1;
+  return width;
+}
+
+/**
+ * Resolves one row: values present and of the right type are kept, absent ones take the spec's
+ * default and are reported. A present value of the wrong type is a client error naming the field.
+ */
+export function resolveRow(
+  spec: Pick<FeatureSpec, "features">,
+  raw: RawRow,
+  where = "features",
+): { values: Record<string, FeatureValue>; defaulted: Degraded[] } {
+  const values: Record<string, FeatureValue> = {};
+  const defaulted: Degraded[] = [];
+  for (const f of spec.features) {
+    const v = raw[f.name];
+    if (v === undefined || v === null) {
+      values[f.name] = f.default;
+      defaulted.push({ feature: f.name, reason: "missing" });
+    } else if (!typeMatches(f, v)) {
+      throw new ApiError("bad_request", `${where}.${f.name}: expected ${f.type}, got ${typeof v}`);
+    } else {
+      values[f.name] = v;
+    }
+  }
+  return { values, defaulted };
+}
+
+/** Writes resolved rows into one row-major float32 tensor of shape [rows, inputWidth(spec)]. */
+export function encodeRows(spec: Pick<FeatureSpec, "features">, rows: readonly RawRow[]): Float32Array {
+  const width = inputWidth(spec);
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((row, r) => {
+    let col = r * width;
+    for (const f of spec.features) {
+      const v = row[f.name] ?? f.default;
+      if (f.type === "categorical") {
+        const hot = f.vocabulary.indexOf(String(v));
+        if (hot >= 0) out[col + hot] = 1;
+        col += f.vocabulary.length;
+      } else {
+        out[col++] = f.type === "boolean" ? (v === true ? 1 : 0) : Number(v);
+      }
+    }
+  });
+  return out;
+}
+
+function typeMatches(f: Feature, v: FeatureValue): boolean {
+  switch (f.type) {
+    case "number":
+      return typeof v === "number" && Number.isFinite(v);
+    case "boolean":
+      return typeof v === "boolean";
+    case "categorical":
+      return typeof v === "string";
+  }
+}

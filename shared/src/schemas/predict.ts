@@ -1,0 +1,59 @@
+// The gateway's public predict API.
+import { z } from "zod";
+import { entityMapSchema, featureMapSchema } from "./common.ts";
+
+export const LIMITS = {
+  /** Bytes of request body the gateway reads before answering 413. */
+  maxBodyBytes: 256 * 1024,
+  maxInstances: 256,
+  maxUnitLength: 256,
+  maxRequestIdLength: 128,
+} as const;
+
+export const unitSchema = z.string().min(1).max(LIMITS.maxUnitLength, `must be at most ${LIMITS.maxUnitLength} characters`);
+export const requestIdSchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.maxRequestIdLength)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+
+export const instanceSchema = z.object({
+  entities: entityMapSchema.optional(),
+  features: featureMapSchema.optional(),
+});
+
+export const predictRequestSchema = z
+  .object({
+    unit: unitSchema.optional(),
+    entities: entityMapSchema.optional(),
+    features: featureMapSchema.optional(),
+    instances: z.array(instanceSchema).min(1).max(LIMITS.maxInstances, `must hold at most ${LIMITS.maxInstances} instances`).optional(),
+    request_id: requestIdSchema.optional(),
+  })
+  .strict()
+  .refine((r) => !(r.instances && (r.features || r.entities)), {
+    message: "give either instances or top-level features/entities, not both",
+    path: ["instances"],
+  });
+export type PredictRequest = z.infer<typeof predictRequestSchema>;
+
+export const outputValueSchema = z.union([z.number(), z.array(z.number())]);
+export const outputsSchema = z.record(z.string(), outputValueSchema);
+
+export const degradedSchema = z.object({
+  feature: z.string(),
+  reason: z.enum(["missing", "stale", "store_unavailable", "deadline", "invalid"]),
+});
+export type Degraded = z.infer<typeof degradedSchema>;
+
+export const predictResponseSchema = z.object({
+  request_id: z.string(),
+  model: z.string(),
+  version: z.number().int(),
+  variant: z.string(),
+  /** `unit` when routed by the unit (sticky), `request_id` when no unit was given (not sticky). */
+  routed_by: z.enum(["unit", "request_id"]),
+  outputs: z.union([outputsSchema, z.array(outputsSchema)]),
+  degraded: z.array(degradedSchema).optional(),
+});
+export type PredictResponse = z.infer<typeof predictResponseSchema>;

@@ -1,0 +1,86 @@
+// Admin API bodies for models, versions, aliases and deployments.
+import { z } from "zod";
+import { nameSchema, runtimeSchema, sha256Schema, taskSchema, versionNumberSchema } from "./common.ts";
+import { featureSpecSchema } from "./feature-spec.ts";
+
+export const createModelSchema = z.object({
+  name: nameSchema,
+  task: taskSchema,
+  description: z.string().max(2000).optional(),
+});
+export type CreateModel = z.infer<typeof createModelSchema>;
+
+export const tensorSpecSchema = z.object({
+  name: z.string().min(1).max(128),
+  /** Shape with -1 for dynamic dimensions, e.g. [-1, 4]. */
+  shape: z.array(z.number().int().min(-1)).max(8),
+  datatype: z.enum(["FP32", "FP64", "INT32", "INT64", "BOOL"]).default("FP32"),
+});
+export type TensorSpec = z.infer<typeof tensorSpecSchema>;
+
+export const lineageSchema = z.object({
+  training_data: z.string().max(1024).optional(),
+  training_data_sha256: sha256Schema.optional(),
+  code_version: z.string().max(256).optional(),
+  params: z.record(z.string(), z.unknown()).optional(),
+  parent_job: z.string().max(128).optional(),
+});
+
+export const versionMetadataSchema = z.object({
+  runtime: runtimeSchema,
+  inputs: z.array(tensorSpecSchema).min(1).max(16),
+  outputs: z.array(tensorSpecSchema).min(1).max(16),
+  feature_spec: featureSpecSchema,
+  metrics: z.record(z.string().max(64), z.number()).default({}),
+  lineage: lineageSchema.default({}),
+  description: z.string().max(2000).optional(),
+});
+export type VersionMetadata = z.infer<typeof versionMetadataSchema>;
+
+export const putAliasSchema = z.object({
+  version: versionNumberSchema,
+  reason: z.string().max(500).optional(),
+});
+
+const versionOrAlias = {
+  version: versionNumberSchema.optional(),
+  alias: nameSchema.optional(),
+};
+const oneOfVersionOrAlias = (v: { version?: number | undefined; alias?: string | undefined }) =>
+  (v.version === undefined) !== (v.alias === undefined);
+
+export const deploymentVariantSchema = z
+  .object({ name: nameSchema, ...versionOrAlias, weight: z.number().int().min(0).max(10_000) })
+  .refine(oneOfVersionOrAlias, { message: "give exactly one of version or alias", path: ["version"] });
+
+export const deploymentShadowSchema = z
+  .object({ ...versionOrAlias, rate: z.number().int().min(1).max(10_000) })
+  .refine(oneOfVersionOrAlias, { message: "give exactly one of version or alias", path: ["version"] });
+
+export const putDeploymentSchema = z
+  .object({
+    variants: z.array(deploymentVariantSchema).min(1).max(16),
+    shadows: z.array(deploymentShadowSchema).max(8).default([]),
+    mode: z.enum(["preserve", "reshuffle"]).default("preserve"),
+    /** Variant that serves when the chosen one cannot (origin down, artifact refused). */
+    fallback: nameSchema.optional(),
+  })
+  .superRefine((d, ctx) => {
+    const total = d.variants.reduce((s, v) => s + v.weight, 0);
+    if (total !== 10_000) ctx.addIssue({ code: "custom", path: ["variants"], message: `weights must sum to 10000 basis points, got ${total}` });
+    const names = d.variants.map((v) => v.name);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: ["variants", i, "name"], message: `duplicate variant "${n}"` });
+    });
+    if (d.fallback && !names.includes(d.fallback)) ctx.addIssue({ code: "custom", path: ["fallback"], message: `unknown variant "${d.fallback}"` });
+  });
+export type PutDeployment = z.infer<typeof putDeploymentSchema>;
+
+export const createKeySchema = z.object({
+  name: z.string().min(1).max(128),
+  /** Models the key may call; `["*"]` for all. */
+  models: z.array(z.union([nameSchema, z.literal("*")])).min(1).max(256),
+  rate_limit: z.number().int().positive().optional(),
+  /** Import an existing secret instead of generating one (bootstrap, migrations). */
+  key: z.string().min(24).max(256).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces").optional(),
+});

@@ -1,0 +1,53 @@
+// The routing snapshot: everything a gateway needs to serve, published by the control plane.
+import { z } from "zod";
+import { runtimeSchema, sha256Schema, taskSchema } from "./common.ts";
+import { featureSpecSchema } from "./feature-spec.ts";
+import { tensorSpecSchema } from "./registry.ts";
+
+export const snapshotVersionSchema = z.object({
+  version: z.number().int().positive(),
+  runtime: runtimeSchema,
+  sha256: sha256Schema,
+  size: z.number().int().nonnegative(),
+  artifact_key: z.string(),
+  inputs: z.array(tensorSpecSchema),
+  outputs: z.array(tensorSpecSchema),
+  feature_spec: featureSpecSchema,
+});
+export type SnapshotVersion = z.infer<typeof snapshotVersionSchema>;
+
+export const snapshotDeploymentSchema = z.object({
+  epoch: z.number().int().nonnegative(),
+  /** Salt for variant bucketing; includes the epoch so `reshuffle` re-randomizes. */
+  salt: z.string(),
+  shadow_salt: z.string(),
+  allocation: z.array(z.tuple([z.number().int(), z.number().int(), z.string()])),
+  variants: z.array(z.object({ name: z.string(), version: z.number().int().positive() })),
+  shadows: z.array(z.object({ version: z.number().int().positive(), rate_bp: z.number().int() })),
+  fallback: z.string().optional(),
+});
+export type SnapshotDeployment = z.infer<typeof snapshotDeploymentSchema>;
+
+export const snapshotModelSchema = z.object({
+  name: z.string(),
+  task: taskSchema,
+  deployment: snapshotDeploymentSchema.nullable(),
+  versions: z.record(z.string(), snapshotVersionSchema),
+});
+export type SnapshotModel = z.infer<typeof snapshotModelSchema>;
+
+export const snapshotKeySchema = z.object({
+  id: z.string(),
+  /** Hex sha256 of the client key; the key itself never leaves the moment it was created. */
+  hash: sha256Schema,
+  models: z.array(z.string()),
+  rate_limit: z.number().int().positive().optional(),
+});
+
+export const snapshotSchema = z.object({
+  version: z.number().int().nonnegative(),
+  generated_at: z.string(),
+  keys: z.array(snapshotKeySchema),
+  models: z.record(z.string(), snapshotModelSchema),
+});
+export type Snapshot = z.infer<typeof snapshotSchema>;
