@@ -1,11 +1,29 @@
-import { logisticRegressionModel } from "@verge/shared/onnx/writer";
-import { createOrtSession, ort } from "./inference/ort-web.ts";
-export default {
-  async fetch(): Promise<Response> {
-    const t0 = Date.now();
-    const s = await createOrtSession(logisticRegressionModel([0.5, -1, 2], 0.1));
-    const t1 = Date.now();
-    const out = await s.run({ input: new ort.Tensor("float32", Float32Array.from([1, 2, 3]), [1, 3]) });
-    return Response.json({ p: Array.from(out.probability!.data as Float32Array), ms: t1 - t0 });
-  },
-};
+// The gateway worker: the data plane that client apps call.
+import { ApiError, LIMITS, nameSchema, predictRequestSchema } from "@verge/shared";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import { requireClientKey } from "./auth/client-key.ts";
+import { newApp, onError, validate } from "./http/app.ts";
+import { predict } from "./predict/handler.ts";
+
+const modelParam = z.object({ model: nameSchema });
+
+export const app = newApp()
+  .get("/v2/health/live", (c) => c.json({ live: true }))
+  .post(
+    "/v1/models/:model/predict",
+    bodyLimit({
+      maxSize: LIMITS.maxBodyBytes,
+      onError: () => {
+        throw new ApiError("payload_too_large", `body: requests are limited to ${LIMITS.maxBodyBytes} bytes`);
+      },
+    }),
+    validate("param", modelParam),
+    requireClientKey(),
+    validate("json", predictRequestSchema),
+    (c) => predict(c, c.req.valid("param").model, c.req.valid("json")),
+  )
+  .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
+  .onError(onError);
+
+export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

@@ -21,3 +21,8 @@ export function bucketOf(salt: string, unit: string): number {
 export function inShadowSample(shadowSalt: string, unit: string, rateBp: number): boolean {
   return bucketOf(shadowSalt, unit) < rateBp;
 }
+
+/** XXH32 of the unit alone: what logs carry instead of the unit itself. */
+export function unitHash(unit: string): number {
+  return xxHash32(encoder.encode(unit), 0);
+}

@@ -9,3 +9,4 @@ export * from "./schemas/registry.ts";
 export * from "./schemas/snapshot.ts";
 export * from "./schemas/predict.ts";
 export * from "./schemas/log-record.ts";
+export * from "./crypto.ts";

@@ -3,3 +3,4 @@ import onnxProto from "onnx-proto";
 
 export const { onnx } = onnxProto;
 export type ModelProto = InstanceType<typeof onnx.ModelProto>;
+export type { onnx as OnnxTypes } from "onnx-proto";

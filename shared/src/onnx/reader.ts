@@ -1,7 +1,7 @@
 // Reads an ONNX file's graph inputs and outputs, to check an upload against its declared spec.
 import { ApiError } from "../errors.ts";
 import type { TensorSpec } from "../schemas/registry.ts";
-import { onnx } from "./proto.ts";
+import { onnx, type OnnxTypes } from "./proto.ts";
 
 const DATATYPES: Record<number, TensorSpec["datatype"]> = {
   [onnx.TensorProto.DataType.FLOAT]: "FP32",
@@ -26,14 +26,14 @@ export function readModelIo(bytes: Uint8Array): ModelIo {
     throw new ApiError("bad_request", `artifact: not an ONNX model (${(cause as Error).message})`);
   }
   const graph = model.graph;
-  if (!graph || graph.node.length === 0 || graph.output.length === 0) {
+  if (!graph?.node?.length || !graph.output?.length) {
     throw new ApiError("bad_request", "artifact: not an ONNX model (no graph, nodes or outputs)");
   }
-  const initializers = new Set(graph.initializer.map((t) => t.name));
-  const tensor = (v: InstanceType<typeof onnx.ValueInfoProto>): TensorSpec => {
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  const tensor = (v: OnnxTypes.IValueInfoProto): TensorSpec => {
     const t = v.type?.tensorType;
     return {
-      name: v.name,
+      name: v.name ?? "",
       shape: (t?.shape?.dim ?? []).map((d) => (d.dimValue ? Number(d.dimValue) : -1)),
       datatype: DATATYPES[t?.elemType ?? 0] ?? "FP32",
     };
@@ -42,7 +42,7 @@ export function readModelIo(bytes: Uint8Array): ModelIo {
   for (const o of model.opsetImport) opsets[o.domain || "ai.onnx"] = Number(o.version);
   return {
     // Older exporters list initializers among the inputs; they are not fed by callers.
-    inputs: graph.input.filter((v) => !initializers.has(v.name)).map(tensor),
+    inputs: (graph.input ?? []).filter((v) => !initializers.has(v.name)).map(tensor),
     outputs: graph.output.map(tensor),
     opsets,
   };

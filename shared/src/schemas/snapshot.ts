@@ -20,10 +20,10 @@ export const snapshotDeploymentSchema = z.object({
   epoch: z.number().int().nonnegative(),
   /** Salt for variant bucketing; includes the epoch so `reshuffle` re-randomizes. */
   salt: z.string(),
-  shadow_salt: z.string(),
   allocation: z.array(z.tuple([z.number().int(), z.number().int(), z.string()])),
   variants: z.array(z.object({ name: z.string(), version: z.number().int().positive() })),
-  shadows: z.array(z.object({ version: z.number().int().positive(), rate_bp: z.number().int() })),
+  /** Each shadow samples units by its own salt, so the same units are always shadowed. */
+  shadows: z.array(z.object({ version: z.number().int().positive(), rate_bp: z.number().int(), salt: z.string() })),
   fallback: z.string().optional(),
 });
 export type SnapshotDeployment = z.infer<typeof snapshotDeploymentSchema>;

@@ -1,0 +1,152 @@
+// The registry's tables. drizzle-kit generates `migrations/` from this file.
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
+
+export const models = sqliteTable("models", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull().unique(),
+  task: text("task", { enum: ["binary_classification", "regression", "multiclass"] }).notNull(),
+  description: text("description"),
+  createdAt: text("created_at").notNull().default(now),
+  createdBy: text("created_by").notNull(),
+});
+
+export const versions = sqliteTable(
+  "versions",
+  {
+    modelId: integer("model_id").notNull().references(() => models.id),
+    version: integer("version").notNull(),
+    runtime: text("runtime", { enum: ["edge", "origin"] }).notNull(),
+    sha256: text("sha256").notNull(),
+    size: integer("size").notNull(),
+    artifactKey: text("artifact_key").notNull(),
+    /** The validated version metadata (inputs, outputs, feature spec, metrics, lineage) as JSON. */
+    metadata: text("metadata", { mode: "json" }).notNull(),
+    createdAt: text("created_at").notNull().default(now),
+    createdBy: text("created_by").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelId, t.version] })],
+);
+
+export const aliases = sqliteTable(
+  "aliases",
+  {
+    modelId: integer("model_id").notNull().references(() => models.id),
+    alias: text("alias").notNull(),
+    version: integer("version").notNull(),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.modelId, t.alias] })],
+);
+
+/** Every alias move, for history and one-step rollback. */
+export const aliasEvents = sqliteTable(
+  "alias_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    modelId: integer("model_id").notNull().references(() => models.id),
+    alias: text("alias").notNull(),
+    fromVersion: integer("from_version"),
+    toVersion: integer("to_version").notNull(),
+    actor: text("actor").notNull(),
+    reason: text("reason"),
+    at: text("at").notNull().default(now),
+  },
+  (t) => [index("alias_events_by_alias").on(t.modelId, t.alias, t.id)],
+);
+
+export const deployments = sqliteTable("deployments", {
+  modelId: integer("model_id").primaryKey().references(() => models.id),
+  /** Bumped by `reshuffle`; part of the bucketing salt. */
+  epoch: integer("epoch").notNull().default(0),
+  /** The request as given (variants by version or alias, shadows, fallback) as JSON. */
+  spec: text("spec", { mode: "json" }).notNull(),
+  /** `[start, end, variant]` ranges as JSON. */
+  allocation: text("allocation", { mode: "json" }).notNull(),
+  /** Incremented on every change; the resource version for `If-Match`. */
+  revision: integer("revision").notNull().default(1),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
+export const apiKeys = sqliteTable("api_keys", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  hash: text("hash").notNull().unique(),
+  models: text("models", { mode: "json" }).notNull(),
+  rateLimit: integer("rate_limit"),
+  createdAt: text("created_at").notNull().default(now),
+  revokedAt: text("revoked_at"),
+});
+
+/** Counters such as the snapshot version, bumped inside the batches that change routing. */
+export const counters = sqliteTable("counters", {
+  name: text("name").primaryKey(),
+  value: integer("value").notNull(),
+});
+
+export const audit = sqliteTable(
+  "audit",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: text("at").notNull().default(now),
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    target: text("target").notNull(),
+    before: text("before", { mode: "json" }),
+    after: text("after", { mode: "json" }),
+  },
+  (t) => [index("audit_by_target").on(t.target, t.id)],
+);
+
+/**
+ * Prediction log records already counted, keyed by their identity, so a redelivered record is
+ * folded once. `batch` marks which consumer invocation inserted the row.
+ */
+export const ingested = sqliteTable(
+  "ingested",
+  {
+    key: text("key").primaryKey(),
+    batch: text("batch").notNull(),
+    minute: integer("minute").notNull(),
+    model: text("model").notNull(),
+    version: integer("version").notNull(),
+    variant: text("variant").notNull(),
+    shadow: integer("shadow").notNull(),
+    error: integer("error").notNull(),
+    latencyMs: real("latency_ms").notNull(),
+  },
+  (t) => [index("ingested_by_batch").on(t.batch), index("ingested_by_minute").on(t.minute)],
+);
+
+/** Per-minute counts per model, version, variant and shadow flag; sums, so windows merge exactly. */
+export const rollups = sqliteTable(
+  "rollups",
+  {
+    minute: integer("minute").notNull(),
+    model: text("model").notNull(),
+    version: integer("version").notNull(),
+    variant: text("variant").notNull(),
+    shadow: integer("shadow").notNull(),
+    count: integer("count").notNull(),
+    errors: integer("errors").notNull(),
+    latencySumMs: real("latency_sum_ms").notNull(),
+    latencyMaxMs: real("latency_max_ms").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.model, t.version, t.variant, t.shadow, t.minute] })],
+);
+
+
+/**
+ * One row whose CHECK fails on purpose: a batch that starts by writing `ok = 0` here aborts
+ * whole, which is how optimistic preconditions are enforced inside an atomic D1 batch.
+ */
+export const preconditions = sqliteTable(
+  "preconditions",
+  {
+    id: integer("id").primaryKey(),
+    ok: integer("ok").notNull(),
+  },
+  (t) => [check("precondition", sql`${t.ok} = 1`)],
+);

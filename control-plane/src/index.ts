@@ -1,0 +1,28 @@
+// The control plane worker: admin API, snapshot for gateways, and the prediction-log consumer.
+import { ApiError } from "@verge/shared";
+import { newApp, onError } from "./http/app.ts";
+import { deploymentRoutes } from "./deployments/routes.ts";
+import { keyRoutes } from "./keys/routes.ts";
+import { aliasRoutes } from "./registry/aliases.ts";
+import { modelRoutes } from "./registry/models.ts";
+import { versionRoutes } from "./registry/versions.ts";
+import { metricsRoutes } from "./rollups/routes.ts";
+import { handlePredictionLogs } from "./rollups/queue.ts";
+import { snapshotRoutes } from "./snapshot/routes.ts";
+
+export const app = newApp()
+  .get("/healthz", (c) => c.json({ ok: true }))
+  .route("/v1/models", modelRoutes)
+  .route("/v1/models", versionRoutes)
+  .route("/v1/models", aliasRoutes)
+  .route("/v1/models", deploymentRoutes)
+  .route("/v1/models", metricsRoutes)
+  .route("/v1/keys", keyRoutes)
+  .route("/v1/snapshot", snapshotRoutes)
+  .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
+  .onError(onError);
+
+export default {
+  fetch: app.fetch,
+  queue: handlePredictionLogs,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,70 @@
+// Aliases (production, staging, archived or any name) and the history of every move.
+import { and, desc, eq, sql } from "drizzle-orm";
+import { ApiError, nameSchema, putAliasSchema } from "@verge/shared";
+import { auditEntry, bumpSnapshot, db, findModel, type Db } from "../db/client.ts";
+import { aliasEvents, aliases, versions } from "../db/schema.ts";
+import { newApp, validate } from "../http/app.ts";
+import { requireRole } from "../http/auth.ts";
+import { modelParam } from "./models.ts";
+
+const aliasParam = modelParam.extend({ alias: nameSchema });
+
+export const aliasRoutes = newApp()
+  .put("/:model/aliases/:alias", requireRole("operator"), validate("param", aliasParam), validate("json", putAliasSchema), async (c) => {
+    const d = db(c.env);
+    const { model: name, alias } = c.req.valid("param");
+    const { version, reason } = c.req.valid("json");
+    const model = await findModel(d, name);
+    await requireVersion(d, model.id, name, version);
+    const previous = await currentAlias(d, model.id, alias);
+    await moveAlias(d, { modelId: model.id, modelName: name, alias, to: version, actor: c.get("principal").actor, reason });
+    return c.json({ alias, version, previous: previous ?? null });
+  })
+  .get("/:model/aliases", requireRole("viewer"), validate("param", modelParam), async (c) => {
+    const d = db(c.env);
+    const model = await findModel(d, c.req.valid("param").model);
+    const rows = await d.select().from(aliases).where(eq(aliases.modelId, model.id)).orderBy(aliases.alias).all();
+    return c.json({ aliases: rows.map((a) => ({ alias: a.alias, version: a.version, updated_at: a.updatedAt })) });
+  })
+  .get("/:model/aliases/:alias/history", requireRole("viewer"), validate("param", aliasParam), async (c) => {
+    const d = db(c.env);
+    const { model: name, alias } = c.req.valid("param");
+    const model = await findModel(d, name);
+    const rows = await d
+      .select()
+      .from(aliasEvents)
+      .where(and(eq(aliasEvents.modelId, model.id), eq(aliasEvents.alias, alias)))
+      .orderBy(desc(aliasEvents.id))
+      .all();
+    return c.json({
+      alias,
+      history: rows.map((e) => ({ from: e.fromVersion, to: e.toVersion, actor: e.actor, reason: e.reason, at: e.at })),
+    });
+  });
+
+export async function requireVersion(d: Db, modelId: number, name: string, version: number): Promise<void> {
+  const row = await d.select({ v: versions.version }).from(versions).where(and(eq(versions.modelId, modelId), eq(versions.version, version))).get();
+  if (!row) throw new ApiError("bad_request", `version: model "${name}" has no version ${version}`);
+}
+
+export async function currentAlias(d: Db, modelId: number, alias: string): Promise<number | undefined> {
+  const row = await d.select({ version: aliases.version }).from(aliases).where(and(eq(aliases.modelId, modelId), eq(aliases.alias, alias))).get();
+  return row?.version;
+}
+
+/** Moves an alias in one atomic batch: history event, the alias row, a new snapshot, the audit entry. */
+export async function moveAlias(
+  d: Db,
+  m: { modelId: number; modelName: string; alias: string; to: number; actor: string; reason?: string | undefined },
+): Promise<void> {
+  const fromVersion = sql<number | null>`(SELECT ${aliases.version} FROM ${aliases} WHERE ${aliases.modelId} = ${m.modelId} AND ${aliases.alias} = ${m.alias})`;
+  await d.batch([
+    d.insert(aliasEvents).values({ modelId: m.modelId, alias: m.alias, fromVersion, toVersion: m.to, actor: m.actor, reason: m.reason ?? null }),
+    d
+      .insert(aliases)
+      .values({ modelId: m.modelId, alias: m.alias, version: m.to })
+      .onConflictDoUpdate({ target: [aliases.modelId, aliases.alias], set: { version: m.to, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))` } }),
+    bumpSnapshot(d),
+    auditEntry(d, { actor: m.actor, action: "alias.set", target: `models/${m.modelName}/aliases/${m.alias}`, after: { version: m.to, reason: m.reason ?? null } }),
+  ]);
+}

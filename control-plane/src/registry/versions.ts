@@ -1,0 +1,112 @@
+// Model versions: upload (ONNX artifact + metadata), list, read. Versions are immutable.
+import { and, desc, eq, sql } from "drizzle-orm";
+import { bodyLimit } from "hono/body-limit";
+import { ApiError, inputWidth, sha256Hex, validationError, versionMetadataSchema, versionNumberSchema, type VersionMetadata } from "@verge/shared";
+import { readModelIo, type ModelIo } from "@verge/shared/onnx/reader";
+import { auditEntry, db, findModel } from "../db/client.ts";
+import { versions } from "../db/schema.ts";
+import { newApp, validate } from "../http/app.ts";
+import { requireRole } from "../http/auth.ts";
+import { modelParam } from "./models.ts";
+
+/** Largest upload accepted at all; `edge` versions have their own, smaller limit. */
+export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+const versionParam = modelParam.extend({ version: versionNumberSchema });
+
+export const versionRoutes = newApp()
+  .post(
+    "/:model/versions",
+    requireRole("operator"),
+    validate("param", modelParam),
+    bodyLimit({ maxSize: MAX_UPLOAD_BYTES, onError: () => { throw new ApiError("payload_too_large", `body: uploads are limited to ${MAX_UPLOAD_BYTES} bytes`); } }),
+    async (c) => {
+      const d = db(c.env);
+      const model = await findModel(d, c.req.valid("param").model);
+      const { artifact, metadata } = await readUpload(c.req.raw);
+      checkArtifact(metadata, readModelIo(artifact), artifact.byteLength, Number(c.env.EDGE_ARTIFACT_MAX_BYTES));
+
+      const sha256 = await sha256Hex(artifact);
+      // Content-addressed, so writing it before the row exists is harmless if the insert fails.
+      const artifactKey = `artifacts/${model.name}/${sha256}.onnx`;
+      await c.env.ARTIFACTS.put(artifactKey, artifact, { sha256, httpMetadata: { contentType: "application/octet-stream" } });
+
+      const actor = c.get("principal").actor;
+      const nextVersion = sql<number>`(SELECT coalesce(max(${versions.version}), 0) + 1 FROM ${versions} WHERE ${versions.modelId} = ${model.id})`;
+      const [[created]] = await d.batch([
+        d
+          .insert(versions)
+          .values({ modelId: model.id, version: nextVersion, runtime: metadata.runtime, sha256, size: artifact.byteLength, artifactKey, metadata, createdBy: actor })
+          .returning(),
+        auditEntry(d, { actor, action: "version.create", target: `models/${model.name}/versions`, after: { sha256, size: artifact.byteLength, runtime: metadata.runtime } }),
+      ]);
+      return c.json({ version: created!.version, sha256, size: artifact.byteLength }, 201);
+    },
+  )
+  .get("/:model/versions", requireRole("viewer"), validate("param", modelParam), async (c) => {
+    const d = db(c.env);
+    const model = await findModel(d, c.req.valid("param").model);
+    const rows = await d.select().from(versions).where(eq(versions.modelId, model.id)).orderBy(desc(versions.version)).all();
+    return c.json({ versions: rows.map(presentVersion) });
+  })
+  .get("/:model/versions/:version", requireRole("viewer"), validate("param", versionParam), async (c) => {
+    const d = db(c.env);
+    const { model: name, version } = c.req.valid("param");
+    const model = await findModel(d, name);
+    const row = await d.select().from(versions).where(and(eq(versions.modelId, model.id), eq(versions.version, version))).get();
+    if (!row) throw new ApiError("not_found", `model "${name}" has no version ${version}`);
+    return c.json(presentVersion(row));
+  });
+
+export function presentVersion(v: typeof versions.$inferSelect) {
+  const metadata = v.metadata as VersionMetadata;
+  return { ...metadata, version: v.version, sha256: v.sha256, size: v.size, created_at: v.createdAt, created_by: v.createdBy };
+}
+
+async function readUpload(req: Request): Promise<{ artifact: Uint8Array; metadata: VersionMetadata }> {
+  if (!(req.headers.get("content-type") ?? "").startsWith("multipart/form-data")) {
+    throw new ApiError("bad_request", "body: must be multipart/form-data with fields `artifact` and `metadata`");
+  }
+  let form: FormData;
+  try {
+    form = await req.formData();
+  } catch {
+    throw new ApiError("bad_request", "body: malformed multipart form");
+  }
+  const file = form.get("artifact");
+  if (!file || typeof file === "string") throw new ApiError("bad_request", "artifact: a file field named `artifact` is required");
+  const rawMetadata = form.get("metadata");
+  if (typeof rawMetadata !== "string") throw new ApiError("bad_request", "metadata: a text field named `metadata` (JSON) is required");
+  let json: unknown;
+  try {
+    json = JSON.parse(rawMetadata);
+  } catch {
+    throw new ApiError("bad_request", "metadata: malformed JSON");
+  }
+  const parsed = versionMetadataSchema.safeParse(json);
+  if (!parsed.success) throw validationError(parsed.error, "metadata");
+  return { artifact: new Uint8Array(await file.arrayBuffer()), metadata: parsed.data };
+}
+
+/** The declared spec must be the graph's, and the feature spec must fill the input tensor. */
+function checkArtifact(meta: VersionMetadata, io: ModelIo, size: number, edgeMaxBytes: number): void {
+  if (meta.runtime === "edge" && size > edgeMaxBytes) {
+    throw new ApiError("payload_too_large", `artifact: ${size} bytes exceeds the ${edgeMaxBytes}-byte limit for edge versions (use runtime "origin")`);
+  }
+  const compare = (kind: "inputs" | "outputs") => {
+    const declared = meta[kind].map((t) => t.name).sort();
+    const actual = io[kind].map((t) => t.name).sort();
+    if (declared.join("\0") !== actual.join("\0")) {
+      throw new ApiError("bad_request", `metadata.${kind}: declared [${declared.join(", ")}] but the graph has [${actual.join(", ")}]`);
+    }
+  };
+  compare("inputs");
+  compare("outputs");
+  const input = io.inputs.find((t) => t.name === meta.feature_spec.input);
+  if (!input) throw new ApiError("bad_request", `metadata.feature_spec.input: the graph has no input "${meta.feature_spec.input}"`);
+  const width = input.shape.at(-1);
+  if (width !== undefined && width > 0 && width !== inputWidth(meta.feature_spec)) {
+    throw new ApiError("bad_request", `metadata.feature_spec: encodes ${inputWidth(meta.feature_spec)} columns but input "${input.name}" takes ${width}`);
+  }
+}
+

@@ -1,0 +1,50 @@
+// GET /v1/models/{model}/metrics: windowed counts, errors and latency per version and variant.
+import { and, eq, gte, lt, sql } from "drizzle-orm";
+import { z } from "zod";
+import { db, findModel } from "../db/client.ts";
+import { rollups } from "../db/schema.ts";
+import { newApp, validate } from "../http/app.ts";
+import { requireRole } from "../http/auth.ts";
+import { modelParam } from "../registry/models.ts";
+
+const windowQuery = z.object({
+  /** Window start and end as epoch milliseconds or ISO dates; defaults to the last hour. */
+  from: z.union([z.coerce.number().int(), z.iso.datetime()]).optional(),
+  to: z.union([z.coerce.number().int(), z.iso.datetime()]).optional(),
+});
+
+export const metricsRoutes = newApp().get("/:model/metrics", requireRole("viewer"), validate("param", modelParam), validate("query", windowQuery), async (c) => {
+  const d = db(c.env);
+  const model = await findModel(d, c.req.valid("param").model);
+  const q = c.req.valid("query");
+  const to = q.to === undefined ? Date.now() : new Date(q.to).getTime();
+  const from = q.from === undefined ? to - 3_600_000 : new Date(q.from).getTime();
+  const rows = await d
+    .select({
+      version: rollups.version,
+      variant: rollups.variant,
+      shadow: rollups.shadow,
+      count: sql<number>`sum(${rollups.count})`,
+      errors: sql<number>`sum(${rollups.errors})`,
+      latencySum: sql<number>`sum(${rollups.latencySumMs})`,
+      latencyMax: sql<number>`max(${rollups.latencyMaxMs})`,
+    })
+    .from(rollups)
+    .where(and(eq(rollups.model, model.name), gte(rollups.minute, Math.floor(from / 60_000)), lt(rollups.minute, Math.ceil(to / 60_000))))
+    .groupBy(rollups.version, rollups.variant, rollups.shadow)
+    .all();
+  return c.json({
+    model: model.name,
+    window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+    series: rows.map((r) => ({
+      version: r.version,
+      variant: r.variant,
+      shadow: r.shadow === 1,
+      count: r.count,
+      errors: r.errors,
+      error_rate: r.count ? r.errors / r.count : 0,
+      latency_ms: { mean: r.count ? r.latencySum / r.count : 0, max: r.latencyMax },
+    })),
+    total: rows.filter((r) => r.shadow === 0).reduce((s, r) => s + r.count, 0),
+  });
+});

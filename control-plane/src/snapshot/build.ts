@@ -1,0 +1,62 @@
+// Builds the routing snapshot that gateways serve from.
+import { eq, isNull } from "drizzle-orm";
+import type { Allocation, PutDeployment, Snapshot, SnapshotModel, VersionMetadata } from "@verge/shared";
+import type { Db } from "../db/client.ts";
+import { aliases, apiKeys, counters, deployments, models, versions } from "../db/schema.ts";
+
+export async function buildSnapshot(d: Db): Promise<Snapshot> {
+  // One batch is one transaction: every table is read at the same point in time.
+  const [counterRows, modelRows, versionRows, aliasRows, deploymentRows, keyRows] = await d.batch([
+    d.select().from(counters).where(eq(counters.name, "snapshot")),
+    d.select().from(models),
+    d.select().from(versions),
+    d.select().from(aliases),
+    d.select().from(deployments),
+    d.select().from(apiKeys).where(isNull(apiKeys.revokedAt)),
+  ]);
+  const out: Snapshot = {
+    version: counterRows[0]?.value ?? 0,
+    generated_at: new Date().toISOString(),
+    keys: keyRows.map((k) => ({ id: k.id, hash: k.hash, models: k.models as string[], ...(k.rateLimit ? { rate_limit: k.rateLimit } : {}) })),
+    models: {},
+  };
+  for (const m of modelRows) {
+    const entry: SnapshotModel = { name: m.name, task: m.task, deployment: null, versions: {} };
+    for (const v of versionRows) {
+      if (v.modelId !== m.id) continue;
+      const meta = v.metadata as VersionMetadata;
+      entry.versions[String(v.version)] = {
+        version: v.version,
+        runtime: v.runtime,
+        sha256: v.sha256,
+        size: v.size,
+        artifact_key: v.artifactKey,
+        inputs: meta.inputs,
+        outputs: meta.outputs,
+        feature_spec: meta.feature_spec,
+      };
+    }
+    const dep = deploymentRows.find((r) => r.modelId === m.id);
+    if (dep) {
+      const spec = dep.spec as PutDeployment;
+      const byAlias = new Map(aliasRows.filter((a) => a.modelId === m.id).map((a) => [a.alias, a.version]));
+      const target = (t: { version?: number | undefined; alias?: string | undefined }) => t.version ?? byAlias.get(t.alias!);
+      const variants = spec.variants.map((v) => ({ name: v.name, version: target(v) }));
+      const shadows = spec.shadows.map((s) => ({ version: target(s), rate_bp: s.rate, salt: `${m.name}:shadow:${target(s)}` }));
+      // An alias removed after deployment leaves a variant without a version: skip the model's
+      // deployment rather than publish a route to nothing.
+      if ([...variants, ...shadows].every((t) => t.version !== undefined && entry.versions[String(t.version)])) {
+        entry.deployment = {
+          epoch: dep.epoch,
+          salt: `${m.name}:${dep.epoch}`,
+          allocation: dep.allocation as Allocation as [number, number, string][],
+          variants: variants as { name: string; version: number }[],
+          shadows: shadows as { version: number; rate_bp: number; salt: string }[],
+          ...(spec.fallback ? { fallback: spec.fallback } : {}),
+        };
+      }
+    }
+    out.models[m.name] = entry;
+  }
+  return out;
+}

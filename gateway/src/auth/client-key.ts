@@ -1,0 +1,41 @@
+// Client API keys: a key is accepted when its sha256 is in the snapshot and scoped to the model.
+import { createMiddleware } from "hono/factory";
+import { ApiError, sha256Hex, type Snapshot } from "@verge/shared";
+import type { AppEnv } from "../http/app.ts";
+import { getSnapshot } from "../snapshot/cache.ts";
+
+export type SnapshotKey = Snapshot["keys"][number];
+
+/** Reads the key from `Authorization: Bearer …` or `x-verge-key`. */
+export function presentedKey(headers: Headers): string | undefined {
+  const bearer = /^Bearer (.+)$/i.exec(headers.get("authorization") ?? "")?.[1]?.trim();
+  return bearer || headers.get("x-verge-key")?.trim() || undefined;
+}
+
+export async function authorizeKey(snapshot: Snapshot, headers: Headers, model: string): Promise<SnapshotKey> {
+  const key = presentedKey(headers);
+  if (!key) throw new ApiError("unauthorized", "authorization: a client key is required (Authorization: Bearer <key> or x-verge-key)");
+  const hash = await sha256Hex(key);
+  const entry = snapshot.keys.find((k) => k.hash === hash);
+  if (!entry) throw new ApiError("unauthorized", "authorization: unknown or revoked client key");
+  if (!entry.models.includes("*") && !entry.models.includes(model)) {
+    throw new ApiError("forbidden", `this key may not call model "${model}"`);
+  }
+  return entry;
+}
+
+
+/**
+ * Loads the snapshot and admits the request only with a key scoped to the `:model` in the path.
+ *
+ * @example
+ * app.post("/v1/models/:model/predict", requireClientKey(), handler)
+ */
+export function requireClientKey() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const snapshot = await getSnapshot(c.env, c.executionCtx);
+    c.set("key", await authorizeKey(snapshot, c.req.raw.headers, c.req.param("model") ?? ""));
+    c.set("snapshot", snapshot);
+    await next();
+  });
+}

@@ -1,0 +1,52 @@
+// Prediction log records, sent to the queue off the response path: one per prediction (per row).
+import { unitHash, type Degraded, type FeatureValue, type LogRecord, type Snapshot } from "@verge/shared";
+
+export interface Prediction {
+  version: number;
+  features: Record<string, FeatureValue>[];
+  degraded: Degraded[][];
+  outputs: Record<string, number | number[]>[];
+  featureMs: number;
+}
+
+export interface LogContext {
+  requestId: string;
+  model: string;
+  variant: string;
+  unit: string;
+  shadow: boolean;
+  latency: LogRecord["latency_ms"];
+}
+
+/** Queues accept at most 100 messages per sendBatch. */
+const SEND_BATCH = 100;
+
+export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p: Prediction): Promise<void> {
+  const ts = Date.now();
+  const hash = unitHash(ctx.unit);
+  const rows = p.outputs.length;
+  const records: LogRecord[] = p.outputs.map((outputs, i) => ({
+    // Each row of a multi-instance request is its own prediction, with its own identity.
+    request_id: rows === 1 ? ctx.requestId : `${ctx.requestId}#${i}`,
+    ts,
+    model: ctx.model,
+    version: p.version,
+    variant: ctx.variant,
+    shadow: ctx.shadow,
+    snapshot_version: snapshot.version,
+    unit_hash: hash,
+    features: p.features[i]!,
+    outputs,
+    latency_ms: ctx.latency,
+    status: "ok",
+    degraded: p.degraded[i]!,
+    colo: env.COLO,
+  }));
+  try {
+    for (let i = 0; i < records.length; i += SEND_BATCH) {
+      await env.PREDICTION_LOGS.sendBatch(records.slice(i, i + SEND_BATCH).map((body) => ({ body, contentType: "json" })));
+    }
+  } catch (err) {
+    console.error(`prediction log send failed: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,20 @@
+// Chooses the variant (sticky by unit) and the shadows for one request.
+import { bucketOf, inShadowSample, variantForBucket, type Allocation, type SnapshotDeployment } from "@verge/shared";
+
+export interface Route {
+  variant: string;
+  version: number;
+  bucket: number;
+  /** Versions to run off the response path. */
+  shadows: number[];
+}
+
+export function routeRequest(deployment: SnapshotDeployment, routingKey: string): Route {
+  const bucket = bucketOf(deployment.salt, routingKey);
+  const variant = variantForBucket(deployment.allocation as Allocation, bucket);
+  const version = deployment.variants.find((v) => v.name === variant)!.version;
+  const shadows = deployment.shadows
+    .filter((s) => s.version !== version && inShadowSample(s.salt, routingKey, s.rate_bp))
+    .map((s) => s.version);
+  return { variant, version, bucket, shadows };
+}

@@ -1,0 +1,89 @@
+// Both workers in one workerd (through miniflare): D1, R2, KV and the log queue are local, and the
+// gateway reaches the control plane over a service binding, as in production.
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import { bundleModules, ROOT, WORKERS } from "./build.ts";
+
+export interface StackOptions {
+  adminToken: string;
+  gatewayToken: string;
+  /** Folder for D1, R2 and KV state; in memory when absent. */
+  persistTo?: string;
+  /** Expose each worker on its own port straight from workerd (no miniflare proxy in the way). */
+  ports?: { gateway: number; controlPlane: number };
+  snapshotTtlMs?: number;
+  logLevel?: LogLevel;
+}
+
+export const QUEUE = "verge-prediction-logs";
+const COMPAT = { compatibilityDate: "2026-08-01", compatibilityFlags: ["nodejs_compat"] };
+
+export function stackOptions(o: StackOptions) {
+  const persist = o.persistTo
+    ? { d1Persist: join(o.persistTo, "d1"), r2Persist: join(o.persistTo, "r2"), kvPersist: join(o.persistTo, "kv") }
+    : {};
+  return {
+    log: new Log(o.logLevel ?? LogLevel.WARN),
+    ...persist,
+    workers: [
+      {
+        name: WORKERS.gateway.name,
+        ...COMPAT,
+        ...bundleModules("gateway"),
+        bindings: { GATEWAY_TOKEN: o.gatewayToken, SNAPSHOT_TTL_MS: String(o.snapshotTtlMs ?? 2000), COLO: "local" },
+        serviceBindings: { CONTROL_PLANE: WORKERS.controlPlane.name },
+        r2Buckets: { ARTIFACTS: "verge-artifacts" },
+        kvNamespaces: { SNAPSHOT_CACHE: "verge-snapshot-cache" },
+        queueProducers: { PREDICTION_LOGS: QUEUE },
+        ...(o.ports ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: o.ports.gateway }] } : {}),
+      },
+      {
+        name: WORKERS.controlPlane.name,
+        ...COMPAT,
+        ...bundleModules("controlPlane"),
+        bindings: { ADMIN_TOKEN: o.adminToken, GATEWAY_TOKEN: o.gatewayToken, EDGE_ARTIFACT_MAX_BYTES: String(32 * 1024 * 1024) },
+        d1Databases: { DB: "verge" },
+        r2Buckets: { ARTIFACTS: "verge-artifacts" },
+        queueConsumers: { [QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10 } },
+        ...(o.ports ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: o.ports.controlPlane }] } : {}),
+      },
+    ],
+  };
+}
+
+export async function startStack(o: StackOptions) {
+  const mf = new Miniflare(stackOptions(o));
+  await mf.ready;
+  await applyMigrations(await mf.getD1Database("DB", WORKERS.controlPlane.name));
+  return {
+    mf,
+    gateway: (path: string, init?: RequestInit) => mf.dispatchFetch(`http://gateway${path}`, init as never) as unknown as Promise<Response>,
+    controlPlane: async (path: string, init?: RequestInit) =>
+      (await mf.getWorker(WORKERS.controlPlane.name)).fetch(`http://control-plane${path}`, init as never) as unknown as Promise<Response>,
+    dispose: () => mf.dispose(),
+  };
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+type D1 = Awaited<ReturnType<Miniflare["getD1Database"]>>;
+
+/**
+ * Applies pending drizzle-kit migrations, recording them in `d1_migrations` as
+ * `wrangler d1 migrations apply` does, so either tool can take over from the other.
+ */
+export async function applyMigrations(db: D1): Promise<string[]> {
+  await db.exec("CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)");
+  const done = new Set((await db.prepare("SELECT name FROM d1_migrations").all<{ name: string }>()).results.map((r) => r.name));
+  const dir = join(ROOT, "migrations");
+  const pending = readdirSync(dir).filter((f) => f.endsWith(".sql") && !done.has(f)).sort();
+  for (const file of pending) {
+    const statements = readFileSync(join(dir, file), "utf8")
+      .split("--> statement-breakpoint")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    await db.batch([...statements.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(file)]);
+  }
+  return pending;
+}

@@ -1,0 +1,20 @@
+// Hashing and secrets on WebCrypto, present in workerd and Node alike (hash-wasm cannot load
+// its wasm in workerd, which refuses to compile WebAssembly from bytes at run time).
+const encoder = new TextEncoder();
+
+export async function sha256Hex(data: string | ArrayBuffer | Uint8Array): Promise<string> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return hex(new Uint8Array(digest));
+}
+
+export function randomToken(prefix: string, bytes = 24): string {
+  const raw = crypto.getRandomValues(new Uint8Array(bytes));
+  return `${prefix}_${hex(raw)}`;
+}
+
+export function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}

@@ -1,0 +1,44 @@
+// The HTTP edge every part shares: one error handler and request validation with shared schemas.
+import type { Context } from "hono";
+import { zValidator } from "@hono/zod-validator";
+import type { z } from "zod";
+import { ApiError, validationError } from "./errors.ts";
+
+/** Errors that mean "someone changed this concurrently" or "it already exists". */
+const CONFLICTS: readonly [RegExp, string][] = [
+  [/CHECK constraint failed: precondition/, "the resource changed concurrently; read it again and retry"],
+  [/UNIQUE constraint failed|PRIMARY KEY constraint failed/, "it already exists"],
+];
+
+/** Maps anything thrown to the shared error shape. Unknown errors become a bare 500. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const status = typeof err === "object" && err !== null && "status" in err ? Number((err as { status: unknown }).status) : 0;
+  const message = err instanceof Error ? err.message : String(err);
+  if (status === 413) return new ApiError("payload_too_large", message || "body is too large");
+  if (status === 400) return new ApiError("bad_request", /JSON/i.test(message) ? `body: malformed JSON (${message})` : message);
+  if (status === 401) return new ApiError("unauthorized", message || "unauthorized");
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    for (const [pattern, text] of CONFLICTS) if (pattern.test(e.message)) return new ApiError("conflict", text);
+  }
+  return new ApiError("internal", "internal error");
+}
+
+/** The one `onError` for a Hono app: the shared shape out, internals only in the log. */
+export function onError(err: Error, c: Context): Response {
+  const apiError = toApiError(err);
+  if (apiError.code === "internal") console.error(`${c.req.method} ${c.req.path} failed:`, err);
+  return apiError.toResponse();
+}
+
+/**
+ * Validates one part of the request with a shared schema; a failure is a 400 naming the field.
+ *
+ * @example
+ * app.post("/v1/models", validate("json", createModelSchema), (c) => c.json(c.req.valid("json")))
+ */
+export function validate<T extends z.ZodType, Target extends "json" | "query" | "param" | "header">(target: Target, schema: T) {
+  return zValidator(target, schema, (result) => {
+    if (!result.success) throw validationError(result.error as unknown as z.ZodError, target === "json" ? "body" : target);
+  });
+}
