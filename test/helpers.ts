@@ -36,3 +36,40 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Row counts of every registry table: "nothing stored" means these do not change. */
+export async function tableCounts(stack: Stack): Promise<Record<string, number>> {
+  const db = await stack.mf.getD1Database("DB", "verge-control-plane");
+  const tables = ["models", "versions", "aliases", "alias_events", "deployments", "api_keys", "audit", "counters", "ingested", "rollups"];
+  const out: Record<string, number> = {};
+  for (const t of tables) out[t] = (await db.prepare(`SELECT count(*) AS n FROM ${t}`).first<{ n: number }>())!.n;
+  const snapshot = await db.prepare("SELECT value FROM counters WHERE name = 'snapshot'").first<{ value: number }>();
+  out.snapshot_version = snapshot?.value ?? 0;
+  return out;
+}
+
+/** Asserts the shared error shape and returns it. */
+export async function errorOf(res: Response): Promise<{ code: string; message: string }> {
+  const text = await res.text();
+  let body: { error?: { code: string; message: string } };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(`not JSON (${res.status}): ${text.slice(0, 200)}`);
+  }
+  if (!body.error || typeof body.error.code !== "string" || typeof body.error.message !== "string") {
+    throw new Error(`not the shared error shape (${res.status}): ${text.slice(0, 200)}`);
+  }
+  return body.error;
+}
+
+/** The number of ingested log records once the queue has gone quiet (two equal reads in a row). */
+export async function settledIngested(stack: Stack, quietMs = 1500): Promise<number> {
+  let last = -1;
+  for (;;) {
+    const now = (await tableCounts(stack)).ingested!;
+    if (now === last) return now;
+    last = now;
+    await new Promise((r) => setTimeout(r, quietMs));
+  }
+}

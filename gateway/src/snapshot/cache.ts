@@ -16,17 +16,15 @@ let held: Held | undefined;
 let refreshing: Promise<Held | undefined> | undefined;
 
 /**
- * The current snapshot. Within the TTL it costs nothing; after it, the held copy is served while
- * one background revalidation runs. A cold isolate waits for the control plane, then for KV.
+ * The current snapshot. Within the TTL it costs nothing; after it, one request per isolate
+ * revalidates by ETag (a 304 over the service binding) while concurrent ones share that call.
+ * If the control plane fails, the held copy serves; a cold isolate falls back to KV.
  */
 export async function getSnapshot(env: Env, ctx: WaitUntil): Promise<Snapshot> {
-  const ttl = Number(env.SNAPSHOT_TTL_MS);
-  if (held) {
-    if (Date.now() - held.checkedAt >= ttl) ctx.waitUntil(refresh(env, ctx));
-    return held.snapshot;
-  }
+  if (held && Date.now() - held.checkedAt < Number(env.SNAPSHOT_TTL_MS)) return held.snapshot;
   const fresh = await refresh(env, ctx);
   if (fresh) return fresh.snapshot;
+  if (held) return held.snapshot;
   const lastGood = await env.SNAPSHOT_CACHE.get(KV_KEY, "json").catch(() => null);
   const parsed = snapshotSchema.safeParse(lastGood);
   if (!parsed.success) throw new ApiError("unavailable", "no routing snapshot: the control plane is unreachable and none is cached");
@@ -59,6 +57,7 @@ async function revalidate(env: Env, ctx: WaitUntil): Promise<Held | undefined> {
     return held;
   } catch (err) {
     console.warn(`snapshot refresh failed: ${(err as Error).message}`);
+    // Serve the held copy for another TTL before trying again, so an outage costs one call per TTL.
     if (held) held = { ...held, checkedAt: Date.now() };
     return undefined;
   }

@@ -1,0 +1,63 @@
+// Exactly-once counting under at-least-once delivery: every record delivered twice counts once.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LogRecord } from "@verge/shared";
+import { eventually, testStack, type TestStack } from "../../test/helpers.ts";
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await testStack();
+  await stack.admin.ok("POST", "/v1/models", { name: "m", task: "regression" });
+});
+afterAll(() => stack?.dispose());
+
+const record = (i: number, overrides: Partial<LogRecord> = {}): LogRecord => ({
+  request_id: `req-${i}`,
+  ts: Date.now(),
+  model: "m",
+  version: 1 + (i % 2),
+  variant: i % 2 ? "b" : "a",
+  shadow: false,
+  snapshot_version: 1,
+  unit_hash: i,
+  features: { x: i },
+  outputs: { prediction: i / 10 },
+  latency_ms: { total: 2 + (i % 5), features: 0, infer: 1 },
+  status: i % 10 === 0 ? "error" : "ok",
+  degraded: [],
+  colo: "test",
+  ...overrides,
+});
+
+type Metrics = { total: number; series: { version: number; variant: string; shadow: boolean; count: number; errors: number; latency_ms: { max: number } }[] };
+
+describe("rollup consumer", () => {
+  it("counts each record once when every batch is delivered twice, in any grouping", async () => {
+    const queue = await stack.mf.getQueueProducer<LogRecord>("PREDICTION_LOGS", "verge-gateway");
+    const records = Array.from({ length: 300 }, (_, i) => record(i));
+    for (let i = 0; i < records.length; i += 50) {
+      const chunk = records.slice(i, i + 50).map((body) => ({ body }));
+      await queue.sendBatch(chunk);
+      await queue.sendBatch(chunk); // redelivery of the same records
+    }
+    // A shadow record with the same request id is a different prediction, counted separately.
+    await queue.send(record(1, { shadow: true }));
+    await queue.send(record(1, { shadow: true }));
+    // Malformed records are dropped, not retried forever, and never counted.
+    await queue.send({ nope: true } as unknown as LogRecord);
+
+    const m = await eventually(async () => {
+      const r = await stack.admin.ok<Metrics>("GET", "/v1/models/m/metrics");
+      return r.series.reduce((s, x) => s + x.count, 0) >= 301 ? r : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 2500));
+    const settled = await stack.admin.ok<Metrics>("GET", "/v1/models/m/metrics");
+    expect(settled.series).toEqual(m.series);
+    expect(m.total).toBe(300);
+    const by = (v: string, shadow = false) => m.series.find((s) => s.variant === v && s.shadow === shadow)!;
+    expect(by("a").count).toBe(150);
+    expect(by("b").count).toBe(150);
+    expect(by("a").errors).toBe(30); // i % 10 === 0 are all even
+    expect(by("b", true).count).toBe(1);
+    expect(by("a").latency_ms.max).toBe(6);
+  });
+});

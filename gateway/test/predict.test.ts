@@ -1,0 +1,114 @@
+// The gateway's predict route inside workerd: responses, instances, routing without a unit,
+// artifact verification, and bad input.
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LIMITS } from "@verge/shared";
+import { logisticRegressionModel } from "@verge/shared/onnx/writer";
+import { demoArtifacts, demoExpected, demoMetadata, seedDemo } from "../../scripts/lib/demo.ts";
+import { CLIENT_KEY, errorOf, settledIngested, testStack, type TestStack } from "../../test/helpers.ts";
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await testStack();
+  await seedDemo(stack.admin, CLIENT_KEY);
+  await stack.admin.ok("POST", "/v1/models", { name: "other", task: "regression" });
+});
+afterAll(() => stack?.dispose());
+
+type Body = { request_id: string; variant: string; version: number; routed_by: string; outputs: unknown; degraded?: { feature: string; reason: string }[] };
+
+describe("predict", () => {
+  it("answers a request carrying only a unit, reporting defaulted features", async () => {
+    const res = await stack.predict("demo", { unit: "alice" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Body;
+    expect(body.routed_by).toBe("unit");
+    expect(body.degraded?.map((d) => d.feature).sort()).toEqual(["is_member", "plan", "sessions_7d", "tenure_months"]);
+    const kind = body.variant === "control" ? "lr" : "mlp";
+    expect((body.outputs as { probability: number }).probability).toBeCloseTo(demoExpected(kind, {}), 5);
+  });
+
+  it("takes the unit from x-verge-unit and the request id from the body", async () => {
+    const a = (await (await stack.predict("demo", { request_id: "r-1" }, { "x-verge-unit": "bob" })).json()) as Body;
+    const b = (await (await stack.predict("demo", { unit: "bob" })).json()) as Body;
+    expect(a.request_id).toBe("r-1");
+    expect(a.variant).toBe(b.variant);
+  });
+
+  it("routes by request id when there is no unit, and says so", async () => {
+    const body = (await (await stack.predict("demo", {})).json()) as Body;
+    expect(body.routed_by).toBe("request_id");
+  });
+
+  it("answers one output per instance, in order", async () => {
+    const instances = [{ features: { tenure_months: 1 } }, { features: { tenure_months: 40, plan: "team" } }, {}];
+    const body = (await (await stack.predict("demo", { unit: "carol", instances })).json()) as Body;
+    const outputs = body.outputs as { probability: number }[];
+    expect(outputs).toHaveLength(3);
+    const kind = body.variant === "control" ? "lr" : "mlp";
+    instances.forEach((inst, i) => expect(outputs[i]!.probability).toBeCloseTo(demoExpected(kind, inst.features ?? {}), 5));
+  });
+
+  it("refuses an artifact whose bytes no longer match the registry's sha256", async () => {
+    await stack.admin.ok("POST", "/v1/models", { name: "tampered", task: "binary_classification" });
+    // Weights no other test uses, so no isolate holds a session for this artifact yet.
+    const v = await stack.admin.uploadVersion("tampered", logisticRegressionModel([1, 2, 3, 4, 5, 6], 0.5), demoMetadata("lr"));
+    await stack.admin.ok("PUT", "/v1/models/tampered/deployment", { variants: [{ name: "only", version: v.version, weight: 10000 }] });
+    await stack.admin.ok("POST", "/v1/keys", { name: "tampered", models: ["tampered"], key: "vk_tampered_key_0123456789abcdef" });
+    const r2 = await stack.mf.getR2Bucket("ARTIFACTS", "verge-control-plane");
+    await r2.put(`artifacts/tampered/${v.sha256}.onnx`, demoArtifacts().mlp);
+    const res = await stack.predict("tampered", { unit: "x" }, { authorization: "Bearer vk_tampered_key_0123456789abcdef" });
+    expect(res.status).toBe(503);
+    expect((await errorOf(res)).message).toMatch(/sha256 mismatch/);
+  });
+});
+
+describe("bad input never hurts", () => {
+  const cases: [string, () => Promise<Response>, number, RegExp][] = [
+    ["malformed JSON", () => stack.predict("demo", "{not json"), 400, /malformed JSON/],
+    ["a wrong type", () => stack.predict("demo", { unit: 42 }), 400, /^body\.unit: /],
+    ["a nested feature value", () => stack.predict("demo", { features: { plan: { tier: "pro" } } }), 400, /^body\.features\.plan/],
+    ["a feature of the wrong type", () => stack.predict("demo", { features: { tenure_months: "long" } }), 400, /features\.tenure_months: expected number/],
+    ["an unknown field", () => stack.predict("demo", { unit: "a", extra: 1 }), 400, /extra/],
+    ["too many instances", () => stack.predict("demo", { instances: Array.from({ length: LIMITS.maxInstances + 1 }, () => ({})) }), 400, /instances/],
+    ["a unit over the limit", () => stack.predict("demo", { unit: "u".repeat(LIMITS.maxUnitLength + 1) }), 400, /body\.unit/],
+    ["a body over the limit", () => stack.predict("demo", { unit: "a", features: { plan: "x".repeat(1000) }, pad: "y".repeat(LIMITS.maxBodyBytes) }), 413, /limited to/],
+    ["an unknown model", () => stack.predict("nope", { unit: "a" }, { authorization: "Bearer vk_tampered_key_0123456789abcdef" }), 403, /may not call/],
+    ["a model without a deployment", () => stack.predict("other", { unit: "a" }, { authorization: "Bearer vk_tampered_key_0123456789abcdef" }), 403, /may not call/],
+    ["no key", () => stack.gateway("/v1/models/demo/predict", { method: "POST", body: "{}" }), 401, /client key is required/],
+    ["a wrong key", () => stack.predict("demo", { unit: "a" }, { authorization: "Bearer vk_wrong" }), 401, /unknown or revoked/],
+    ["a key for another model", () => stack.predict("demo", { unit: "a" }, { authorization: "Bearer vk_tampered_key_0123456789abcdef" }), 403, /may not call model "demo"/],
+  ];
+
+  for (const [name, send, status, message] of cases) {
+    it(`answers ${name} with ${status} in the shared error shape`, async () => {
+      const res = await send();
+      expect(res.status).toBe(status);
+      expect((await errorOf(res)).message).toMatch(message);
+    });
+  }
+
+  it("answers arbitrary JSON with a 200 or a 4xx, never a 5xx, and logs only successes", async () => {
+    let ok = 0;
+    const before = await settledIngested(stack);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 3 }),
+          fc.record({ unit: fc.string(), features: fc.dictionary(fc.constantFrom("tenure_months", "sessions_7d", "is_member", "plan", "zzz"), fc.jsonValue({ maxDepth: 1 })) }, { requiredKeys: [] }),
+        ),
+        async (body) => {
+          const res = await stack.predict("demo", body);
+          if (res.status === 200) ok++;
+          else {
+            expect(res.status, JSON.stringify(body)).toBeGreaterThanOrEqual(400);
+            expect(res.status).toBeLessThan(500);
+            await errorOf(res);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+    expect((await settledIngested(stack)) - before).toBe(ok);
+  });
+});
