@@ -64,7 +64,7 @@ export async function errorOf(res: Response): Promise<{ code: string; message: s
 }
 
 /** The number of ingested log records once the queue has gone quiet (two equal reads in a row). */
-export async function settledIngested(stack: Stack, quietMs = 1500): Promise<number> {
+export async function settledIngested(stack: Stack, quietMs = 3000): Promise<number> {
   let last = -1;
   for (;;) {
     const now = (await tableCounts(stack)).ingested!;

@@ -3,7 +3,7 @@ import { ApiError, LIMITS, nameSchema, predictRequestSchema } from "@verge/share
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { requireClientKey } from "./auth/client-key.ts";
-import { newApp, onError, validate } from "./http/app.ts";
+import { jsonBody, newApp, onError, validate } from "./http/app.ts";
 import { predict } from "./predict/handler.ts";
 
 const modelParam = z.object({ model: nameSchema });
@@ -20,7 +20,7 @@ export const app = newApp()
     }),
     validate("param", modelParam),
     requireClientKey(),
-    validate("json", predictRequestSchema),
+    jsonBody(predictRequestSchema),
     (c) => predict(c, c.req.valid("param").model, c.req.valid("json")),
   )
   .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())

@@ -66,6 +66,7 @@ describe("predict", () => {
 describe("bad input never hurts", () => {
   const cases: [string, () => Promise<Response>, number, RegExp][] = [
     ["malformed JSON", () => stack.predict("demo", "{not json"), 400, /malformed JSON/],
+    ["malformed JSON sent as a form", () => stack.gateway("/v1/models/demo/predict", { method: "POST", headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/x-www-form-urlencoded" }, body: "{bad" }), 400, /malformed JSON/],
     ["a wrong type", () => stack.predict("demo", { unit: 42 }), 400, /^body\.unit: /],
     ["a nested feature value", () => stack.predict("demo", { features: { plan: { tier: "pro" } } }), 400, /^body\.features\.plan/],
     ["a feature of the wrong type", () => stack.predict("demo", { features: { tenure_months: "long" } }), 400, /features\.tenure_months: expected number/],

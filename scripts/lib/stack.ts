@@ -25,6 +25,8 @@ export function stackOptions(o: StackOptions) {
     : {};
   return {
     log: new Log(o.logLevel ?? LogLevel.WARN),
+    // No request.cf lookup: there is no network here, and the gateway does not depend on it.
+    cf: false,
     ...persist,
     workers: [
       {

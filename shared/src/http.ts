@@ -1,6 +1,7 @@
 // The HTTP edge every part shares: one error handler and request validation with shared schemas.
 import type { Context } from "hono";
 import { zValidator } from "@hono/zod-validator";
+import { validator } from "hono/validator";
 import type { z } from "zod";
 import { ApiError, validationError } from "./errors.ts";
 
@@ -37,8 +38,32 @@ export function onError(err: Error, c: Context): Response {
  * @example
  * app.post("/v1/models", validate("json", createModelSchema), (c) => c.json(c.req.valid("json")))
  */
-export function validate<T extends z.ZodType, Target extends "json" | "query" | "param" | "header">(target: Target, schema: T) {
+export function validate<T extends z.ZodType, Target extends "query" | "param" | "header">(target: Target, schema: T) {
   return zValidator(target, schema, (result) => {
-    if (!result.success) throw validationError(result.error as unknown as z.ZodError, target === "json" ? "body" : target);
+    if (!result.success) throw validationError(result.error as unknown as z.ZodError, target);
+  });
+}
+
+/**
+ * Parses the body as JSON whatever its content type says (clients such as `curl -d` send JSON as
+ * a form), then validates it with a shared schema. An empty body is `{}`.
+ *
+ * @example
+ * app.post("/v1/models", jsonBody(createModelSchema), (c) => c.json(c.req.valid("json")))
+ */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return validator("json", async (value, c): Promise<z.output<T>> => {
+    let raw: unknown = value;
+    if (!/^application\/([a-z0-9.+-]+\+)?json/i.test(c.req.header("content-type") ?? "")) {
+      const text = await c.req.text();
+      try {
+        raw = text.trim() === "" ? {} : JSON.parse(text);
+      } catch (err) {
+        throw new ApiError("bad_request", `body: malformed JSON (${(err as Error).message})`);
+      }
+    }
+    const result = schema.safeParse(raw);
+    if (!result.success) throw validationError(result.error as unknown as z.ZodError, "body");
+    return result.data as z.output<T>;
   });
 }

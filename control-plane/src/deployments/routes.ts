@@ -3,13 +3,13 @@ import { and, eq, sql } from "drizzle-orm";
 import { ApiError, compileAllocation, putDeploymentSchema, reweightAllocation, type Allocation, type PutDeployment } from "@verge/shared";
 import { auditEntry, bumpSnapshot, db, findModel, precondition, type Db } from "../db/client.ts";
 import { deployments } from "../db/schema.ts";
-import { newApp, validate } from "../http/app.ts";
+import { jsonBody, newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
 import { resolveTargets } from "./resolve.ts";
 
 export const deploymentRoutes = newApp()
-  .put("/:model/deployment", requireRole("operator"), validate("param", modelParam), validate("json", putDeploymentSchema), async (c) => {
+  .put("/:model/deployment", requireRole("operator"), validate("param", modelParam), jsonBody(putDeploymentSchema), async (c) => {
     const d = db(c.env);
     const spec = c.req.valid("json");
     const model = await findModel(d, c.req.valid("param").model);

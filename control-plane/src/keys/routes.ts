@@ -4,11 +4,11 @@ import { z } from "zod";
 import { ApiError, createKeySchema, randomToken, sha256Hex } from "@verge/shared";
 import { auditEntry, bumpSnapshot, db } from "../db/client.ts";
 import { apiKeys } from "../db/schema.ts";
-import { newApp, validate } from "../http/app.ts";
+import { jsonBody, newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 
 export const keyRoutes = newApp()
-  .post("/", requireRole("admin"), validate("json", createKeySchema), async (c) => {
+  .post("/", requireRole("admin"), jsonBody(createKeySchema), async (c) => {
     const body = c.req.valid("json");
     const d = db(c.env);
     const key = body.key ?? randomToken("vk");

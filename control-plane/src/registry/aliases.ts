@@ -3,14 +3,14 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { ApiError, nameSchema, putAliasSchema } from "@verge/shared";
 import { auditEntry, bumpSnapshot, db, findModel, type Db } from "../db/client.ts";
 import { aliasEvents, aliases, versions } from "../db/schema.ts";
-import { newApp, validate } from "../http/app.ts";
+import { jsonBody, newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { modelParam } from "./models.ts";
 
 const aliasParam = modelParam.extend({ alias: nameSchema });
 
 export const aliasRoutes = newApp()
-  .put("/:model/aliases/:alias", requireRole("operator"), validate("param", aliasParam), validate("json", putAliasSchema), async (c) => {
+  .put("/:model/aliases/:alias", requireRole("operator"), validate("param", aliasParam), jsonBody(putAliasSchema), async (c) => {
     const d = db(c.env);
     const { model: name, alias } = c.req.valid("param");
     const { version, reason } = c.req.valid("json");

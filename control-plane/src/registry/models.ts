@@ -4,13 +4,13 @@ import { ApiError, createModelSchema, nameSchema } from "@verge/shared";
 import { z } from "zod";
 import { auditEntry, db, findModel } from "../db/client.ts";
 import { models } from "../db/schema.ts";
-import { newApp, validate } from "../http/app.ts";
+import { jsonBody, newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 
 export const modelParam = z.object({ model: nameSchema });
 
 export const modelRoutes = newApp()
-  .post("/", requireRole("operator"), validate("json", createModelSchema), async (c) => {
+  .post("/", requireRole("operator"), jsonBody(createModelSchema), async (c) => {
     const body = c.req.valid("json");
     const d = db(c.env);
     const existing = await d.select({ id: models.id }).from(models).where(eq(models.name, body.name)).get();

@@ -63,7 +63,7 @@ export function presentVersion(v: typeof versions.$inferSelect) {
   return { ...metadata, version: v.version, sha256: v.sha256, size: v.size, created_at: v.createdAt, created_by: v.createdBy };
 }
 
-async function readUpload(req: Request): Promise<{ artifact: Uint8Array; metadata: VersionMetadata }> {
+async function readUpload(req: Request): Promise<{ artifact: Uint8Array<ArrayBuffer>; metadata: VersionMetadata }> {
   if (!(req.headers.get("content-type") ?? "").startsWith("multipart/form-data")) {
     throw new ApiError("bad_request", "body: must be multipart/form-data with fields `artifact` and `metadata`");
   }

@@ -1,0 +1,64 @@
+// `npm start`: the local stack. Builds both workers, starts them in workerd with one persisted
+// state folder (gateway :8787, control plane :8788), applies migrations, seeds `demo`, and prints
+// ready-to-run curl commands. Ctrl-C stops everything it started.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomToken } from "@verge/shared";
+import { AdminClient } from "./lib/admin.ts";
+import { buildWorkers, ROOT } from "./lib/build.ts";
+import { seedDemo } from "./lib/demo.ts";
+import { startStack } from "./lib/stack.ts";
+
+const STATE = join(ROOT, ".verge/state");
+const SECRETS = join(ROOT, ".verge/local-secrets.json");
+const ports = { gateway: Number(process.env.VERGE_GATEWAY_PORT ?? 8787), controlPlane: Number(process.env.VERGE_CONTROL_PLANE_PORT ?? 8788) };
+
+/** Tokens from the environment, else the ones generated on a previous start, else new ones. */
+function secrets() {
+  const saved = existsSync(SECRETS) ? (JSON.parse(readFileSync(SECRETS, "utf8")) as Record<string, string>) : {};
+  const s = {
+    adminToken: process.env.VERGE_ADMIN_TOKEN ?? saved.adminToken ?? randomToken("vadm"),
+    clientKey: process.env.VERGE_DEMO_CLIENT_KEY ?? saved.clientKey ?? randomToken("vk"),
+    gatewayToken: saved.gatewayToken ?? randomToken("vgw"),
+  };
+  mkdirSync(STATE, { recursive: true });
+  writeFileSync(SECRETS, JSON.stringify(s, null, 2), { mode: 0o600 });
+  return s;
+}
+
+const s = secrets();
+console.log("building workers…");
+buildWorkers();
+const stack = await startStack({ adminToken: s.adminToken, gatewayToken: s.gatewayToken, persistTo: STATE, ports });
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log("\nstopping…");
+  await stack.dispose();
+  process.exit(0);
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+
+const cp = `http://127.0.0.1:${ports.controlPlane}`;
+const gw = `http://127.0.0.1:${ports.gateway}`;
+const admin = new AdminClient((path, init) => fetch(`${cp}${path}`, init), s.adminToken);
+const seeded = await seedDemo(admin, s.clientKey);
+
+console.log(`
+Verge is running (state in .verge/state).
+  gateway        ${gw}
+  control plane  ${cp}
+  admin token    ${s.adminToken}${process.env.VERGE_ADMIN_TOKEN ? "  (from VERGE_ADMIN_TOKEN)" : ""}
+  demo client key ${s.clientKey}${process.env.VERGE_DEMO_CLIENT_KEY ? "  (from VERGE_DEMO_CLIENT_KEY)" : ""}
+  demo model     ${seeded.length ? `seeded: ${seeded.join(", ")}` : "already present"}
+
+Try:
+  curl -s ${gw}/v1/models/demo/predict -H 'authorization: Bearer ${s.clientKey}' -H 'content-type: application/json' -d '{"unit":"user-42"}'
+  curl -s ${gw}/v1/models/demo/predict -H 'authorization: Bearer ${s.clientKey}' -H 'content-type: application/json' -d '{"unit":"user-42","features":{"tenure_months":30,"plan":"pro"}}'
+  curl -s ${cp}/v1/models/demo/deployment -H 'authorization: Bearer ${s.adminToken}'
+  curl -s ${cp}/v1/models/demo/metrics -H 'authorization: Bearer ${s.adminToken}'
+
+Ctrl-C stops everything.`);
