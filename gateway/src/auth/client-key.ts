@@ -12,10 +12,24 @@ export function presentedKey(headers: Headers): string | undefined {
   return bearer || headers.get("x-verge-key")?.trim() || undefined;
 }
 
+/** Presented key → sha256, so a busy client's key is hashed once per isolate, not per request. */
+const hashes = new Map<string, string>();
+const MAX_CACHED_KEYS = 1024;
+
+async function hashOf(key: string): Promise<string> {
+  let hash = hashes.get(key);
+  if (hash === undefined) {
+    hash = await sha256Hex(key);
+    if (hashes.size >= MAX_CACHED_KEYS) hashes.clear();
+    hashes.set(key, hash);
+  }
+  return hash;
+}
+
 export async function authorizeKey(snapshot: Snapshot, headers: Headers, model: string): Promise<SnapshotKey> {
   const key = presentedKey(headers);
   if (!key) throw new ApiError("unauthorized", "authorization: a client key is required (Authorization: Bearer <key> or x-verge-key)");
-  const hash = await sha256Hex(key);
+  const hash = await hashOf(key);
   const entry = snapshot.keys.find((k) => k.hash === hash);
   if (!entry) throw new ApiError("unauthorized", "authorization: unknown or revoked client key");
   if (!entry.models.includes("*") && !entry.models.includes(model)) {

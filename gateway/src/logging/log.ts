@@ -1,4 +1,5 @@
 // Prediction log records, sent to the queue off the response path: one per prediction (per row).
+import { enqueueLogs } from "./batcher.ts";
 import { unitHash, type Degraded, type FeatureValue, type LogRecord, type Snapshot } from "@verge/shared";
 
 export interface Prediction {
@@ -18,9 +19,7 @@ export interface LogContext {
   latency: LogRecord["latency_ms"];
 }
 
-/** Queues accept at most 100 messages per sendBatch. */
-const SEND_BATCH = 100;
-
+/** Builds one record per row and hands them to the isolate's batcher. */
 export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p: Prediction): Promise<void> {
   const ts = Date.now();
   const hash = unitHash(ctx.unit);
@@ -42,11 +41,5 @@ export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p:
     degraded: p.degraded[i]!,
     colo: env.COLO,
   }));
-  try {
-    for (let i = 0; i < records.length; i += SEND_BATCH) {
-      await env.PREDICTION_LOGS.sendBatch(records.slice(i, i + SEND_BATCH).map((body) => ({ body, contentType: "json" })));
-    }
-  } catch (err) {
-    console.error(`prediction log send failed: ${(err as Error).message}`);
-  }
+  await enqueueLogs(env.PREDICTION_LOGS, records);
 }

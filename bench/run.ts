@@ -1,0 +1,14 @@
+// `npm run bench [suite…]`: runs the benchmark suites and writes their results to BENCHMARKS.md.
+import { buildWorkers } from "../scripts/lib/build.ts";
+import { benchHttp } from "./http.ts";
+import { benchOrt } from "./ort.ts";
+
+const suites: Record<string, () => Promise<void>> = { ort: benchOrt, http: benchHttp };
+const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);
+buildWorkers();
+for (const name of chosen) {
+  const suite = suites[name];
+  if (!suite) throw new Error(`unknown suite "${name}"; known: ${Object.keys(suites).join(", ")}`);
+  console.log(`— ${name}`);
+  await suite();
+}
