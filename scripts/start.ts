@@ -7,6 +7,7 @@ import { randomToken } from "@verge/shared";
 import { AdminClient } from "./lib/admin.ts";
 import { buildWorkers, ROOT } from "./lib/build.ts";
 import { seedDemo } from "./lib/demo.ts";
+import { ownWorkerdPids, recordPids, stopRecorded } from "./lib/orphans.ts";
 import { startStack } from "./lib/stack.ts";
 
 const STATE = join(ROOT, ".verge/state");
@@ -27,9 +28,15 @@ function secrets() {
 }
 
 const s = secrets();
+const PIDS = join(STATE, "workerd.pid");
+if (stopRecorded(PIDS)) {
+  console.log("stopped the workerd left running by a previous start");
+  await new Promise((r) => setTimeout(r, 500));
+}
 console.log("building workers…");
 buildWorkers();
 const stack = await startStack({ adminToken: s.adminToken, gatewayToken: s.gatewayToken, persistTo: STATE, ports });
+recordPids(PIDS, ownWorkerdPids());
 
 let stopping = false;
 const stop = async () => {
