@@ -1,5 +1,11 @@
 // The control plane worker: admin API, snapshot for gateways, and the prediction-log consumer.
 import { ApiError } from "@verge/shared";
+import { auditRoutes } from "./audit/routes.ts";
+import { db } from "./db/client.ts";
+import { tokenRoutes } from "./keys/tokens.ts";
+import { promotionRoutes } from "./registry/promote.ts";
+import { rolloutRoutes } from "./rollouts/routes.ts";
+import { evaluateAll } from "./rollouts/service.ts";
 import { newApp, onError } from "./http/app.ts";
 import { deploymentRoutes } from "./deployments/routes.ts";
 import { keyRoutes } from "./keys/routes.ts";
@@ -17,7 +23,11 @@ export const app = newApp()
   .route("/v1/models", aliasRoutes)
   .route("/v1/models", deploymentRoutes)
   .route("/v1/models", metricsRoutes)
+  .route("/v1/models", promotionRoutes)
+  .route("/v1/models", rolloutRoutes)
   .route("/v1/keys", keyRoutes)
+  .route("/v1/tokens", tokenRoutes)
+  .route("/v1/audit", auditRoutes)
   .route("/v1/snapshot", snapshotRoutes)
   .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
   .onError(onError);
@@ -25,4 +35,8 @@ export const app = newApp()
 export default {
   fetch: app.fetch,
   queue: handlePredictionLogs,
+  // Cron trigger: promotion rules judge every running rollout.
+  async scheduled(_controller, env) {
+    await evaluateAll(db(env));
+  },
 } satisfies ExportedHandler<Env>;

@@ -10,3 +10,5 @@ export * from "./schemas/snapshot.ts";
 export * from "./schemas/predict.ts";
 export * from "./schemas/log-record.ts";
 export * from "./crypto.ts";
+export * from "./latency.ts";
+export * from "./promotion.ts";

@@ -50,6 +50,8 @@ export const aliasEvents = sqliteTable(
     alias: text("alias").notNull(),
     fromVersion: integer("from_version"),
     toVersion: integer("to_version").notNull(),
+    /** `set` pushes onto the alias's history, `rollback` pops one step. */
+    kind: text("kind", { enum: ["set", "rollback"] }).notNull().default("set"),
     actor: text("actor").notNull(),
     reason: text("reason"),
     at: text("at").notNull().default(now),
@@ -68,6 +70,17 @@ export const deployments = sqliteTable("deployments", {
   /** Incremented on every change; the resource version for `If-Match`. */
   revision: integer("revision").notNull().default(1),
   updatedAt: text("updated_at").notNull().default(now),
+});
+
+/** Admin-API tokens with roles; only the sha256 of a token is stored. */
+export const tokens = sqliteTable("tokens", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  role: text("role", { enum: ["viewer", "operator", "admin"] }).notNull(),
+  hash: text("hash").notNull().unique(),
+  createdAt: text("created_at").notNull().default(now),
+  createdBy: text("created_by").notNull(),
+  revokedAt: text("revoked_at"),
 });
 
 export const apiKeys = sqliteTable("api_keys", {
@@ -97,7 +110,7 @@ export const audit = sqliteTable(
     before: text("before", { mode: "json" }),
     after: text("after", { mode: "json" }),
   },
-  (t) => [index("audit_by_target").on(t.target, t.id)],
+  (t) => [index("audit_by_target").on(t.target, t.id), index("audit_by_actor").on(t.actor, t.id)],
 );
 
 /**
@@ -116,6 +129,7 @@ export const ingested = sqliteTable(
     shadow: integer("shadow").notNull(),
     error: integer("error").notNull(),
     latencyMs: real("latency_ms").notNull(),
+    latencyBucket: integer("latency_bucket").notNull().default(0),
   },
   (t) => [index("ingested_by_batch").on(t.batch), index("ingested_by_minute").on(t.minute)],
 );
@@ -137,6 +151,55 @@ export const rollups = sqliteTable(
   (t) => [primaryKey({ columns: [t.model, t.version, t.variant, t.shadow, t.minute] })],
 );
 
+
+/** Per-minute latency histograms (log-spaced buckets, see shared/latency.ts): p50/p95/p99. */
+export const rollupLatency = sqliteTable(
+  "rollup_latency",
+  {
+    minute: integer("minute").notNull(),
+    model: text("model").notNull(),
+    version: integer("version").notNull(),
+    variant: text("variant").notNull(),
+    shadow: integer("shadow").notNull(),
+    bucket: integer("bucket").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.model, t.version, t.variant, t.shadow, t.minute, t.bucket] })],
+);
+
+/** Staged rollouts: a candidate takes growing traffic steps until promoted or rolled back. */
+export const rollouts = sqliteTable(
+  "rollouts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    modelId: integer("model_id").notNull().references(() => models.id),
+    alias: text("alias").notNull(),
+    candidate: integer("candidate").notNull(),
+    /** The version the alias pointed to when the rollout started. */
+    baseline: integer("baseline"),
+    /** Candidate weights in basis points, e.g. [1000, 5000, 10000]. */
+    steps: text("steps", { mode: "json" }).notNull(),
+    intervalS: integer("interval_s").notNull(),
+    step: integer("step").notNull().default(0),
+    status: text("status", { enum: ["running", "completed", "rolled_back", "cancelled"] }).notNull(),
+    /** The deployment before the rollout, restored when it ends. */
+    previousDeployment: text("previous_deployment", { mode: "json" }),
+    stepStartedAt: integer("step_started_at").notNull(),
+    lastDecision: text("last_decision", { mode: "json" }),
+    actor: text("actor").notNull(),
+    reason: text("reason"),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [index("rollouts_by_status").on(t.status, t.modelId)],
+);
+
+/** Declarative promotion rules, one per model (see shared/promotion.ts). */
+export const promotionRules = sqliteTable("promotion_rules", {
+  modelId: integer("model_id").primaryKey().references(() => models.id),
+  rule: text("rule", { mode: "json" }).notNull(),
+  updatedAt: text("updated_at").notNull().default(now),
+});
 
 /**
  * One row whose CHECK fails on purpose: a batch that starts by writing `ok = 0` here aborts

@@ -1,6 +1,6 @@
 // Client API keys for the gateway: scoped to models, shown once, stored hashed.
 import { eq, isNull, and } from "drizzle-orm";
-import { z } from "zod";
+import { idParam } from "./tokens.ts";
 import { ApiError, createKeySchema, randomToken, sha256Hex } from "@verge/shared";
 import { auditEntry, bumpSnapshot, db } from "../db/client.ts";
 import { apiKeys } from "../db/schema.ts";
@@ -30,7 +30,7 @@ export const keyRoutes = newApp()
     const rows = await db(c.env).select().from(apiKeys).where(isNull(apiKeys.revokedAt)).all();
     return c.json({ keys: rows.map((k) => ({ id: k.id, name: k.name, models: k.models, rate_limit: k.rateLimit, created_at: k.createdAt })) });
   })
-  .delete("/:id", requireRole("admin"), validate("param", z.object({ id: z.string().min(1).max(64) })), async (c) => {
+  .delete("/:id", requireRole("admin"), validate("param", idParam), async (c) => {
     const { id } = c.req.valid("param");
     const d = db(c.env);
     const row = await d.select().from(apiKeys).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).get();

@@ -1,7 +1,7 @@
 // Aliases (production, staging, archived or any name) and the history of every move.
 import { and, desc, eq, sql } from "drizzle-orm";
 import { ApiError, nameSchema, putAliasSchema } from "@verge/shared";
-import { auditEntry, bumpSnapshot, db, findModel, type Db } from "../db/client.ts";
+import { auditEntry, bumpSnapshot, db, findModel, precondition, type Db } from "../db/client.ts";
 import { aliasEvents, aliases, versions } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
@@ -17,8 +17,9 @@ export const aliasRoutes = newApp()
     const model = await findModel(d, name);
     await requireVersion(d, model.id, name, version);
     const previous = await currentAlias(d, model.id, alias);
-    await moveAlias(d, { modelId: model.id, modelName: name, alias, to: version, actor: c.get("principal").actor, reason });
-    return c.json({ alias, version, previous: previous ?? null });
+    checkIfMatch(c.req.header("if-match"), previous);
+    await moveAlias(d, { modelId: model.id, modelName: name, alias, to: version, from: previous, kind: "set", actor: c.get("principal").actor, reason });
+    return c.json({ alias, version, previous: previous ?? null }, 200, { etag: `"${version}"` });
   })
   .get("/:model/aliases", requireRole("viewer"), validate("param", modelParam), async (c) => {
     const d = db(c.env);
@@ -38,7 +39,7 @@ export const aliasRoutes = newApp()
       .all();
     return c.json({
       alias,
-      history: rows.map((e) => ({ from: e.fromVersion, to: e.toVersion, actor: e.actor, reason: e.reason, at: e.at })),
+      history: rows.map((e) => ({ kind: e.kind, from: e.fromVersion, to: e.toVersion, actor: e.actor, reason: e.reason, at: e.at })),
     });
   });
 
@@ -52,19 +53,65 @@ export async function currentAlias(d: Db, modelId: number, alias: string): Promi
   return row?.version;
 }
 
-/** Moves an alias in one atomic batch: history event, the alias row, a new snapshot, the audit entry. */
-export async function moveAlias(
-  d: Db,
-  m: { modelId: number; modelName: string; alias: string; to: number; actor: string; reason?: string | undefined },
-): Promise<void> {
-  const fromVersion = sql<number | null>`(SELECT ${aliases.version} FROM ${aliases} WHERE ${aliases.modelId} = ${m.modelId} AND ${aliases.alias} = ${m.alias})`;
-  await d.batch([
-    d.insert(aliasEvents).values({ modelId: m.modelId, alias: m.alias, fromVersion, toVersion: m.to, actor: m.actor, reason: m.reason ?? null }),
+/** The alias's effective history: `set` pushes a version, `rollback` pops one. */
+export async function aliasStack(d: Db, modelId: number, alias: string): Promise<number[]> {
+  const events = await d
+    .select({ kind: aliasEvents.kind, to: aliasEvents.toVersion })
+    .from(aliasEvents)
+    .where(and(eq(aliasEvents.modelId, modelId), eq(aliasEvents.alias, alias)))
+    .orderBy(aliasEvents.id)
+    .all();
+  const stack: number[] = [];
+  for (const e of events) {
+    if (e.kind === "set") stack.push(e.to);
+    else stack.pop();
+  }
+  return stack;
+}
+
+export function checkIfMatch(header: string | undefined, current: number | undefined): void {
+  if (header === undefined) return;
+  if (current === undefined || header.replace(/^W\//, "").replaceAll('"', "") !== String(current)) {
+    throw new ApiError("conflict", `if-match: the resource is at ${current ?? "nothing"}, not ${header}`);
+  }
+}
+
+export interface AliasMove {
+  modelId: number;
+  modelName: string;
+  alias: string;
+  to: number;
+  /** The version the caller saw; the move commits only if the alias still points there. */
+  from: number | undefined;
+  kind: "set" | "rollback";
+  actor: string;
+  reason?: string | undefined;
+}
+
+/**
+ * Moves an alias in one atomic batch: precondition, history event, the alias row, a new
+ * snapshot version, the audit entry. A concurrent move makes it a 409, never a lost update.
+ */
+export async function moveAlias(d: Db, m: AliasMove): Promise<void> {
+  await d.batch([...aliasMoveStatements(d, m)] as unknown as Parameters<Db["batch"]>[0]);
+}
+
+export function aliasMoveStatements(d: Db, m: AliasMove) {
+  const current = sql`(SELECT ${aliases.version} FROM ${aliases} WHERE ${aliases.modelId} = ${m.modelId} AND ${aliases.alias} = ${m.alias})`;
+  return [
+    precondition(d, m.from === undefined ? sql`${current} IS NULL` : sql`${current} = ${m.from}`),
+    d.insert(aliasEvents).values({ modelId: m.modelId, alias: m.alias, fromVersion: m.from ?? null, toVersion: m.to, kind: m.kind, actor: m.actor, reason: m.reason ?? null }),
     d
       .insert(aliases)
       .values({ modelId: m.modelId, alias: m.alias, version: m.to })
       .onConflictDoUpdate({ target: [aliases.modelId, aliases.alias], set: { version: m.to, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))` } }),
     bumpSnapshot(d),
-    auditEntry(d, { actor: m.actor, action: "alias.set", target: `models/${m.modelName}/aliases/${m.alias}`, after: { version: m.to, reason: m.reason ?? null } }),
-  ]);
+    auditEntry(d, {
+      actor: m.actor,
+      action: `alias.${m.kind}`,
+      target: `models/${m.modelName}/aliases/${m.alias}`,
+      before: m.from === undefined ? null : { version: m.from },
+      after: { version: m.to, reason: m.reason ?? null },
+    }),
+  ] as const;
 }

@@ -1,12 +1,12 @@
 // Folds prediction log records into per-minute rollups, counting each record exactly once
 // however often the queue delivers it.
 import { eq, sql } from "drizzle-orm";
-import { logRecordKey, logRecordSchema, type LogRecord } from "@verge/shared";
+import { latencyBucket, logRecordKey, logRecordSchema, type LogRecord } from "@verge/shared";
 import type { Db } from "../db/client.ts";
-import { ingested, rollups } from "../db/schema.ts";
+import { ingested, rollupLatency, rollups } from "../db/schema.ts";
 
-/** D1 binds at most 100 parameters per statement; each ingested row takes 9. */
-const ROWS_PER_INSERT = 11;
+/** D1 binds at most 100 parameters per statement; each ingested row takes 10. */
+const ROWS_PER_INSERT = 10;
 
 export interface FoldResult {
   /** Records that parsed (already-counted redeliveries included). */
@@ -40,6 +40,7 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
     shadow: r.shadow ? 1 : 0,
     error: r.status === "ok" ? 0 : 1,
     latencyMs: r.latency_ms.total,
+    latencyBucket: latencyBucket(r.latency_ms.total),
   }));
   const inserts = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
@@ -73,6 +74,27 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
         latencyMaxMs: sql`max(${rollups.latencyMaxMs}, excluded.latency_max_ms)`,
       },
     });
-  await d.batch([inserts[0]!, ...inserts.slice(1), fold]);
+  const foldLatency = d
+    .insert(rollupLatency)
+    .select(
+      d
+        .select({
+          minute: ingested.minute,
+          model: ingested.model,
+          version: ingested.version,
+          variant: ingested.variant,
+          shadow: ingested.shadow,
+          bucket: ingested.latencyBucket,
+          count: sql<number>`count(*)`.as("count"),
+        })
+        .from(ingested)
+        .where(eq(ingested.batch, batchId))
+        .groupBy(ingested.minute, ingested.model, ingested.version, ingested.variant, ingested.shadow, ingested.latencyBucket),
+    )
+    .onConflictDoUpdate({
+      target: [rollupLatency.model, rollupLatency.version, rollupLatency.variant, rollupLatency.shadow, rollupLatency.minute, rollupLatency.bucket],
+      set: { count: sql`${rollupLatency.count} + excluded.count` },
+    });
+  await d.batch([inserts[0]!, ...inserts.slice(1), fold, foldLatency]);
   return { accepted: records.length, rejected };
 }

@@ -1,8 +1,9 @@
 // GET /v1/models/{model}/metrics: windowed counts, errors and latency per version and variant.
 import { and, eq, gte, lt, sql } from "drizzle-orm";
 import { z } from "zod";
+import { quantileMs } from "@verge/shared";
 import { db, findModel } from "../db/client.ts";
-import { rollups } from "../db/schema.ts";
+import { rollupLatency, rollups } from "../db/schema.ts";
 import { newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
@@ -19,32 +20,46 @@ export const metricsRoutes = newApp().get("/:model/metrics", requireRole("viewer
   const q = c.req.valid("query");
   const to = q.to === undefined ? Date.now() : new Date(q.to).getTime();
   const from = q.from === undefined ? to - 3_600_000 : new Date(q.from).getTime();
-  const rows = await d
-    .select({
-      version: rollups.version,
-      variant: rollups.variant,
-      shadow: rollups.shadow,
-      count: sql<number>`sum(${rollups.count})`,
-      errors: sql<number>`sum(${rollups.errors})`,
-      latencySum: sql<number>`sum(${rollups.latencySumMs})`,
-      latencyMax: sql<number>`max(${rollups.latencyMaxMs})`,
-    })
-    .from(rollups)
-    .where(and(eq(rollups.model, model.name), gte(rollups.minute, Math.floor(from / 60_000)), lt(rollups.minute, Math.ceil(to / 60_000))))
-    .groupBy(rollups.version, rollups.variant, rollups.shadow)
-    .all();
+  const range = and(eq(rollups.model, model.name), gte(rollups.minute, Math.floor(from / 60_000)), lt(rollups.minute, Math.ceil(to / 60_000)));
+  const latencyRange = and(eq(rollupLatency.model, model.name), gte(rollupLatency.minute, Math.floor(from / 60_000)), lt(rollupLatency.minute, Math.ceil(to / 60_000)));
+  const [rows, hist] = await d.batch([
+    d
+      .select({
+        version: rollups.version,
+        variant: rollups.variant,
+        shadow: rollups.shadow,
+        count: sql<number>`sum(${rollups.count})`,
+        errors: sql<number>`sum(${rollups.errors})`,
+        latencySum: sql<number>`sum(${rollups.latencySumMs})`,
+        latencyMax: sql<number>`max(${rollups.latencyMaxMs})`,
+      })
+      .from(rollups)
+      .where(range)
+      .groupBy(rollups.version, rollups.variant, rollups.shadow),
+    d
+      .select({ version: rollupLatency.version, variant: rollupLatency.variant, shadow: rollupLatency.shadow, bucket: rollupLatency.bucket, count: sql<number>`sum(${rollupLatency.count})` })
+      .from(rollupLatency)
+      .where(latencyRange)
+      .groupBy(rollupLatency.version, rollupLatency.variant, rollupLatency.shadow, rollupLatency.bucket),
+  ]);
+  const key = (r: { version: number; variant: string; shadow: number }) => `${r.version}|${r.variant}|${r.shadow}`;
+  const buckets = new Map<string, [number, number][]>();
+  for (const h of hist) buckets.set(key(h), [...(buckets.get(key(h)) ?? []), [h.bucket, h.count]]);
   return c.json({
     model: model.name,
     window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
-    series: rows.map((r) => ({
-      version: r.version,
-      variant: r.variant,
-      shadow: r.shadow === 1,
-      count: r.count,
-      errors: r.errors,
-      error_rate: r.count ? r.errors / r.count : 0,
-      latency_ms: { mean: r.count ? r.latencySum / r.count : 0, max: r.latencyMax },
-    })),
+    series: rows.map((r) => {
+      const b = buckets.get(key(r)) ?? [];
+      return {
+        version: r.version,
+        variant: r.variant,
+        shadow: r.shadow === 1,
+        count: r.count,
+        errors: r.errors,
+        error_rate: r.count ? r.errors / r.count : 0,
+        latency_ms: { mean: r.count ? r.latencySum / r.count : 0, p50: quantileMs(b, 0.5), p95: quantileMs(b, 0.95), p99: quantileMs(b, 0.99), max: r.latencyMax },
+      };
+    }),
     total: rows.filter((r) => r.shadow === 0).reduce((s, r) => s + r.count, 0),
   });
 });
