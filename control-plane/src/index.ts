@@ -2,6 +2,7 @@
 import { ApiError } from "@verge/shared";
 import { auditRoutes } from "./audit/routes.ts";
 import { db } from "./db/client.ts";
+import { openApiDocument, referencePage } from "./openapi.ts";
 import { tokenRoutes } from "./keys/tokens.ts";
 import { promotionRoutes } from "./registry/promote.ts";
 import { rolloutRoutes } from "./rollouts/routes.ts";
@@ -18,6 +19,8 @@ import { snapshotRoutes } from "./snapshot/routes.ts";
 
 export const app = newApp()
   .get("/healthz", (c) => c.json({ ok: true }))
+  .get("/openapi.json", (c) => c.json(openApiDocument()))
+  .get("/docs", (c) => c.html(referencePage()))
   .route("/v1/models", modelRoutes)
   .route("/v1/models", versionRoutes)
   .route("/v1/models", aliasRoutes)

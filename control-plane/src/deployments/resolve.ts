@@ -7,6 +7,7 @@ import { aliases, versions } from "../db/schema.ts";
 export interface ResolvedTargets {
   variants: { name: string; version: number }[];
   shadows: { version: number; rate_bp: number }[];
+  runtimes: Map<number, "edge" | "origin">;
 }
 
 export async function resolveTargets(d: Db, modelId: number, spec: Pick<PutDeployment, "variants" | "shadows">): Promise<ResolvedTargets> {
@@ -22,12 +23,12 @@ export async function resolveTargets(d: Db, modelId: number, spec: Pick<PutDeplo
   const shadows = spec.shadows.map((s, i) => ({ version: resolve(s, `shadows[${i}]`), rate_bp: s.rate }));
   const wanted = [...new Set([...variants, ...shadows].map((t) => t.version))];
   const found = await d
-    .select({ version: versions.version })
+    .select({ version: versions.version, runtime: versions.runtime })
     .from(versions)
     .where(and(eq(versions.modelId, modelId), inArray(versions.version, wanted)))
     .all();
   const have = new Set(found.map((f) => f.version));
   const missing = wanted.find((v) => !have.has(v));
   if (missing !== undefined) throw new ApiError("bad_request", `variants: version ${missing} does not exist`);
-  return { variants, shadows };
+  return { variants, shadows, runtimes: new Map(found.map((f) => [f.version, f.runtime])) };
 }

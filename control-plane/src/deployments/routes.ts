@@ -12,7 +12,12 @@ export const deploymentRoutes = newApp()
     const d = db(c.env);
     const spec = c.req.valid("json");
     const model = await findModel(d, c.req.valid("param").model);
-    await resolveTargets(d, model.id, spec); // every version and alias must exist now
+    const targets = await resolveTargets(d, model.id, spec); // every version and alias must exist now
+    if (spec.fallback) {
+      // The fallback serves when an origin is down or an artifact is refused: it must run at the edge.
+      const version = targets.variants.find((v) => v.name === spec.fallback)!.version;
+      if (targets.runtimes.get(version) !== "edge") throw new ApiError("bad_request", `fallback: variant "${spec.fallback}" serves version ${version}, which is not an edge version`);
+    }
     const current = await currentDeployment(d, model.id);
     checkIfMatch(c.req.header("if-match"), current?.revision);
 

@@ -8,7 +8,7 @@ import { newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
 
-const windowQuery = z.object({
+export const windowQuery = z.object({
   /** Window start and end as epoch milliseconds or ISO dates; defaults to the last hour. */
   from: z.union([z.coerce.number().int(), z.iso.datetime()]).optional(),
   to: z.union([z.coerce.number().int(), z.iso.datetime()]).optional(),
