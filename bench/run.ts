@@ -2,8 +2,9 @@
 import { buildWorkers } from "../scripts/lib/build.ts";
 import { benchHttp } from "./http.ts";
 import { benchOrt } from "./ort.ts";
+import { benchRollback } from "./rollback.ts";
 
-const suites: Record<string, () => Promise<void>> = { ort: benchOrt, http: benchHttp };
+const suites: Record<string, () => Promise<void>> = { ort: benchOrt, http: benchHttp, rollback: benchRollback };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);
 buildWorkers();
 for (const name of chosen) {
