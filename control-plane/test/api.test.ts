@@ -113,6 +113,32 @@ describe("aliases and deployments", () => {
     expect(dep.allocation).toEqual([[0, 2500, "a"], [2500, 7500, "b"], [7500, 10000, "a"]]);
   });
 
+  it("bumps the epoch and re-randomizes in reshuffle mode, and publishes each shadow with its own salt", async () => {
+    const before = await stack.admin.ok<{ epoch: number }>("GET", "/v1/models/churn/deployment");
+    const after = await stack.admin.ok<{ epoch: number; allocation: [number, number, string][] }>("PUT", "/v1/models/churn/deployment", {
+      variants: [
+        { name: "a", alias: "production", weight: 5000 },
+        { name: "b", version: 1, weight: 5000 },
+      ],
+      shadows: [
+        { version: 1, rate: 1000 },
+        { alias: "production", rate: 250 },
+      ],
+      mode: "reshuffle",
+    });
+    expect(after.epoch).toBe(before.epoch + 1);
+    expect(after.allocation).toEqual([[0, 5000, "a"], [5000, 10000, "b"]]);
+    const snap = (await (await stack.controlPlane("/v1/snapshot", { headers: { authorization: `Bearer ${GATEWAY_TOKEN}` } })).json()) as {
+      models: Record<string, { deployment: { salt: string; shadows: { version: number; rate_bp: number; salt: string }[] } }>;
+    };
+    const dep = snap.models.churn!.deployment;
+    expect(dep.salt).toBe(`churn:${after.epoch}`);
+    expect(dep.shadows).toEqual([
+      { version: 1, rate_bp: 1000, salt: "churn:shadow:1" },
+      { version: 2, rate_bp: 250, salt: "churn:shadow:2" },
+    ]);
+  });
+
   it("refuses a deployment with an unknown version or a stale If-Match, storing nothing", async () => {
     const before = await tableCounts(stack);
     const bad = await stack.admin.call("PUT", "/v1/models/churn/deployment", { variants: [{ name: "a", version: 9, weight: 10000 }] });
@@ -174,6 +200,22 @@ describe("bad input never hurts", () => {
       { numRuns: 150 },
     );
     expect(rejected).toBeGreaterThan(100);
+  });
+
+  it("answers arbitrary version metadata with a 4xx and stores nothing", async () => {
+    const before = await tableCounts(stack);
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)), fc.string()), async (metadata) => {
+        const form = new FormData();
+        form.set("artifact", new Blob([demoArtifacts().lr as BlobPart]));
+        form.set("metadata", metadata);
+        const res = await stack.admin.call("POST", "/v1/models/churn/versions", form);
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+      }),
+      { numRuns: 60 },
+    );
+    expect(await tableCounts(stack)).toEqual(before);
   });
 
   it("names the offending field", async () => {
