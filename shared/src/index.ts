@@ -12,3 +12,4 @@ export * from "./schemas/log-record.ts";
 export * from "./crypto.ts";
 export * from "./latency.ts";
 export * from "./promotion.ts";
+export * from "./online-store/index.ts";
