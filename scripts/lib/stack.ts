@@ -14,6 +14,8 @@ export interface StackOptions {
   ports?: { gateway: number; controlPlane: number };
   snapshotTtlMs?: number;
   logLevel?: LogLevel;
+  /** Extra gateway bindings, e.g. UPSTASH_REDIS_REST_URL/TOKEN to read features from Redis. */
+  gatewayBindings?: Record<string, string>;
 }
 
 export const QUEUE = "verge-prediction-logs";
@@ -33,10 +35,10 @@ export function stackOptions(o: StackOptions) {
         name: WORKERS.gateway.name,
         ...COMPAT,
         ...bundleModules("gateway"),
-        bindings: { GATEWAY_TOKEN: o.gatewayToken, SNAPSHOT_TTL_MS: String(o.snapshotTtlMs ?? 2000), COLO: "local" },
+        bindings: { GATEWAY_TOKEN: o.gatewayToken, SNAPSHOT_TTL_MS: String(o.snapshotTtlMs ?? 2000), COLO: "local", FEATURE_DEADLINE_MS: "50", ...o.gatewayBindings },
         serviceBindings: { CONTROL_PLANE: WORKERS.controlPlane.name },
         r2Buckets: { ARTIFACTS: "verge-artifacts" },
-        kvNamespaces: { SNAPSHOT_CACHE: "verge-snapshot-cache" },
+        kvNamespaces: { SNAPSHOT_CACHE: "verge-snapshot-cache", FEATURES: "verge-features" },
         queueProducers: { PREDICTION_LOGS: QUEUE },
         ...(o.ports ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: o.ports.gateway }] } : {}),
       },

@@ -22,6 +22,8 @@ export function resolveRow(
   spec: Pick<FeatureSpec, "features">,
   raw: RawRow,
   where = "features",
+  /** Why an absent value is absent, when it is known better than "missing" (stale, store down…). */
+  reasons?: ReadonlyMap<string, Degraded["reason"]>,
 ): { values: Record<string, FeatureValue>; defaulted: Degraded[] } {
   const values: Record<string, FeatureValue> = {};
   const defaulted: Degraded[] = [];
@@ -29,7 +31,7 @@ export function resolveRow(
     const v = raw[f.name];
     if (v === undefined || v === null) {
       values[f.name] = f.default;
-      defaulted.push({ feature: f.name, reason: "missing" });
+      defaulted.push({ feature: f.name, reason: reasons?.get(f.name) ?? "missing" });
     } else if (!typeMatches(f, v)) {
       throw new ApiError("bad_request", `${where}.${f.name}: expected ${f.type}, got ${typeof v}`);
     } else {
@@ -59,7 +61,7 @@ export function encodeRows(spec: Pick<FeatureSpec, "features">, rows: readonly R
   return out;
 }
 
-function typeMatches(f: Feature, v: FeatureValue): boolean {
+export function typeMatches(f: Feature, v: FeatureValue): boolean {
   switch (f.type) {
     case "number":
       return typeof v === "number" && Number.isFinite(v);

@@ -1,7 +1,9 @@
 // POST /v1/models/{model}/predict: authenticate, route, resolve features, infer, respond, log.
 import type { Context } from "hono";
-import { ApiError, encodeRows, resolveRow, type Degraded, type FeatureValue, type PredictRequest, type PredictResponse, type Snapshot, type SnapshotModel } from "@verge/shared";
+import { ApiError, encodeRows, resolveRow, type Degraded, type PredictRequest, type PredictResponse, type Snapshot, type SnapshotModel } from "@verge/shared";
 import type { AppEnv } from "../http/app.ts";
+import { lookupFeatures, type LookupRow } from "../features/lookup.ts";
+import { onlineStore } from "../features/store.ts";
 import { edgeRuntime } from "../inference/edge.ts";
 import { outputsPerRow } from "../inference/runtime.ts";
 import { sendLogs, type Prediction } from "../logging/log.ts";
@@ -18,10 +20,10 @@ export async function predict(c: Context<AppEnv>, modelName: string, body: Predi
   const unit = body.unit ?? (headerUnit ? headerUnit.slice(0, 256) : undefined);
   const requestId = body.request_id ?? c.req.header("x-request-id")?.slice(0, 128) ?? crypto.randomUUID();
   const route = routeRequest(model.deployment, unit ?? requestId);
-  const rawRows = body.instances ?? [{ features: body.features }];
+  const rawRows: LookupRow[] = body.instances ?? [{ features: body.features, entities: body.entities }];
 
   const featuresStarted = Date.now();
-  const prediction = await infer(c.env, model, route.version, rawRows);
+  const prediction = await infer(c.env, model, route.version, rawRows, body.entities);
   const inferDone = Date.now();
 
   const many = body.instances !== undefined;
@@ -40,7 +42,7 @@ export async function predict(c: Context<AppEnv>, modelName: string, body: Predi
   c.executionCtx.waitUntil(
     sendLogs(c.env, snapshot, { requestId, model: modelName, variant: route.variant, unit: unit ?? requestId, latency, shadow: false }, prediction),
   );
-  if (route.shadows.length) c.executionCtx.waitUntil(runShadows(c.env, snapshot, model, route.shadows, rawRows, { requestId, unit: unit ?? requestId, variant: route.variant }));
+  if (route.shadows.length) c.executionCtx.waitUntil(runShadows(c.env, snapshot, model, route.shadows, rawRows, { requestId, unit: unit ?? requestId, variant: route.variant }, body.entities));
 
   return c.json(response, 200, {
     "x-request-id": requestId,
@@ -50,14 +52,15 @@ export async function predict(c: Context<AppEnv>, modelName: string, body: Predi
   });
 }
 
-type RawRows = readonly { features?: Record<string, FeatureValue> | undefined }[];
+type RawRows = readonly LookupRow[];
 
-/** Resolves features and runs one version over all rows. */
-async function infer(env: Env, model: SnapshotModel, version: number, rawRows: RawRows): Promise<Prediction> {
+/** Resolves features (request, then online store) and runs one version over all rows. */
+async function infer(env: Env, model: SnapshotModel, version: number, rawRows: RawRows, entities?: Record<string, string>): Promise<Prediction> {
   const spec = model.versions[String(version)];
   if (!spec) throw new ApiError("unavailable", `version ${version} of "${model.name}" is not in the snapshot`);
   const t0 = Date.now();
-  const resolved = rawRows.map((r, i) => resolveRow(spec.feature_spec, r.features ?? {}, rawRows.length > 1 ? `instances[${i}].features` : "features"));
+  const online = await lookupFeatures(onlineStore(env), spec.feature_spec, rawRows, entities, Number(env.FEATURE_DEADLINE_MS));
+  const resolved = online.raw.map((r, i) => resolveRow(spec.feature_spec, r, rawRows.length > 1 ? `instances[${i}].features` : "features", online.reasons[i]));
   const input = encodeRows(spec.feature_spec, resolved.map((r) => r.values));
   const featureMs = Date.now() - t0;
   if (spec.runtime !== "edge") throw new ApiError("unavailable", `version ${version} runs on the origin, which this gateway cannot reach yet`);
@@ -78,11 +81,12 @@ async function runShadows(
   versions: number[],
   rawRows: RawRows,
   ids: { requestId: string; unit: string; variant: string },
+  entities?: Record<string, string>,
 ): Promise<void> {
   for (const version of versions) {
     const started = Date.now();
     try {
-      const prediction = await infer(env, model, version, rawRows);
+      const prediction = await infer(env, model, version, rawRows, entities);
       const total = Date.now() - started;
       await sendLogs(env, snapshot, { ...ids, model: model.name, latency: { total, features: prediction.featureMs, infer: total - prediction.featureMs }, shadow: true }, prediction);
     } catch (err) {

@@ -31,8 +31,9 @@ export const predictRequestSchema = z
     request_id: requestIdSchema.optional(),
   })
   .strict()
-  .refine((r) => !(r.instances && (r.features || r.entities)), {
-    message: "give either instances or top-level features/entities, not both",
+  // Top-level entities are shared by every instance (a user scoring many items); features are not.
+  .refine((r) => !(r.instances && r.features), {
+    message: "give either instances or top-level features, not both",
     path: ["instances"],
   });
 export type PredictRequest = z.infer<typeof predictRequestSchema>;
