@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoArtifacts, demoExpected, demoMetadata, seedDemo } from "../../scripts/lib/demo.ts";
-import { CLIENT_KEY, errorOf, settledIngested, testStack, type TestStack } from "../../test/helpers.ts";
+import { CLIENT_KEY, errorOf, eventually, settledIngested, testStack, type TestStack } from "../../test/helpers.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -111,5 +111,33 @@ describe("bad input never hurts", () => {
       { numRuns: 200 },
     );
     expect((await settledIngested(stack)) - before).toBe(ok);
+  });
+});
+
+describe("shadows", () => {
+  it("runs each sampled shadow after the response, logs it as a shadow, and never changes the response", async () => {
+    await stack.admin.ok("POST", "/v1/models", { name: "shadowed", task: "binary_classification" });
+    const a = await stack.admin.uploadVersion("shadowed", logisticRegressionModel([0.1, 0, 0, 0, 0, 0], 0), demoMetadata("lr"));
+    const b = await stack.admin.uploadVersion("shadowed", logisticRegressionModel([0.2, 0, 0, 0, 0, 0], 0), demoMetadata("lr"));
+    const c = await stack.admin.uploadVersion("shadowed", logisticRegressionModel([0.3, 0, 0, 0, 0, 0], 0), demoMetadata("lr"));
+    await stack.admin.ok("POST", "/v1/keys", { name: "s", models: ["shadowed"], key: "vk_shadow_key_0123456789abcdef" });
+    const send = async () => {
+      const res = await stack.predict("shadowed", { unit: "same-unit", features: { tenure_months: 10 } }, { authorization: "Bearer vk_shadow_key_0123456789abcdef" });
+      const { version, outputs } = (await res.json()) as { version: number; outputs: { probability: number } };
+      return { version, outputs };
+    };
+    await stack.admin.ok("PUT", "/v1/models/shadowed/deployment", { variants: [{ name: "main", version: a.version, weight: 10000 }] });
+    const without = await send();
+    await stack.admin.ok("PUT", "/v1/models/shadowed/deployment", {
+      variants: [{ name: "main", version: a.version, weight: 10000 }],
+      shadows: [{ version: b.version, rate: 10000 }, { version: c.version, rate: 1 }],
+    });
+    const withShadows = await send();
+    expect(withShadows).toEqual(without);
+    const m = await eventually(async () => {
+      const r = await stack.admin.ok<{ series: { version: number; shadow: boolean; count: number }[] }>("GET", "/v1/models/shadowed/metrics");
+      return r.series.some((s) => s.shadow) ? r : undefined;
+    });
+    expect(m.series.filter((s) => s.shadow).map((s) => s.version)).toEqual([b.version]); // 1 bp: this unit is not sampled
   });
 });
