@@ -46,16 +46,14 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     inserts.push(d.insert(ingested).values(rows.slice(i, i + ROWS_PER_INSERT)).onConflictDoNothing());
   }
+  // The rollup key: what every window row is grouped by.
+  const dims = { minute: ingested.minute, model: ingested.model, version: ingested.version, variant: ingested.variant, shadow: ingested.shadow };
   const fold = d
     .insert(rollups)
     .select(
       d
         .select({
-          minute: ingested.minute,
-          model: ingested.model,
-          version: ingested.version,
-          variant: ingested.variant,
-          shadow: ingested.shadow,
+          ...dims,
           count: sql<number>`count(*)`.as("count"),
           errors: sql<number>`sum(${ingested.error})`.as("errors"),
           latencySumMs: sql<number>`sum(${ingested.latencyMs})`.as("latency_sum_ms"),
@@ -63,7 +61,7 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
         })
         .from(ingested)
         .where(eq(ingested.batch, batchId))
-        .groupBy(ingested.minute, ingested.model, ingested.version, ingested.variant, ingested.shadow),
+        .groupBy(...Object.values(dims)),
     )
     .onConflictDoUpdate({
       target: [rollups.model, rollups.version, rollups.variant, rollups.shadow, rollups.minute],
@@ -79,17 +77,13 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
     .select(
       d
         .select({
-          minute: ingested.minute,
-          model: ingested.model,
-          version: ingested.version,
-          variant: ingested.variant,
-          shadow: ingested.shadow,
+          ...dims,
           bucket: ingested.latencyBucket,
           count: sql<number>`count(*)`.as("count"),
         })
         .from(ingested)
         .where(eq(ingested.batch, batchId))
-        .groupBy(ingested.minute, ingested.model, ingested.version, ingested.variant, ingested.shadow, ingested.latencyBucket),
+        .groupBy(...Object.values(dims), ingested.latencyBucket),
     )
     .onConflictDoUpdate({
       target: [rollupLatency.model, rollupLatency.version, rollupLatency.variant, rollupLatency.shadow, rollupLatency.minute, rollupLatency.bucket],
