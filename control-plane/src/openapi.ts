@@ -26,6 +26,7 @@ export const ROUTES: RouteDoc[] = [
   { method: "post", path: "/v1/models/{model}/versions", role: "operator", summary: "Upload a version: multipart `artifact` (ONNX) and `metadata` (JSON)", body: versionMetadataSchema, multipart: true },
   { method: "get", path: "/v1/models/{model}/versions", role: "viewer", summary: "List versions, newest first" },
   { method: "get", path: "/v1/models/{model}/versions/{version}", role: "viewer", summary: "Read a version with its lineage" },
+  { method: "get", path: "/v1/models/{model}/versions/{version}/artifact", role: "viewer", summary: "Download a version's ONNX artifact (x-verge-sha256 header)" },
   { method: "put", path: "/v1/models/{model}/aliases/{alias}", role: "operator", summary: "Point an alias at a version (If-Match: the version it points to now)", body: putAliasSchema },
   { method: "get", path: "/v1/models/{model}/aliases", role: "viewer", summary: "List aliases" },
   { method: "get", path: "/v1/models/{model}/aliases/{alias}/history", role: "viewer", summary: "Every move of an alias: who, when, from, to, why" },

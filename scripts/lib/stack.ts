@@ -35,7 +35,7 @@ export function stackOptions(o: StackOptions) {
         name: WORKERS.gateway.name,
         ...COMPAT,
         ...bundleModules("gateway"),
-        bindings: { GATEWAY_TOKEN: o.gatewayToken, SNAPSHOT_TTL_MS: String(o.snapshotTtlMs ?? 2000), COLO: "local", FEATURE_DEADLINE_MS: "50", ...o.gatewayBindings },
+        bindings: { GATEWAY_TOKEN: o.gatewayToken, SNAPSHOT_TTL_MS: String(o.snapshotTtlMs ?? 2000), COLO: "local", FEATURE_DEADLINE_MS: "50", ORIGIN_URL: "", ORIGIN_DEADLINE_MS: "2000", ORIGIN_BREAKER_COOLDOWN_MS: "10000", ...o.gatewayBindings },
         serviceBindings: { CONTROL_PLANE: WORKERS.controlPlane.name },
         r2Buckets: { ARTIFACTS: "verge-artifacts" },
         kvNamespaces: { SNAPSHOT_CACHE: "verge-snapshot-cache", FEATURES: "verge-features" },

@@ -13,3 +13,5 @@ export * from "./crypto.ts";
 export * from "./latency.ts";
 export * from "./promotion.ts";
 export * from "./online-store/index.ts";
+export * from "./signing.ts";
+export * from "./schemas/oip.ts";

@@ -58,6 +58,18 @@ export const versionRoutes = newApp()
     return c.json(presentVersion(row));
   });
 
+/** The artifact's bytes, for origin nodes that serve `origin` versions (they verify the sha256). */
+versionRoutes.get("/:model/versions/:version/artifact", requireRole("viewer"), validate("param", versionParam), async (c) => {
+  const d = db(c.env);
+  const { model: name, version } = c.req.valid("param");
+  const model = await findModel(d, name);
+  const row = await d.select().from(versions).where(and(eq(versions.modelId, model.id), eq(versions.version, version))).get();
+  if (!row) throw new ApiError("not_found", `model "${name}" has no version ${version}`);
+  const object = await c.env.ARTIFACTS.get(row.artifactKey);
+  if (!object) throw new ApiError("not_found", `the artifact of version ${version} is missing from storage`);
+  return c.body(object.body, 200, { "content-type": "application/octet-stream", "content-length": String(object.size), "x-verge-sha256": row.sha256 });
+});
+
 export function presentVersion(v: typeof versions.$inferSelect) {
   const metadata = v.metadata as VersionMetadata;
   return { ...metadata, version: v.version, sha256: v.sha256, size: v.size, created_at: v.createdAt, created_by: v.createdBy };

@@ -17,6 +17,7 @@ export interface LogContext {
   unit: string;
   shadow: boolean;
   latency: LogRecord["latency_ms"];
+  status?: LogRecord["status"];
 }
 
 /** Builds one record per row and hands them to the isolate's batcher. */
@@ -37,7 +38,7 @@ export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p:
     features: p.features[i]!,
     outputs,
     latency_ms: ctx.latency,
-    status: "ok",
+    status: ctx.status ?? "ok",
     degraded: p.degraded[i]!,
     colo: env.COLO,
   }));

@@ -5,7 +5,8 @@ import type { AppEnv } from "../http/app.ts";
 import { lookupFeatures, type LookupRow } from "../features/lookup.ts";
 import { onlineStore } from "../features/store.ts";
 import { edgeRuntime } from "../inference/edge.ts";
-import { outputsPerRow } from "../inference/runtime.ts";
+import { originRuntime } from "../inference/origin.ts";
+import { outputsPerRow, type ModelRuntime } from "../inference/runtime.ts";
 import { sendLogs, type Prediction } from "../logging/log.ts";
 import { routeRequest } from "../routing/route.ts";
 
@@ -23,31 +24,55 @@ export async function predict(c: Context<AppEnv>, modelName: string, body: Predi
   const rawRows: LookupRow[] = body.instances ?? [{ features: body.features, entities: body.entities }];
 
   const featuresStarted = Date.now();
-  const prediction = await infer(c.env, model, route.version, rawRows, body.entities);
+  let served: { variant: string; version: number } = route;
+  let prediction: Prediction;
+  let fallback: PredictResponse["fallback"];
+  try {
+    prediction = await infer(c.env, model, route.version, rawRows, body.entities);
+  } catch (err) {
+    // The chosen version cannot serve (origin down, artifact refused): the deployment's edge
+    // fallback answers instead, and the failed attempt is logged as an error of its own version.
+    const fb = model.deployment.variants.find((v) => v.name === model.deployment!.fallback);
+    if (!(err instanceof ApiError) || err.code !== "unavailable" || !fb || fb.version === route.version) throw err;
+    const failedAt = Date.now();
+    c.executionCtx.waitUntil(
+      sendLogs(c.env, snapshot, { requestId, model: modelName, variant: route.variant, unit: unit ?? requestId, latency: { total: failedAt - started, features: 0, infer: failedAt - featuresStarted }, shadow: false, status: "error" }, {
+        version: route.version,
+        features: rawRows.map(() => ({})),
+        degraded: rawRows.map(() => []),
+        outputs: rawRows.map(() => ({})),
+        featureMs: 0,
+      }),
+    );
+    prediction = await infer(c.env, model, fb.version, rawRows, body.entities);
+    served = { variant: fb.name, version: fb.version };
+    fallback = { from: route.variant, reason: err.message };
+  }
   const inferDone = Date.now();
 
   const many = body.instances !== undefined;
   const response: PredictResponse = {
     request_id: requestId,
     model: modelName,
-    version: route.version,
-    variant: route.variant,
+    version: served.version,
+    variant: served.variant,
     routed_by: unit === undefined ? "request_id" : "unit",
     outputs: many ? prediction.outputs : prediction.outputs[0]!,
+    ...(fallback ? { fallback } : {}),
   };
   const degraded = prediction.degraded.flat();
   if (degraded.length) response.degraded = many ? dedupe(degraded) : degraded;
 
   const latency = { total: Date.now() - started, features: prediction.featureMs, infer: inferDone - featuresStarted - prediction.featureMs };
   c.executionCtx.waitUntil(
-    sendLogs(c.env, snapshot, { requestId, model: modelName, variant: route.variant, unit: unit ?? requestId, latency, shadow: false }, prediction),
+    sendLogs(c.env, snapshot, { requestId, model: modelName, variant: served.variant, unit: unit ?? requestId, latency, shadow: false }, prediction),
   );
   if (route.shadows.length) c.executionCtx.waitUntil(runShadows(c.env, snapshot, model, route.shadows, rawRows, { requestId, unit: unit ?? requestId, variant: route.variant }, body.entities));
 
   return c.json(response, 200, {
     "x-request-id": requestId,
-    "x-verge-variant": route.variant,
-    "x-verge-model-version": String(route.version),
+    "x-verge-variant": served.variant,
+    "x-verge-model-version": String(served.version),
     "server-timing": `features;dur=${latency.features}, infer;dur=${latency.infer}, total;dur=${latency.total}`,
   });
 }
@@ -63,8 +88,7 @@ async function infer(env: Env, model: SnapshotModel, version: number, rawRows: R
   const resolved = online.raw.map((r, i) => resolveRow(spec.feature_spec, r, rawRows.length > 1 ? `instances[${i}].features` : "features", online.reasons[i]));
   const input = encodeRows(spec.feature_spec, resolved.map((r) => r.values));
   const featureMs = Date.now() - t0;
-  if (spec.runtime !== "edge") throw new ApiError("unavailable", `version ${version} runs on the origin, which this gateway cannot reach yet`);
-  const outputs = await edgeRuntime(env.ARTIFACTS).run(spec, input, rawRows.length);
+  const outputs = await runtimeFor(env, model.name, spec.runtime).run(spec, input, rawRows.length);
   return {
     version,
     features: resolved.map((r) => r.values),
@@ -93,6 +117,12 @@ async function runShadows(
       console.warn(`shadow version ${version} of ${model.name} failed: ${(err as Error).message}`);
     }
   }
+}
+
+function runtimeFor(env: Env, model: string, runtime: "edge" | "origin"): ModelRuntime {
+  if (runtime === "edge") return edgeRuntime(env.ARTIFACTS);
+  if (!env.ORIGIN_URL || !env.ORIGIN_SECRET) throw new ApiError("unavailable", "origin: this gateway has no origin configured (ORIGIN_URL, ORIGIN_SECRET)");
+  return originRuntime({ url: env.ORIGIN_URL, secret: env.ORIGIN_SECRET, deadlineMs: Number(env.ORIGIN_DEADLINE_MS), coolDownMs: Number(env.ORIGIN_BREAKER_COOLDOWN_MS), model });
 }
 
 function dedupe(items: Degraded[]): Degraded[] {

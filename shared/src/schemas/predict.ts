@@ -56,5 +56,7 @@ export const predictResponseSchema = z.object({
   routed_by: z.enum(["unit", "request_id"]),
   outputs: z.union([outputsSchema, z.array(outputsSchema)]),
   degraded: z.array(degradedSchema).optional(),
+  /** Present when the routed variant could not serve and the deployment's fallback did. */
+  fallback: z.object({ from: z.string(), reason: z.string() }).optional(),
 });
 export type PredictResponse = z.infer<typeof predictResponseSchema>;

@@ -1,0 +1,50 @@
+// The origin runtime: `origin` versions run on the GPU origin's Open Inference Protocol endpoint,
+// signed, under a deadline, retried once on connection errors only, behind a circuit breaker.
+import { ApiError, signRequest, type OipInferResponse, type SnapshotVersion } from "@verge/shared";
+import { breakerFor } from "./breaker.ts";
+import type { ModelRuntime, Outputs } from "./runtime.ts";
+
+export interface OriginOptions {
+  url: string;
+  secret: string;
+  deadlineMs: number;
+  coolDownMs?: number;
+  model: string;
+}
+
+export function originRuntime(o: OriginOptions): ModelRuntime {
+  const breaker = breakerFor(o.url, o.coolDownMs === undefined ? {} : { coolDownMs: o.coolDownMs });
+  return {
+    async run(version: SnapshotVersion, input: Float32Array, rows: number): Promise<Outputs> {
+      if (!breaker.allow()) throw new ApiError("unavailable", "origin: circuit open after repeated failures");
+      const width = rows ? input.length / rows : 0;
+      const path = `/v2/models/${o.model}/versions/${version.version}/infer`;
+      const body = JSON.stringify({ inputs: [{ name: version.feature_spec.input, shape: [rows, width], datatype: "FP32", data: Array.from(input) }] });
+      const started = Date.now();
+      const attempt = async () => {
+        const headers = { "content-type": "application/json", ...(await signRequest(o.secret, "POST", path, body)) };
+        const remaining = Math.max(1, o.deadlineMs - (Date.now() - started));
+        return fetch(`${o.url}${path}`, { method: "POST", headers, body, signal: AbortSignal.timeout(remaining) });
+      };
+      let res: Response;
+      try {
+        // One retry, on connection errors only: a timeout or an HTTP error is not retried.
+        res = await attempt().catch((err: Error) => (err.name === "TimeoutError" || err.name === "AbortError" ? Promise.reject(err) : attempt()));
+      } catch (err) {
+        breaker.failure();
+        const timedOut = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError";
+        throw new ApiError("unavailable", timedOut ? `origin: no answer within ${o.deadlineMs} ms` : `origin: unreachable (${(err as Error).message})`);
+      }
+      if (res.status >= 500) {
+        breaker.failure();
+        throw new ApiError("unavailable", `origin: answered ${res.status}`);
+      }
+      breaker.success();
+      if (!res.ok) throw new ApiError("unavailable", `origin refused the request: ${res.status} ${(await res.text()).slice(0, 200)}`);
+      const answer = (await res.json()) as OipInferResponse;
+      const outputs: Outputs = {};
+      for (const out of answer.outputs) outputs[out.name] = { data: Float32Array.from(out.data), width: rows ? out.data.length / rows : 0 };
+      return outputs;
+    },
+  };
+}
