@@ -4,12 +4,13 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { requireClientKey } from "./auth/client-key.ts";
 import { jsonBody, newApp, onError, validate } from "./http/app.ts";
+import { oipRoutes } from "./oip/routes.ts";
 import { predict } from "./predict/handler.ts";
 
 const modelParam = z.object({ model: nameSchema });
 
 export const app = newApp()
-  .get("/v2/health/live", (c) => c.json({ live: true }))
+  .route("/v2", oipRoutes)
   .post(
     "/v1/models/:model/predict",
     bodyLimit({

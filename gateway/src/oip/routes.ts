@@ -1,0 +1,101 @@
+// The Open Inference Protocol v2 (KServe v2 / Triton REST) on the gateway, so existing clients
+// work unchanged. Inputs are either the model's own input tensor ([N, width], FP32), or one
+// tensor per feature ([N] or [N, 1]; BYTES for categorical, BOOL for boolean).
+import { ApiError, flattenTensor, nameSchema, oipInferRequestSchema, unitSchema, versionNumberSchema, type FeatureValue, type OipInferRequest, type OipInferResponse, type SnapshotModel } from "@verge/shared";
+import { z } from "zod";
+import { requireClientKey } from "../auth/client-key.ts";
+import type { Context } from "hono";
+import { jsonBody, newApp, validate, type AppEnv } from "../http/app.ts";
+import { serve, servedHeaders, type ServeInput } from "../predict/serve.ts";
+
+const modelParam = z.object({ model: nameSchema });
+const versionParam = modelParam.extend({ version: versionNumberSchema });
+
+export const oipRoutes = newApp()
+  .get("/health/live", (c) => c.json({ live: true }))
+  .get("/health/ready", (c) => c.json({ ready: true }))
+  .get("/models/:model", validate("param", modelParam), requireClientKey(), (c) => {
+    const model = findModel(c.get("snapshot").models, c.req.valid("param").model);
+    const primary = primaryVersion(model);
+    return c.json({
+      name: model.name,
+      versions: Object.keys(model.versions),
+      platform: "onnxruntime_onnx",
+      inputs: primary ? primary.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })) : [],
+      outputs: primary ? primary.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })) : [],
+      parameters: { features: primary?.feature_spec.features.map((f) => ({ name: f.name, type: f.type })) ?? [] },
+    });
+  })
+  .get("/models/:model/ready", validate("param", modelParam), requireClientKey(), (c) => {
+    const model = findModel(c.get("snapshot").models, c.req.valid("param").model);
+    if (!model.deployment) throw new ApiError("unavailable", `model "${model.name}" has no deployment`);
+    return c.json({ name: model.name, ready: true });
+  })
+  .post("/models/:model/infer", validate("param", modelParam), requireClientKey(), jsonBody(oipInferRequestSchema), (c) => infer(c, c.req.valid("param").model, c.req.valid("json")))
+  .post("/models/:model/versions/:version/infer", validate("param", versionParam), requireClientKey(), jsonBody(oipInferRequestSchema), (c) => {
+    const { model, version } = c.req.valid("param");
+    return infer(c, model, c.req.valid("json"), version);
+  });
+
+async function infer(c: Context<AppEnv>, modelName: string, body: OipInferRequest, pinned?: number): Promise<Response> {
+  const started = Date.now();
+  const model = findModel(c.get("snapshot").models, modelName);
+  const paramUnit = body.parameters?.unit;
+  const unitResult = unitSchema.optional().safeParse(paramUnit ?? c.req.header("x-verge-unit"));
+  if (!unitResult.success) throw new ApiError("bad_request", "parameters.unit: must be a string of 1 to 256 characters");
+  const requestId = body.id ?? c.req.header("x-request-id")?.slice(0, 128) ?? crypto.randomUUID();
+  const spec = pinned !== undefined ? model.versions[String(pinned)] : primaryVersion(model);
+  if (!spec) throw new ApiError(pinned !== undefined ? "not_found" : "unavailable", pinned !== undefined ? `model "${modelName}" has no version ${pinned}` : `model "${modelName}" has no deployment`);
+  const s = await serve(c, { model, unit: unitResult.data, requestId, input: toInput(body, spec.feature_spec.input), ...(pinned !== undefined ? { pinned } : {}) }, started);
+
+  const rows = s.prediction.outputs;
+  const names = Object.keys(rows[0] ?? {});
+  const wanted = body.outputs?.map((o) => o.name);
+  const response: OipInferResponse = {
+    model_name: modelName,
+    model_version: String(s.version),
+    id: requestId,
+    parameters: { variant: s.variant, routed_by: s.routedBy, ...(s.fallback ? { fallback_from: s.fallback.from } : {}) },
+    outputs: names
+      .filter((n) => !wanted || wanted.includes(n))
+      .map((name) => {
+        const data = rows.flatMap((r) => r[name] as number | number[]);
+        return { name, datatype: "FP32", shape: [rows.length, data.length / Math.max(rows.length, 1)], data };
+      }),
+  };
+  return c.json(response, 200, servedHeaders(requestId, s));
+}
+
+/** The model's input tensor as is, or one tensor per feature turned into rows. */
+function toInput(body: OipInferRequest, modelInput: string): ServeInput {
+  const raw = body.inputs.find((t) => t.name === modelInput);
+  if (raw) {
+    if (body.inputs.length > 1) throw new ApiError("bad_request", `inputs: give either "${modelInput}" alone or one tensor per feature`);
+    if (raw.shape.length !== 2) throw new ApiError("bad_request", `inputs.${raw.name}.shape: expected [N, width]`);
+    if (!["FP32", "FP64"].includes(raw.datatype)) throw new ApiError("bad_request", `inputs.${raw.name}.datatype: expected FP32`);
+    return { kind: "tensor", data: Float32Array.from(flattenTensor(raw) as number[]), rows: raw.shape[0]! };
+  }
+  let n: number | undefined;
+  const columns = body.inputs.map((t) => {
+    if (t.shape.length === 0 || t.shape.length > 2 || (t.shape.length === 2 && t.shape[1] !== 1)) {
+      throw new ApiError("bad_request", `inputs.${t.name}.shape: a feature tensor is [N] or [N, 1]`);
+    }
+    if (n !== undefined && t.shape[0] !== n) throw new ApiError("bad_request", `inputs.${t.name}.shape: every feature tensor needs the same N (${n})`);
+    n = t.shape[0]!;
+    return { name: t.name, values: flattenTensor(t) };
+  });
+  const rows = Array.from({ length: n ?? 0 }, (_, i) => ({ features: Object.fromEntries(columns.map((col) => [col.name, col.values[i] as FeatureValue])) }));
+  if (rows.length === 0) throw new ApiError("bad_request", "inputs: N must be at least 1");
+  return { kind: "rows", rows };
+}
+
+function findModel(models: Record<string, SnapshotModel>, name: string): SnapshotModel {
+  const model = models[name];
+  if (!model) throw new ApiError("not_found", `model "${name}" does not exist`);
+  return model;
+}
+
+function primaryVersion(model: SnapshotModel) {
+  const first = model.deployment?.variants[0];
+  return first ? model.versions[String(first.version)] : undefined;
+}

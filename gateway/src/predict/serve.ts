@@ -1,0 +1,138 @@
+// One prediction, whatever API it came through: route (or pin), resolve features, infer, fall
+// back when the chosen version cannot serve, then log and run shadows off the response path.
+import type { Context } from "hono";
+import { ApiError, encodeRows, inputWidth, resolveRow, type Snapshot, type SnapshotModel } from "@verge/shared";
+import type { AppEnv } from "../http/app.ts";
+import { lookupFeatures, type LookupRow } from "../features/lookup.ts";
+import { onlineStore } from "../features/store.ts";
+import { edgeRuntime } from "../inference/edge.ts";
+import { originRuntime } from "../inference/origin.ts";
+import { outputsPerRow, type ModelRuntime } from "../inference/runtime.ts";
+import { sendLogs, type Prediction } from "../logging/log.ts";
+import { routeRequest } from "../routing/route.ts";
+
+/** Feature rows (resolved against the version's feature spec), or the model's input tensor as is. */
+export type ServeInput =
+  | { kind: "rows"; rows: readonly LookupRow[]; entities?: Record<string, string> | undefined }
+  | { kind: "tensor"; data: Float32Array; rows: number };
+
+export interface ServeRequest {
+  model: SnapshotModel;
+  unit: string | undefined;
+  requestId: string;
+  input: ServeInput;
+  /** A version to serve directly, bypassing routing (Open Inference Protocol's versioned route). */
+  pinned?: number;
+}
+
+export interface Served {
+  variant: string;
+  version: number;
+  routedBy: "unit" | "request_id" | "pinned";
+  prediction: Prediction;
+  fallback?: { from: string; reason: string };
+  latency: { total: number; features: number; infer: number };
+}
+
+export async function serve(c: Context<AppEnv>, req: ServeRequest, started = Date.now()): Promise<Served> {
+  const snapshot = c.get("snapshot");
+  const { model, requestId } = req;
+  const routingKey = req.unit ?? requestId;
+  let route: { variant: string; version: number; shadows: number[] };
+  if (req.pinned !== undefined) {
+    if (!model.versions[String(req.pinned)]) throw new ApiError("not_found", `model "${model.name}" has no version ${req.pinned}`);
+    route = { variant: "pinned", version: req.pinned, shadows: [] };
+  } else {
+    if (!model.deployment) throw new ApiError("unavailable", `model "${model.name}" has no deployment`);
+    route = routeRequest(model.deployment, routingKey);
+  }
+  const log = (variant: string, p: Prediction, latency: Served["latency"], status: "ok" | "error" = "ok", shadow = false) =>
+    c.executionCtx.waitUntil(sendLogs(c.env, snapshot, { requestId, model: model.name, variant, unit: routingKey, latency, shadow, status }, p));
+
+  const inferStarted = Date.now();
+  let served = { variant: route.variant, version: route.version };
+  let prediction: Prediction;
+  let fallback: Served["fallback"];
+  try {
+    prediction = await infer(c.env, model, route.version, req.input);
+  } catch (err) {
+    // The chosen version cannot serve (origin down, artifact refused): the deployment's edge
+    // fallback answers instead, and the failed attempt is logged as an error of its own version.
+    const fb = req.pinned === undefined ? model.deployment?.variants.find((v) => v.name === model.deployment!.fallback) : undefined;
+    if (!(err instanceof ApiError) || err.code !== "unavailable" || !fb || fb.version === route.version) throw err;
+    const rows = rowCount(req.input);
+    const failedMs = Date.now() - started;
+    log(route.variant, { version: route.version, features: Array(rows).fill({}), degraded: Array(rows).fill([]), outputs: Array(rows).fill({}), featureMs: 0 }, { total: failedMs, features: 0, infer: failedMs }, "error");
+    prediction = await infer(c.env, model, fb.version, req.input);
+    served = { variant: fb.name, version: fb.version };
+    fallback = { from: route.variant, reason: err.message };
+  }
+  const latency = { total: Date.now() - started, features: prediction.featureMs, infer: Date.now() - inferStarted - prediction.featureMs };
+  log(served.variant, prediction, latency);
+  if (route.shadows.length) c.executionCtx.waitUntil(runShadows(c.env, snapshot, model, route.shadows, req.input, { requestId, unit: routingKey, variant: route.variant }));
+  return {
+    ...served,
+    routedBy: req.pinned !== undefined ? "pinned" : req.unit === undefined ? "request_id" : "unit",
+    prediction,
+    latency,
+    ...(fallback ? { fallback } : {}),
+  };
+}
+
+export function servedHeaders(requestId: string, s: Served): Record<string, string> {
+  return {
+    "x-request-id": requestId,
+    "x-verge-variant": s.variant,
+    "x-verge-model-version": String(s.version),
+    "server-timing": `features;dur=${s.latency.features}, infer;dur=${s.latency.infer}, total;dur=${s.latency.total}`,
+  };
+}
+
+const rowCount = (input: ServeInput) => (input.kind === "rows" ? input.rows.length : input.rows);
+
+/** Resolves features (request, then online store) and runs one version over all rows. */
+async function infer(env: Env, model: SnapshotModel, version: number, input: ServeInput): Promise<Prediction> {
+  const spec = model.versions[String(version)];
+  if (!spec) throw new ApiError("unavailable", `version ${version} of "${model.name}" is not in the snapshot`);
+  const t0 = Date.now();
+  let tensor: Float32Array;
+  let features: Prediction["features"];
+  let degraded: Prediction["degraded"];
+  if (input.kind === "tensor") {
+    const width = inputWidth(spec.feature_spec);
+    if (input.data.length !== input.rows * width) throw new ApiError("bad_request", `inputs.${spec.feature_spec.input}: version ${version} takes [N, ${width}]`);
+    tensor = input.data;
+    features = Array(input.rows).fill({});
+    degraded = Array(input.rows).fill([]);
+  } else {
+    const online = await lookupFeatures(onlineStore(env), spec.feature_spec, input.rows, input.entities, Number(env.FEATURE_DEADLINE_MS));
+    const many = input.rows.length > 1;
+    const resolved = online.raw.map((r, i) => resolveRow(spec.feature_spec, r, many ? `instances[${i}].features` : "features", online.reasons[i]));
+    tensor = encodeRows(spec.feature_spec, resolved.map((r) => r.values));
+    features = resolved.map((r) => r.values);
+    degraded = resolved.map((r) => r.defaulted);
+  }
+  const featureMs = Date.now() - t0;
+  const rows = rowCount(input);
+  const outputs = await runtimeFor(env, model.name, spec.runtime).run(spec, tensor, rows);
+  return { version, features, degraded, outputs: outputsPerRow(outputs, rows), featureMs };
+}
+
+function runtimeFor(env: Env, model: string, runtime: "edge" | "origin"): ModelRuntime {
+  if (runtime === "edge") return edgeRuntime(env.ARTIFACTS);
+  if (!env.ORIGIN_URL || !env.ORIGIN_SECRET) throw new ApiError("unavailable", "origin: this gateway has no origin configured (ORIGIN_URL, ORIGIN_SECRET)");
+  return originRuntime({ url: env.ORIGIN_URL, secret: env.ORIGIN_SECRET, deadlineMs: Number(env.ORIGIN_DEADLINE_MS), coolDownMs: Number(env.ORIGIN_BREAKER_COOLDOWN_MS), model });
+}
+
+async function runShadows(env: Env, snapshot: Snapshot, model: SnapshotModel, versions: number[], input: ServeInput, ids: { requestId: string; unit: string; variant: string }): Promise<void> {
+  for (const version of versions) {
+    const started = Date.now();
+    try {
+      const prediction = await infer(env, model, version, input);
+      const total = Date.now() - started;
+      await sendLogs(env, snapshot, { ...ids, model: model.name, latency: { total, features: prediction.featureMs, infer: total - prediction.featureMs }, shadow: true }, prediction);
+    } catch (err) {
+      console.warn(`shadow version ${version} of ${model.name} failed: ${(err as Error).message}`);
+    }
+  }
+}
