@@ -14,7 +14,7 @@ import { aliasRoutes } from "./registry/aliases.ts";
 import { modelRoutes } from "./registry/models.ts";
 import { versionRoutes } from "./registry/versions.ts";
 import { metricsRoutes } from "./rollups/routes.ts";
-import { handlePredictionLogs } from "./rollups/queue.ts";
+import { handleQueue } from "./rollups/queue.ts";
 import { snapshotRoutes } from "./snapshot/routes.ts";
 
 export const app = newApp()
@@ -37,7 +37,7 @@ export const app = newApp()
 
 export default {
   fetch: app.fetch,
-  queue: handlePredictionLogs,
+  queue: handleQueue,
   // Cron trigger: promotion rules judge every running rollout.
   async scheduled(_controller, env) {
     await evaluateAll(db(env));

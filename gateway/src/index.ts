@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { requireClientKey } from "./auth/client-key.ts";
 import { jsonBody, newApp, onError, validate } from "./http/app.ts";
+import { feedbackRoutes } from "./feedback/routes.ts";
 import { oipRoutes } from "./oip/routes.ts";
 import { predict } from "./predict/handler.ts";
 
@@ -11,6 +12,7 @@ const modelParam = z.object({ model: nameSchema });
 
 export const app = newApp()
   .route("/v2", oipRoutes)
+  .route("/v1/feedback", feedbackRoutes)
   .post(
     "/v1/models/:model/predict",
     bodyLimit({

@@ -19,6 +19,7 @@ export interface StackOptions {
 }
 
 export const QUEUE = "verge-prediction-logs";
+export const FEEDBACK_QUEUE = "verge-feedback";
 const COMPAT = { compatibilityDate: "2026-08-01", compatibilityFlags: ["nodejs_compat"] };
 
 export function stackOptions(o: StackOptions) {
@@ -39,7 +40,7 @@ export function stackOptions(o: StackOptions) {
         serviceBindings: { CONTROL_PLANE: WORKERS.controlPlane.name },
         r2Buckets: { ARTIFACTS: "verge-artifacts" },
         kvNamespaces: { SNAPSHOT_CACHE: "verge-snapshot-cache", FEATURES: "verge-features" },
-        queueProducers: { PREDICTION_LOGS: QUEUE },
+        queueProducers: { PREDICTION_LOGS: QUEUE, FEEDBACK: FEEDBACK_QUEUE },
         ...(o.ports ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: o.ports.gateway }] } : {}),
       },
       {
@@ -49,7 +50,10 @@ export function stackOptions(o: StackOptions) {
         bindings: { ADMIN_TOKEN: o.adminToken, GATEWAY_TOKEN: o.gatewayToken, EDGE_ARTIFACT_MAX_BYTES: String(32 * 1024 * 1024) },
         d1Databases: { DB: "verge" },
         r2Buckets: { ARTIFACTS: "verge-artifacts" },
-        queueConsumers: { [QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10 } },
+        queueConsumers: {
+          [QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10 },
+          [FEEDBACK_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10 },
+        },
         ...(o.ports ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: o.ports.controlPlane }] } : {}),
       },
     ],

@@ -58,13 +58,15 @@ export class ApiError extends Error {
   toResponse(headers?: HeadersInit): Response {
     const h = new Headers(headers);
     h.set("content-type", "application/json; charset=utf-8");
+    const retryAfter = (this.details as { retry_after_s?: unknown } | undefined)?.retry_after_s;
+    if (this.code === "rate_limited" && typeof retryAfter === "number") h.set("retry-after", String(retryAfter));
     return new Response(JSON.stringify(this.toBody()), { status: this.status, headers: h });
   }
 }
 
 /** Turns a zod error into a 400 whose message names the first offending field. */
 export function validationError(error: z.ZodError, where = "body"): ApiError {
-  const issues = error.issues.map((issue) => ({
+  const issues = error.issues.map(explainUnion).map((issue) => ({
     path: formatPath(issue.path),
     message: issue.message,
   }));
@@ -73,6 +75,19 @@ export function validationError(error: z.ZodError, where = "body"): ApiError {
     ? `${where}${first.path ? `.${first.path}` : ""}: ${first.message}`
     : `${where} is invalid`;
   return new ApiError("bad_request", message, { issues });
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * A union's own message ("Invalid input") names nothing; report the issue of the alternative
+ * that came closest (fewest issues, and among those the deepest path) instead.
+ */
+function explainUnion(issue: Issue): Issue {
+  if (issue.code !== "invalid_union" || !issue.errors?.length) return issue;
+  const best = [...issue.errors].sort((a, b) => a.length - b.length || (b[0]?.path.length ?? 0) - (a[0]?.path.length ?? 0))[0]!;
+  const first = best[0];
+  return first ? { ...explainUnion(first), path: [...issue.path, ...first.path] } : issue;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

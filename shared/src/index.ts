@@ -15,3 +15,4 @@ export * from "./promotion.ts";
 export * from "./online-store/index.ts";
 export * from "./signing.ts";
 export * from "./schemas/oip.ts";
+export * from "./schemas/feedback.ts";

@@ -152,6 +152,19 @@ export const rollups = sqliteTable(
 );
 
 
+/** Labels for predictions, keyed by what they are about (request id, `#position` when ranked). */
+export const feedback = sqliteTable(
+  "feedback",
+  {
+    target: text("target").primaryKey(),
+    label: real("label").notNull(),
+    ts: integer("ts").notNull(),
+    keyId: text("key_id").notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [index("feedback_by_ts").on(t.ts)],
+);
+
 /** Per-minute latency histograms (log-spaced buckets, see shared/latency.ts): p50/p95/p99. */
 export const rollupLatency = sqliteTable(
   "rollup_latency",

@@ -2,6 +2,7 @@
 import { createMiddleware } from "hono/factory";
 import { ApiError, sha256Hex, type Snapshot } from "@verge/shared";
 import type { AppEnv } from "../http/app.ts";
+import { takeToken } from "./rate-limit.ts";
 import { getSnapshot } from "../snapshot/cache.ts";
 
 export type SnapshotKey = Snapshot["keys"][number];
@@ -26,13 +27,14 @@ async function hashOf(key: string): Promise<string> {
   return hash;
 }
 
-export async function authorizeKey(snapshot: Snapshot, headers: Headers, model: string): Promise<SnapshotKey> {
+/** Admits a known, unrevoked key; with a model, only one scoped to it. */
+export async function authorizeKey(snapshot: Snapshot, headers: Headers, model: string | undefined): Promise<SnapshotKey> {
   const key = presentedKey(headers);
   if (!key) throw new ApiError("unauthorized", "authorization: a client key is required (Authorization: Bearer <key> or x-verge-key)");
   const hash = await hashOf(key);
   const entry = snapshot.keys.find((k) => k.hash === hash);
   if (!entry) throw new ApiError("unauthorized", "authorization: unknown or revoked client key");
-  if (!entry.models.includes("*") && !entry.models.includes(model)) {
+  if (model !== undefined && !entry.models.includes("*") && !entry.models.includes(model)) {
     throw new ApiError("forbidden", `this key may not call model "${model}"`);
   }
   return entry;
@@ -40,7 +42,8 @@ export async function authorizeKey(snapshot: Snapshot, headers: Headers, model: 
 
 
 /**
- * Loads the snapshot and admits the request only with a key scoped to the `:model` in the path.
+ * Loads the snapshot and admits the request only with a key scoped to the `:model` in the path
+ * (any valid key on routes without one), within the key's rate limit.
  *
  * @example
  * app.post("/v1/models/:model/predict", requireClientKey(), handler)
@@ -48,7 +51,14 @@ export async function authorizeKey(snapshot: Snapshot, headers: Headers, model: 
 export function requireClientKey() {
   return createMiddleware<AppEnv>(async (c, next) => {
     const snapshot = await getSnapshot(c.env, c.executionCtx);
-    c.set("key", await authorizeKey(snapshot, c.req.raw.headers, c.req.param("model") ?? ""));
+    const key = await authorizeKey(snapshot, c.req.raw.headers, c.req.param("model"));
+    if (key.rate_limit) {
+      const verdict = takeToken(key.id, key.rate_limit);
+      if (!verdict.ok) {
+        throw new ApiError("rate_limited", `this key is limited to ${key.rate_limit} requests per minute`, { retry_after_s: verdict.retryAfterS });
+      }
+    }
+    c.set("key", key);
     c.set("snapshot", snapshot);
     await next();
   });
