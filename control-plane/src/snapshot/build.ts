@@ -34,6 +34,7 @@ export async function buildSnapshot(d: Db): Promise<Snapshot> {
         inputs: meta.inputs,
         outputs: meta.outputs,
         feature_spec: meta.feature_spec,
+        ...(meta.precomputed ? { precomputed: meta.precomputed } : {}),
       };
     }
     const dep = deploymentRows.find((r) => r.modelId === m.id);

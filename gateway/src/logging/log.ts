@@ -8,6 +8,8 @@ export interface Prediction {
   degraded: Degraded[][];
   outputs: Record<string, number | number[]>[];
   featureMs: number;
+  /** Set for hybrid versions. */
+  source?: "precomputed" | "realtime";
 }
 
 export interface LogContext {

@@ -22,6 +22,7 @@ export async function predict(c: Context<AppEnv>, modelName: string, body: Predi
     variant: s.variant,
     routed_by: s.routedBy === "unit" ? "unit" : "request_id",
     outputs: many ? s.prediction.outputs : s.prediction.outputs[0]!,
+    ...(s.prediction.source ? { source: s.prediction.source } : {}),
     ...(s.fallback ? { fallback: s.fallback } : {}),
   };
   const degraded = s.prediction.degraded.flat();

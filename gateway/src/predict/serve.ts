@@ -1,7 +1,7 @@
 // One prediction, whatever API it came through: route (or pin), resolve features, infer, fall
 // back when the chosen version cannot serve, then log and run shadows off the response path.
 import type { Context } from "hono";
-import { ApiError, encodeRows, inputWidth, resolveRow, type Snapshot, type SnapshotModel } from "@verge/shared";
+import { ApiError, encodeRows, inputWidth, predictionKey, resolveRow, type Snapshot, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
 import type { AppEnv } from "../http/app.ts";
 import { lookupFeatures, type LookupRow } from "../features/lookup.ts";
 import { onlineStore } from "../features/store.ts";
@@ -105,6 +105,8 @@ async function infer(env: Env, model: SnapshotModel, version: number, input: Ser
     features = Array(input.rows).fill({});
     degraded = Array(input.rows).fill([]);
   } else {
+    const precomputed = spec.precomputed ? await readPrecomputed(env, model.name, spec, input) : undefined;
+    if (precomputed) return { version, features: input.rows.map(() => ({})), degraded: input.rows.map(() => []), outputs: precomputed, featureMs: Date.now() - t0, source: "precomputed" };
     const online = await lookupFeatures(onlineStore(env), spec.feature_spec, input.rows, input.entities, Number(env.FEATURE_DEADLINE_MS));
     const many = input.rows.length > 1;
     const resolved = online.raw.map((r, i) => resolveRow(spec.feature_spec, r, many ? `instances[${i}].features` : "features", online.reasons[i]));
@@ -115,7 +117,22 @@ async function infer(env: Env, model: SnapshotModel, version: number, input: Ser
   const featureMs = Date.now() - t0;
   const rows = rowCount(input);
   const outputs = await runtimeFor(env, model.name, spec.runtime).run(spec, tensor, rows);
-  return { version, features, degraded, outputs: outputsPerRow(outputs, rows), featureMs };
+  return { version, features, degraded, outputs: outputsPerRow(outputs, rows), featureMs, ...(spec.precomputed ? { source: "realtime" as const } : {}) };
+}
+
+/**
+ * Batch predictions for every row, if all are present and fresh; otherwise undefined, and the
+ * version runs in real time (all rows, so one response never mixes the two).
+ */
+async function readPrecomputed(env: Env, model: string, spec: SnapshotVersion, input: Extract<ServeInput, { kind: "rows" }>): Promise<Record<string, number | number[]>[] | undefined> {
+  const { entity, max_age_s } = spec.precomputed!;
+  const store = onlineStore(env);
+  const ids = input.rows.map((r) => r.entities?.[entity] ?? input.entities?.[entity]);
+  if (!store || ids.some((id) => id === undefined)) return undefined;
+  const found = await store.getMany(ids.map((id) => predictionKey(model, spec.version, id!))).catch(() => undefined);
+  const now = Date.now();
+  if (!found || found.some((r) => !r || now - r.ts > max_age_s * 1000)) return undefined;
+  return found.map((r) => r!.values as Record<string, number | number[]>);
 }
 
 function runtimeFor(env: Env, model: string, runtime: "edge" | "origin"): ModelRuntime {

@@ -22,6 +22,11 @@ export function onlineKey(view: string, entity: string): string {
   return `fv:${view}:${entity}`;
 }
 
+/** Where batch inference writes a version's prediction for an entity (values = the outputs). */
+export function predictionKey(model: string, version: number, entity: string): string {
+  return `pred:${model}:${version}:${entity}`;
+}
+
 /** Parses a stored row; anything else reads as missing rather than failing the request. */
 export function parseOnlineRow(raw: unknown): OnlineRow | undefined {
   const value = typeof raw === "string" ? safeJson(raw) : raw;

@@ -56,6 +56,8 @@ export const predictResponseSchema = z.object({
   routed_by: z.enum(["unit", "request_id"]),
   outputs: z.union([outputsSchema, z.array(outputsSchema)]),
   degraded: z.array(degradedSchema).optional(),
+  /** For hybrid versions: whether precomputed (batch) predictions or real-time inference answered. */
+  source: z.enum(["precomputed", "realtime"]).optional(),
   /** Present when the routed variant could not serve and the deployment's fallback did. */
   fallback: z.object({ from: z.string(), reason: z.string() }).optional(),
 });

@@ -26,6 +26,13 @@ export const lineageSchema = z.object({
   parent_job: z.string().max(128).optional(),
 });
 
+export const precomputedSchema = z.object({
+  /** The request's `entities` key the batch predictions are stored under, e.g. `user_id`. */
+  entity: z.string().min(1).max(128),
+  /** Older predictions are not served; the gateway computes in real time instead. */
+  max_age_s: z.number().int().positive(),
+});
+
 export const versionMetadataSchema = z.object({
   runtime: runtimeSchema,
   inputs: z.array(tensorSpecSchema).min(1).max(16),
@@ -34,6 +41,8 @@ export const versionMetadataSchema = z.object({
   metrics: z.record(z.string().max(64), z.number()).default({}),
   lineage: lineageSchema.default({}),
   description: z.string().max(2000).optional(),
+  /** Hybrid serving: predictions precomputed by batch inference, read from the online store. */
+  precomputed: precomputedSchema.optional(),
 });
 export type VersionMetadata = z.infer<typeof versionMetadataSchema>;
 

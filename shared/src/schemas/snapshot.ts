@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { runtimeSchema, sha256Schema, taskSchema } from "./common.ts";
 import { featureSpecSchema } from "./feature-spec.ts";
-import { tensorSpecSchema } from "./registry.ts";
+import { precomputedSchema, tensorSpecSchema } from "./registry.ts";
 
 export const snapshotVersionSchema = z.object({
   version: z.number().int().positive(),
@@ -13,6 +13,7 @@ export const snapshotVersionSchema = z.object({
   inputs: z.array(tensorSpecSchema),
   outputs: z.array(tensorSpecSchema),
   feature_spec: featureSpecSchema,
+  precomputed: precomputedSchema.optional(),
 });
 export type SnapshotVersion = z.infer<typeof snapshotVersionSchema>;
 
