@@ -6,21 +6,27 @@ import { requireClientKey } from "./auth/client-key.ts";
 import { jsonBody, newApp, onError, validate } from "./http/app.ts";
 import { feedbackRoutes } from "./feedback/routes.ts";
 import { oipRoutes } from "./oip/routes.ts";
+import { rankRoutes } from "./rank/routes.ts";
 import { predict } from "./predict/handler.ts";
 
 const modelParam = z.object({ model: nameSchema });
 
 export const app = newApp()
-  .route("/v2", oipRoutes)
-  .route("/v1/feedback", feedbackRoutes)
-  .post(
-    "/v1/models/:model/predict",
+  // Every body is bounded before anything reads it.
+  .use(
+    "*",
     bodyLimit({
       maxSize: LIMITS.maxBodyBytes,
       onError: () => {
         throw new ApiError("payload_too_large", `body: requests are limited to ${LIMITS.maxBodyBytes} bytes`);
       },
     }),
+  )
+  .route("/v2", oipRoutes)
+  .route("/v1/feedback", feedbackRoutes)
+  .route("/v1/models", rankRoutes)
+  .post(
+    "/v1/models/:model/predict",
     validate("param", modelParam),
     requireClientKey(),
     jsonBody(predictRequestSchema),

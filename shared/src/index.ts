@@ -16,3 +16,4 @@ export * from "./online-store/index.ts";
 export * from "./signing.ts";
 export * from "./schemas/oip.ts";
 export * from "./schemas/feedback.ts";
+export * from "./interleaving.ts";

@@ -20,6 +20,8 @@ export interface LogContext {
   shadow: boolean;
   latency: LogRecord["latency_ms"];
   status?: LogRecord["status"];
+  /** Ranked responses: the position of each row, which becomes `{request_id}#{position}`. */
+  positions?: number[];
 }
 
 /** Builds one record per row and hands them to the isolate's batcher. */
@@ -29,7 +31,7 @@ export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p:
   const rows = p.outputs.length;
   const records: LogRecord[] = p.outputs.map((outputs, i) => ({
     // Each row of a multi-instance request is its own prediction, with its own identity.
-    request_id: rows === 1 ? ctx.requestId : `${ctx.requestId}#${i}`,
+    request_id: ctx.positions ? `${ctx.requestId}#${ctx.positions[i]}` : rows === 1 ? ctx.requestId : `${ctx.requestId}#${i}`,
     ts,
     model: ctx.model,
     version: p.version,

@@ -91,7 +91,7 @@ export function servedHeaders(requestId: string, s: Served): Record<string, stri
 const rowCount = (input: ServeInput) => (input.kind === "rows" ? input.rows.length : input.rows);
 
 /** Resolves features (request, then online store) and runs one version over all rows. */
-async function infer(env: Env, model: SnapshotModel, version: number, input: ServeInput): Promise<Prediction> {
+export async function infer(env: Env, model: SnapshotModel, version: number, input: ServeInput): Promise<Prediction> {
   const spec = model.versions[String(version)];
   if (!spec) throw new ApiError("unavailable", `version ${version} of "${model.name}" is not in the snapshot`);
   const t0 = Date.now();

@@ -62,3 +62,18 @@ export const predictResponseSchema = z.object({
   fallback: z.object({ from: z.string(), reason: z.string() }).optional(),
 });
 export type PredictResponse = z.infer<typeof predictResponseSchema>;
+
+export const rankRequestSchema = z
+  .object({
+    unit: unitSchema.optional(),
+    request_id: requestIdSchema.optional(),
+    /** Entities shared by every candidate (the user the list is for). */
+    entities: entityMapSchema.optional(),
+    candidates: z
+      .array(z.object({ id: z.string().min(1).max(256), features: featureMapSchema.optional(), entities: entityMapSchema.optional() }).strict())
+      .min(1)
+      .max(LIMITS.maxInstances, `must hold at most ${LIMITS.maxInstances} candidates`)
+      .refine((c) => new Set(c.map((x) => x.id)).size === c.length, { message: "candidate ids must be unique" }),
+  })
+  .strict();
+export type RankRequest = z.infer<typeof rankRequestSchema>;
