@@ -1,10 +1,11 @@
 // `npm run bench [suite…]`: runs the benchmark suites and writes their results to BENCHMARKS.md.
 import { buildWorkers } from "../scripts/lib/build.ts";
+import { benchGateway } from "./gateway.ts";
 import { benchHttp } from "./http.ts";
 import { benchOrt } from "./ort.ts";
 import { benchRollback } from "./rollback.ts";
 
-const suites: Record<string, () => Promise<void>> = { ort: benchOrt, http: benchHttp, rollback: benchRollback };
+const suites: Record<string, () => Promise<void>> = { ort: benchOrt, http: benchHttp, rollback: benchRollback, gateway: benchGateway };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);
 buildWorkers();
 for (const name of chosen) {

@@ -26,9 +26,12 @@ export function enqueueLogs(queue: Queue, records: readonly LogRecord[]): Promis
     pending = batch;
   }
   for (const body of records) batch.messages.push({ body, contentType: "json" });
-  const sent = batch.sent;
-  if (batch.messages.length >= MAX_BATCH) void flush(queue, batch);
-  return sent;
+  const current = batch;
+  if (current.messages.length >= MAX_BATCH) void flush(queue, current);
+  // The request that opened the batch owns its timer; if that request is cancelled (client gone)
+  // the timer may never fire, so every request also flushes the batch itself after a grace period.
+  const backstop = new Promise<void>((resolve) => setTimeout(resolve, MAX_WAIT_MS * 2)).then(() => flush(queue, current));
+  return Promise.race([current.sent, backstop.then(() => current.sent)]);
 }
 
 async function flush(queue: Queue, batch: Pending): Promise<void> {
