@@ -1,5 +1,6 @@
 // Online features through the real gateway, with each store driver against its real backend:
 // Upstash through the bridge to redis-server, and Workers KV. Then the store goes down.
+import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeRows, onlineKey, type FeatureSpec, type OnlineStore, type RawRow } from "@verge/shared";
 import { kvStore, type KvNamespaceLike } from "@verge/shared/online-store/kv";
@@ -107,4 +108,38 @@ describe.each(["upstash", "kv"] as const)("online features from %s", (driver) =>
       expect(elapsed).toBeLessThan(2000);
     });
   }
+});
+
+describe("a store that hangs", () => {
+  let stack: TestStack;
+  let hung: Server;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    // Accepts connections and never answers: only the gateway's deadline ends the wait.
+    hung = createServer((s) => void sockets.push(s));
+    await new Promise<void>((r) => hung.listen(0, "127.0.0.1", r));
+    const port = (hung.address() as { port: number }).port;
+    stack = await testStack({ gatewayBindings: { UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${port}`, UPSTASH_REDIS_REST_TOKEN: "t" } });
+    await setup(stack);
+  });
+  afterAll(async () => {
+    await stack?.dispose();
+    for (const s of sockets) s.destroy();
+    hung?.close();
+  });
+
+  it("answers every request with defaults once the feature deadline passes", async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      const res = await stack.predict("ctr", { unit: `u${i}`, entities: { user_id: "alice" } });
+      times.push(performance.now() - t0);
+      const body = (await res.json()) as Body;
+      expect(res.status).toBe(200);
+      expect(body.degraded).toContainEqual({ feature: "clicks_7d", reason: "deadline" });
+      expect((body.outputs as { probability: number }).probability).toBeCloseTo(expected({}), 5);
+    }
+    // The deadline is 50 ms: even the slowest request is nowhere near a hung store's forever.
+    expect(Math.max(...times)).toBeLessThan(1500);
+  });
 });

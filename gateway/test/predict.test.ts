@@ -60,6 +60,16 @@ describe("predict", () => {
     const res = await stack.predict("tampered", { unit: "x" }, { authorization: "Bearer vk_tampered_key_0123456789abcdef" });
     expect(res.status).toBe(503);
     expect((await errorOf(res)).message).toMatch(/sha256 mismatch/);
+
+    // With an edge fallback in the deployment, the fallback serves instead, and says so.
+    const good = await stack.admin.uploadVersion("tampered", logisticRegressionModel([6, 5, 4, 3, 2, 1], 0), demoMetadata("lr"));
+    await stack.admin.ok("PUT", "/v1/models/tampered/deployment", {
+      variants: [{ name: "only", version: v.version, weight: 10000 }, { name: "safe", version: good.version, weight: 0 }],
+      fallback: "safe",
+    });
+    const fallback = await stack.predict("tampered", { unit: "x" }, { authorization: "Bearer vk_tampered_key_0123456789abcdef" });
+    expect(fallback.status).toBe(200);
+    expect(await fallback.json()).toMatchObject({ variant: "safe", version: good.version, fallback: { from: "only", reason: expect.stringMatching(/sha256 mismatch/) } });
   });
 });
 
