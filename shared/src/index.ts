@@ -17,3 +17,4 @@ export * from "./signing.ts";
 export * from "./schemas/oip.ts";
 export * from "./schemas/feedback.ts";
 export * from "./interleaving.ts";
+export * from "./drift.ts";

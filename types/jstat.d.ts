@@ -1,0 +1,6 @@
+// The part of jStat Verge uses (the package ships no types).
+declare module "jstat" {
+  export const jStat: {
+    chisquare: { cdf(x: number, dof: number): number };
+  };
+}
