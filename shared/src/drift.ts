@@ -118,3 +118,59 @@ export function binIndex(edges: readonly number[], value: number): number {
   }
   return lo; // 0 … edges.length: below the first edge, between edges, at or above the last
 }
+
+/** The bin a value falls in under a reference histogram (categorical: its index, or "other"). */
+export function binOf(h: { edges: readonly number[] } | { categories: readonly string[] }, value: unknown): number | undefined {
+  if ("edges" in h) return typeof value === "number" && Number.isFinite(value) ? binIndex(h.edges, value) : undefined;
+  if (value === null || value === undefined) return undefined;
+  const i = h.categories.indexOf(String(value));
+  return i >= 0 ? i : h.categories.length;
+}
+
+export interface DriftThresholds {
+  psi_warn: number;
+  psi_alert: number;
+  js_warn: number;
+  p_value: number;
+  /** Tests are not judged below this many current samples. */
+  min_samples: number;
+}
+
+export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = { psi_warn: 0.1, psi_alert: 0.25, js_warn: 0.1, p_value: 0.05, min_samples: 100 };
+
+export interface DriftAssessment {
+  samples: number;
+  psi: number;
+  js: number;
+  test: { name: "ks" | "chi_square"; statistic: number; p_value: number };
+  status: "ok" | "warn" | "alert" | "insufficient_data";
+  reasons: string[];
+}
+
+/** One feature's (or the prediction's) drift against its reference, with a verdict. */
+export function assessDrift(
+  reference: { edges: readonly number[]; counts: readonly number[] } | { categories: readonly string[]; counts: readonly number[] },
+  current: readonly number[],
+  t: DriftThresholds = DEFAULT_DRIFT_THRESHOLDS,
+): DriftAssessment {
+  const samples = current.reduce((s, c) => s + c, 0);
+  const p = psi(reference.counts, current);
+  const js = jensenShannon(reference.counts, current);
+  const test = "edges" in reference ? { name: "ks" as const, ...ksBinned(reference.counts, current) } : { name: "chi_square" as const, ...chiSquare(reference.counts, current) };
+  if (samples < t.min_samples) return { samples, psi: p, js, test, status: "insufficient_data", reasons: [`${samples} of ${t.min_samples} samples`] };
+  const reasons: string[] = [];
+  let status: DriftAssessment["status"] = "ok";
+  if (p >= t.psi_alert) {
+    status = "alert";
+    reasons.push(`PSI ${p.toFixed(3)} ≥ ${t.psi_alert}`);
+  } else if (p >= t.psi_warn) {
+    status = "warn";
+    reasons.push(`PSI ${p.toFixed(3)} ≥ ${t.psi_warn}`);
+  }
+  if (js >= t.js_warn) {
+    if (status === "ok") status = "warn";
+    reasons.push(`JS distance ${js.toFixed(3)} ≥ ${t.js_warn}`);
+  }
+  if (test.p_value < t.p_value && p >= t.psi_warn) reasons.push(`${test.name} p = ${test.p_value.toExponential(2)} < ${t.p_value}`);
+  return { samples, psi: p, js, test, status, reasons };
+}

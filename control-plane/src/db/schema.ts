@@ -130,6 +130,8 @@ export const ingested = sqliteTable(
     error: integer("error").notNull(),
     latencyMs: real("latency_ms").notNull(),
     latencyBucket: integer("latency_bucket").notNull().default(0),
+    /** `[[feature, bin], …]` on the version's reference bins, defaulted features as bin -1. */
+    bins: text("bins").notNull().default("[]"),
   },
   (t) => [index("ingested_by_batch").on(t.batch), index("ingested_by_minute").on(t.minute)],
 );
@@ -163,6 +165,24 @@ export const feedback = sqliteTable(
     receivedAt: integer("received_at").notNull(),
   },
   (t) => [index("feedback_by_ts").on(t.ts)],
+);
+
+/** Per-minute feature and prediction histograms on the version's reference bins (drift). */
+export const rollupBins = sqliteTable(
+  "rollup_bins",
+  {
+    minute: integer("minute").notNull(),
+    model: text("model").notNull(),
+    version: integer("version").notNull(),
+    variant: text("variant").notNull(),
+    shadow: integer("shadow").notNull(),
+    /** A feature name, or `__prediction__`. */
+    feature: text("feature").notNull(),
+    /** The bin index; -1 counts defaulted values. */
+    bin: integer("bin").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.model, t.version, t.feature, t.minute, t.variant, t.shadow, t.bin] })],
 );
 
 /** Per-minute latency histograms (log-spaced buckets, see shared/latency.ts): p50/p95/p99. */

@@ -1,12 +1,12 @@
 // Folds prediction log records into per-minute rollups, counting each record exactly once
 // however often the queue delivers it.
-import { eq, sql } from "drizzle-orm";
-import { latencyBucket, logRecordKey, logRecordSchema, type LogRecord } from "@verge/shared";
+import { and, eq, sql } from "drizzle-orm";
+import { binOf, latencyBucket, logRecordKey, logRecordSchema, type DriftReference, type LogRecord, type VersionMetadata } from "@verge/shared";
 import type { Db } from "../db/client.ts";
-import { ingested, rollupLatency, rollups } from "../db/schema.ts";
+import { ingested, models, rollupBins, rollupLatency, rollups, versions } from "../db/schema.ts";
 
-/** D1 binds at most 100 parameters per statement; each ingested row takes 10. */
-const ROWS_PER_INSERT = 10;
+/** D1 binds at most 100 parameters per statement; each ingested row takes 11. */
+const ROWS_PER_INSERT = 9;
 
 export interface FoldResult {
   /** Records that parsed (already-counted redeliveries included). */
@@ -29,6 +29,7 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
     else rejected++;
   }
   if (records.length === 0) return { accepted: 0, rejected };
+  const references = await loadReferences(d, records);
 
   const rows = records.map((r) => ({
     key: logRecordKey(r),
@@ -41,6 +42,7 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
     error: r.status === "ok" ? 0 : 1,
     latencyMs: r.latency_ms.total,
     latencyBucket: latencyBucket(r.latency_ms.total),
+    bins: JSON.stringify(binsOf(r, references.get(`${r.model}@${r.version}`))),
   }));
   const inserts = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
@@ -89,6 +91,56 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
       target: [rollupLatency.model, rollupLatency.version, rollupLatency.variant, rollupLatency.shadow, rollupLatency.minute, rollupLatency.bucket],
       set: { count: sql`${rollupLatency.count} + excluded.count` },
     });
-  await d.batch([inserts[0]!, ...inserts.slice(1), fold, foldLatency]);
+  const foldBins = d.insert(rollupBins).select(sql`
+    SELECT i.minute, i.model, i.version, i.variant, i.shadow, j.value ->> 0, j.value ->> 1, count(*)
+    FROM ${ingested} AS i, json_each(i.bins) AS j
+    WHERE i.batch = ${batchId}
+    GROUP BY i.minute, i.model, i.version, i.variant, i.shadow, j.value ->> 0, j.value ->> 1
+    ON CONFLICT (model, version, feature, minute, variant, shadow, bin) DO UPDATE SET count = ${rollupBins.count} + excluded.count`);
+  await d.batch([inserts[0]!, ...inserts.slice(1), fold, foldLatency, foldBins]);
   return { accepted: records.length, rejected };
+}
+
+export const PREDICTION_FEATURE = "__prediction__";
+export const DEFAULTED_BIN = -1;
+
+/** Versions are immutable, so their drift references are cached for the isolate's life. */
+const referenceCache = new Map<string, DriftReference | null>();
+
+async function loadReferences(d: Db, records: readonly LogRecord[]): Promise<Map<string, DriftReference | null>> {
+  for (const key of new Set(records.map((r) => `${r.model}@${r.version}`))) {
+    if (referenceCache.has(key)) continue;
+    const [model, version] = [key.slice(0, key.lastIndexOf("@")), Number(key.slice(key.lastIndexOf("@") + 1))];
+    const row = await d
+      .select({ metadata: versions.metadata })
+      .from(versions)
+      .innerJoin(models, eq(models.id, versions.modelId))
+      .where(and(eq(models.name, model), eq(versions.version, version)))
+      .get();
+    // An unknown version is not cached: it may be registered a moment later.
+    if (row) referenceCache.set(key, (row.metadata as VersionMetadata).reference ?? null);
+  }
+  return referenceCache;
+}
+
+/** `[feature, bin]` pairs for one record on its version's reference bins. */
+function binsOf(r: LogRecord, reference: DriftReference | null | undefined): [string, number][] {
+  if (!reference) return [];
+  const out: [string, number][] = [];
+  const defaulted = new Set(r.degraded.map((x) => x.feature));
+  for (const [feature, h] of Object.entries(reference.features)) {
+    if (defaulted.has(feature)) {
+      out.push([feature, DEFAULTED_BIN]);
+      continue;
+    }
+    const bin = binOf(h, r.features[feature]);
+    if (bin !== undefined) out.push([feature, bin]);
+  }
+  const first = Object.values(r.outputs)[0];
+  const prediction = typeof first === "number" ? first : first?.at(-1);
+  if (reference.prediction && prediction !== undefined) {
+    const bin = binOf(reference.prediction, prediction);
+    if (bin !== undefined) out.push([PREDICTION_FEATURE, bin]);
+  }
+  return out;
 }

@@ -33,6 +33,25 @@ export const precomputedSchema = z.object({
   max_age_s: z.number().int().positive(),
 });
 
+/** A reference histogram: numeric on fixed edges (k edges → k + 1 bins), or category counts. */
+export const referenceHistogramSchema = z.union([
+  z
+    .object({ edges: z.array(z.number()).min(1).max(256), counts: z.array(z.number().nonnegative()).max(257) })
+    .refine((h) => h.counts.length === h.edges.length + 1, { message: "counts must have one more entry than edges" })
+    .refine((h) => h.edges.every((e, i) => i === 0 || e > h.edges[i - 1]!), { message: "edges must increase" }),
+  z
+    .object({ categories: z.array(z.string().max(256)).min(1).max(1024), counts: z.array(z.number().nonnegative()).max(1025) })
+    .refine((h) => h.counts.length === h.categories.length + 1, { message: "counts must have one entry per category plus one for other" }),
+]);
+export type ReferenceHistogram = z.infer<typeof referenceHistogramSchema>;
+
+/** The drift baseline stored with a version: per feature, and for the prediction (first output). */
+export const driftReferenceSchema = z.object({
+  features: z.record(z.string(), referenceHistogramSchema).default({}),
+  prediction: referenceHistogramSchema.optional(),
+});
+export type DriftReference = z.infer<typeof driftReferenceSchema>;
+
 export const versionMetadataSchema = z.object({
   runtime: runtimeSchema,
   inputs: z.array(tensorSpecSchema).min(1).max(16),
@@ -43,6 +62,7 @@ export const versionMetadataSchema = z.object({
   description: z.string().max(2000).optional(),
   /** Hybrid serving: predictions precomputed by batch inference, read from the online store. */
   precomputed: precomputedSchema.optional(),
+  reference: driftReferenceSchema.optional(),
 });
 export type VersionMetadata = z.infer<typeof versionMetadataSchema>;
 

@@ -1,0 +1,78 @@
+// GET /v1/models/{model}/drift: per version, every reference feature and the prediction against
+// the window's histograms (from rollups, so the cost grows with bins, not with traffic).
+import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import { z } from "zod";
+import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, versionNumberSchema, type DriftReference, type VersionMetadata } from "@verge/shared";
+import { db, findModel } from "../db/client.ts";
+import { rollupBins, versions } from "../db/schema.ts";
+import { newApp, validate } from "../http/app.ts";
+import { requireRole } from "../http/auth.ts";
+import { modelParam } from "../registry/models.ts";
+import { DEFAULTED_BIN, PREDICTION_FEATURE } from "./consume.ts";
+import { windowQuery } from "./routes.ts";
+
+export const driftQuery = windowQuery.extend({
+  version: versionNumberSchema.optional(),
+  psi_warn: z.coerce.number().positive().optional(),
+  psi_alert: z.coerce.number().positive().optional(),
+  js_warn: z.coerce.number().positive().optional(),
+  p_value: z.coerce.number().positive().max(1).optional(),
+  min_samples: z.coerce.number().int().min(1).optional(),
+});
+
+export const driftRoutes = newApp().get("/:model/drift", requireRole("viewer"), validate("param", modelParam), validate("query", driftQuery), async (c) => {
+  const d = db(c.env);
+  const model = await findModel(d, c.req.valid("param").model);
+  const q = c.req.valid("query");
+  const to = q.to === undefined ? Date.now() : new Date(q.to).getTime();
+  const from = q.from === undefined ? to - 3_600_000 : new Date(q.from).getTime();
+  const thresholds = {
+    psi_warn: q.psi_warn ?? DEFAULT_DRIFT_THRESHOLDS.psi_warn,
+    psi_alert: q.psi_alert ?? DEFAULT_DRIFT_THRESHOLDS.psi_alert,
+    js_warn: q.js_warn ?? DEFAULT_DRIFT_THRESHOLDS.js_warn,
+    p_value: q.p_value ?? DEFAULT_DRIFT_THRESHOLDS.p_value,
+    min_samples: q.min_samples ?? DEFAULT_DRIFT_THRESHOLDS.min_samples,
+  };
+  const counts = await d
+    .select({ version: rollupBins.version, feature: rollupBins.feature, bin: rollupBins.bin, count: sql<number>`sum(${rollupBins.count})` })
+    .from(rollupBins)
+    .where(
+      and(
+        eq(rollupBins.model, model.name),
+        gte(rollupBins.minute, Math.floor(from / 60_000)),
+        lt(rollupBins.minute, Math.ceil(to / 60_000)),
+        ...(q.version !== undefined ? [eq(rollupBins.version, q.version)] : []),
+      ),
+    )
+    .groupBy(rollupBins.version, rollupBins.feature, rollupBins.bin)
+    .all();
+  const versionNumbers = [...new Set(counts.map((r) => r.version))];
+  const metas = versionNumbers.length
+    ? await d.select({ version: versions.version, metadata: versions.metadata }).from(versions).where(and(eq(versions.modelId, model.id), inArray(versions.version, versionNumbers))).all()
+    : [];
+  const report = metas.map((m) => {
+    const reference = (m.metadata as VersionMetadata).reference as DriftReference | undefined;
+    const mine = counts.filter((r) => r.version === m.version);
+    const assess = (name: string, h: NonNullable<DriftReference["prediction"]>) => {
+      const current = h.counts.map(() => 0);
+      let defaulted = 0;
+      for (const r of mine.filter((x) => x.feature === name)) {
+        if (r.bin === DEFAULTED_BIN) defaulted += r.count;
+        else if (r.bin >= 0 && r.bin < current.length) current[r.bin] = r.count;
+      }
+      return { feature: name, kind: "edges" in h ? "numeric" : "categorical", defaulted, current, ...assessDrift(h, current, thresholds) };
+    };
+    const features = Object.entries(reference?.features ?? {}).map(([name, h]) => assess(name, h));
+    const prediction = reference?.prediction ? assess(PREDICTION_FEATURE, reference.prediction) : null;
+    const all = [...features, ...(prediction ? [prediction] : [])];
+    return {
+      version: m.version,
+      has_reference: reference !== undefined,
+      status: all.some((f) => f.status === "alert") ? "alert" : all.some((f) => f.status === "warn") ? "warn" : "ok",
+      alerts: all.filter((f) => f.status === "alert").map((f) => f.feature),
+      features,
+      prediction,
+    };
+  });
+  return c.json({ model: model.name, window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, thresholds, versions: report });
+});
