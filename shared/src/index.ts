@@ -18,3 +18,4 @@ export * from "./schemas/oip.ts";
 export * from "./schemas/feedback.ts";
 export * from "./interleaving.ts";
 export * from "./drift.ts";
+export * from "./experiment.ts";

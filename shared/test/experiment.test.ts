@@ -1,0 +1,69 @@
+// Experiment statistics against SciPy reference values (scripts/reference/experiment.py), plus the
+// property that matters most for a sequential test: peeking does not inflate false positives.
+import { describe, expect, it } from "vitest";
+import ref from "../test-vectors/experiment-reference.json" with { type: "json" };
+import { aucFromBins, msprt, sampleRatioMismatch, sampleSizePerArm } from "../src/experiment.ts";
+
+describe("experiment statistics match SciPy", () => {
+  it("sample size per arm", () => {
+    for (const c of ref.sample_size) expect(sampleSizePerArm(c)).toBe(c.n);
+  });
+  it("sample-ratio mismatch", () => {
+    for (const c of ref.srm) {
+      const r = sampleRatioMismatch(c.observed, c.weights);
+      expect(r.statistic).toBeCloseTo(c.statistic, 8);
+      expect(r.p_value).toBeCloseTo(c.p_value, 8);
+    }
+    expect(sampleRatioMismatch([5300, 4700], [1, 1]).mismatch).toBe(true);
+    expect(sampleRatioMismatch([5050, 4950], [1, 1]).mismatch).toBe(false);
+  });
+  it("mSPRT", () => {
+    for (const c of ref.msprt) {
+      const r = msprt({ successes: c.a[0]!, n: c.a[1]! }, { successes: c.b[0]!, n: c.b[1]! }, c.tau2);
+      expect(r.effect).toBeCloseTo(c.effect, 12);
+      expect(r.p_value).toBeCloseTo(c.p_value, 8);
+    }
+  });
+});
+
+describe("mSPRT under continuous peeking", () => {
+  it("keeps the false positive rate at or below α when there is no effect", () => {
+    let s = 12345;
+    const uniform = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const experiments = 300;
+    let rejected = 0;
+    for (let e = 0; e < experiments; e++) {
+      const a = { successes: 0, n: 0 };
+      const b = { successes: 0, n: 0 };
+      for (let step = 0; step < 40; step++) {
+        for (let i = 0; i < 100; i++) {
+          a.n++;
+          b.n++;
+          if (uniform() < 0.1) a.successes++;
+          if (uniform() < 0.1) b.successes++;
+        }
+        // Peek after every 100 samples per arm and stop at the first rejection.
+        if (msprt(a, b, 1e-4).p_value <= 0.05) {
+          rejected++;
+          break;
+        }
+      }
+    }
+    // α = 0.05 → at most 15 of 300 expected; allow binomial noise (sd ≈ 3.8).
+    expect(rejected / experiments).toBeLessThanOrEqual(0.08);
+  });
+
+  it("detects a real effect", () => {
+    expect(msprt({ successes: 1000, n: 10_000 }, { successes: 1300, n: 10_000 }, 1e-4).p_value).toBeLessThan(0.001);
+  });
+});
+
+describe("AUC from binned scores", () => {
+  it("is 1 for perfect separation, ½ for identical histograms, and counts ties as ½", () => {
+    expect(aucFromBins([0, 0, 5], [5, 0, 0])).toBe(1);
+    expect(aucFromBins([3, 3, 3], [3, 3, 3])).toBeCloseTo(0.5, 12);
+    expect(aucFromBins([1, 0], [0, 1])).toBe(0);
+    expect(aucFromBins([0, 1], [1, 1])).toBeCloseTo(0.75, 12);
+    expect(aucFromBins([0, 0], [1, 1])).toBeNull();
+  });
+});
