@@ -14,6 +14,7 @@ import { aliasRoutes } from "./registry/aliases.ts";
 import { modelRoutes } from "./registry/models.ts";
 import { versionRoutes } from "./registry/versions.ts";
 import { driftRoutes } from "./rollups/drift.ts";
+import { experimentRoutes } from "./rollups/experiment.ts";
 import { metricsRoutes } from "./rollups/routes.ts";
 import { handleQueue } from "./rollups/queue.ts";
 import { snapshotRoutes } from "./snapshot/routes.ts";
@@ -28,6 +29,7 @@ export const app = newApp()
   .route("/v1/models", deploymentRoutes)
   .route("/v1/models", metricsRoutes)
   .route("/v1/models", driftRoutes)
+  .route("/v1/models", experimentRoutes)
   .route("/v1/models", promotionRoutes)
   .route("/v1/models", rolloutRoutes)
   .route("/v1/keys", keyRoutes)

@@ -6,6 +6,7 @@ import { auditQuery } from "./audit/routes.ts";
 import { createTokenSchema } from "./keys/tokens.ts";
 import { promoteSchema, rollbackSchema } from "./registry/promote.ts";
 import { driftQuery } from "./rollups/drift.ts";
+import { experimentQuery } from "./rollups/experiment.ts";
 import { windowQuery } from "./rollups/routes.ts";
 
 type Role = "viewer" | "operator" | "admin" | "gateway";
@@ -42,6 +43,7 @@ export const ROUTES: RouteDoc[] = [
   { method: "post", path: "/v1/models/{model}/rollouts/cancel", role: "operator", summary: "Cancel the running rollout, restoring the deployment" },
   { method: "get", path: "/v1/models/{model}/metrics", role: "viewer", summary: "Windowed counts, errors and latency per version and variant", query: windowQuery },
   { method: "get", path: "/v1/models/{model}/drift", role: "viewer", summary: "Drift per feature and for the prediction against each version's reference (PSI, JS, KS / chi-square)", query: driftQuery },
+  { method: "get", path: "/v1/models/{model}/experiment", role: "viewer", summary: "Experiment report: per-variant traffic, errors, latency and labelled quality; SRM; mSPRT; sample size", query: experimentQuery },
   { method: "post", path: "/v1/keys", role: "admin", summary: "Create a client key (shown once)", body: createKeySchema },
   { method: "get", path: "/v1/keys", role: "admin", summary: "List client keys" },
   { method: "delete", path: "/v1/keys/{id}", role: "admin", summary: "Revoke a client key" },

@@ -132,8 +132,11 @@ export const ingested = sqliteTable(
     latencyBucket: integer("latency_bucket").notNull().default(0),
     /** `[[feature, bin], …]` on the version's reference bins, defaulted features as bin -1. */
     bins: text("bins").notNull().default("[]"),
+    /** What feedback joins on (`{request_id}` or `{request_id}#{position}`), and the score it judges. */
+    requestId: text("request_id").notNull().default(""),
+    score: real("score"),
   },
-  (t) => [index("ingested_by_batch").on(t.batch), index("ingested_by_minute").on(t.minute)],
+  (t) => [index("ingested_by_batch").on(t.batch), index("ingested_by_minute").on(t.minute), index("ingested_by_request").on(t.requestId)],
 );
 
 /** Per-minute counts per model, version, variant and shadow flag; sums, so windows merge exactly. */

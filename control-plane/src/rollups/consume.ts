@@ -5,8 +5,8 @@ import { binOf, latencyBucket, logRecordKey, logRecordSchema, type DriftReferenc
 import type { Db } from "../db/client.ts";
 import { ingested, models, rollupBins, rollupLatency, rollups, versions } from "../db/schema.ts";
 
-/** D1 binds at most 100 parameters per statement; each ingested row takes 11. */
-const ROWS_PER_INSERT = 9;
+/** D1 binds at most 100 parameters per statement; each ingested row takes 13. */
+const ROWS_PER_INSERT = 7;
 
 export interface FoldResult {
   /** Records that parsed (already-counted redeliveries included). */
@@ -43,6 +43,8 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
     latencyMs: r.latency_ms.total,
     latencyBucket: latencyBucket(r.latency_ms.total),
     bins: JSON.stringify(binsOf(r, references.get(`${r.model}@${r.version}`))),
+    requestId: r.request_id,
+    score: scoreOf(r),
   }));
   const inserts = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
@@ -136,11 +138,17 @@ function binsOf(r: LogRecord, reference: DriftReference | null | undefined): [st
     const bin = binOf(h, r.features[feature]);
     if (bin !== undefined) out.push([feature, bin]);
   }
-  const first = Object.values(r.outputs)[0];
-  const prediction = typeof first === "number" ? first : first?.at(-1);
-  if (reference.prediction && prediction !== undefined) {
+  const prediction = scoreOf(r);
+  if (reference.prediction && prediction !== null) {
     const bin = binOf(reference.prediction, prediction);
     if (bin !== undefined) out.push([PREDICTION_FEATURE, bin]);
   }
   return out;
+}
+
+/** The record's score: its first output (the last class's value for a vector output). */
+function scoreOf(r: LogRecord): number | null {
+  const first = Object.values(r.outputs)[0];
+  const v = typeof first === "number" ? first : first?.at(-1);
+  return v === undefined || !Number.isFinite(v) ? null : v;
 }
