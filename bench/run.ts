@@ -2,10 +2,11 @@
 import { buildWorkers } from "../scripts/lib/build.ts";
 import { benchGateway } from "./gateway.ts";
 import { benchHttp } from "./http.ts";
+import { benchMonitoring } from "./monitoring.ts";
 import { benchOrt } from "./ort.ts";
 import { benchRollback } from "./rollback.ts";
 
-const suites: Record<string, () => Promise<void>> = { ort: benchOrt, http: benchHttp, rollback: benchRollback, gateway: benchGateway };
+const suites: Record<string, () => Promise<void>> = { ort: benchOrt, http: benchHttp, rollback: benchRollback, gateway: benchGateway, monitoring: benchMonitoring };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);
 buildWorkers();
 for (const name of chosen) {

@@ -1,6 +1,9 @@
 // Drift statistics over binned distributions: a reference histogram (from training) against the
 // current window's. Everything works on counts in the same bins, so it costs O(bins), not O(rows).
-import { jStat } from "jstat";
+import jStatModule from "jstat";
+
+// jStat is a CommonJS module whose export is the library object itself.
+const jStat = jStatModule;
 
 /**
  * Empty bins would make PSI infinite; each bin's share is floored at this before the log.

@@ -1,7 +1,10 @@
 // Experiment statistics for deployments with several variants: how many samples a test needs,
 // whether assignment matches the allocation (sample-ratio mismatch), and a sequential test that
 // stays valid however often it is looked at (mSPRT). All work from cumulative counts (rollups).
-import { jStat } from "jstat";
+import jStatModule from "jstat";
+
+// jStat is a CommonJS module whose export is the library object itself.
+const jStat = jStatModule;
 
 export interface SampleSizeInput {
   /** Baseline rate of the metric (e.g. conversion), in (0, 1). */
