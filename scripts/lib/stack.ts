@@ -14,6 +14,8 @@ export interface StackOptions {
   ports?: { gateway: number; controlPlane: number };
   snapshotTtlMs?: number;
   logLevel?: LogLevel;
+  /** Receives every line the workers print (benchmarks read the consumer's batch lines). */
+  onLogLine?: (line: string) => void;
   /** Extra gateway bindings, e.g. UPSTASH_REDIS_REST_URL/TOKEN to read features from Redis. */
   gatewayBindings?: Record<string, string>;
 }
@@ -30,6 +32,7 @@ export function stackOptions(o: StackOptions) {
     log: new Log(o.logLevel ?? LogLevel.WARN),
     // No request.cf lookup: there is no network here, and the gateway does not depend on it.
     cf: false,
+    ...(o.onLogLine ? { handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => forwardLines([stdout, stderr], o.onLogLine!) } : {}),
     ...persist,
     workers: [
       {
@@ -94,4 +97,15 @@ export async function applyMigrations(db: D1): Promise<string[]> {
     await db.batch([...statements.map((s) => db.prepare(s)), db.prepare("INSERT INTO d1_migrations (name) VALUES (?)").bind(file)]);
   }
   return pending;
+}
+
+function forwardLines(streams: NodeJS.ReadableStream[], onLine: (line: string) => void): void {
+  for (const stream of streams) {
+    let rest = "";
+    stream.on("data", (chunk: Buffer) => {
+      const lines = (rest + chunk.toString("utf8")).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) onLine(line);
+    });
+  }
 }

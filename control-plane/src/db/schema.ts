@@ -130,8 +130,6 @@ export const ingested = sqliteTable(
     error: integer("error").notNull(),
     latencyMs: real("latency_ms").notNull(),
     latencyBucket: integer("latency_bucket").notNull().default(0),
-    /** `[[feature, bin], …]` on the version's reference bins, defaulted features as bin -1. */
-    bins: text("bins").notNull().default("[]"),
     /** What feedback joins on (`{request_id}` or `{request_id}#{position}`), and the score it judges. */
     requestId: text("request_id").notNull().default(""),
     score: real("score"),

@@ -2,105 +2,105 @@
 // however often the queue delivers it.
 import { and, eq, sql } from "drizzle-orm";
 import { binOf, latencyBucket, logRecordKey, logRecordSchema, type DriftReference, type LogRecord, type VersionMetadata } from "@verge/shared";
-import type { Db } from "../db/client.ts";
+import { precondition, type Db } from "../db/client.ts";
 import { ingested, models, rollupBins, rollupLatency, rollups, versions } from "../db/schema.ts";
 
 export interface FoldResult {
   /** Records that parsed (already-counted redeliveries included). */
   accepted: number;
+  /** Records counted by this fold (not seen before). */
+  counted: number;
   /** Records that did not match the schema: acknowledged and dropped, never retried forever. */
   rejected: number;
 }
 
 /**
- * In one atomic batch: insert each record's identity (a redelivered record's insert is ignored,
- * so its row keeps the batch id of its first delivery), then add exactly the rows this batch
- * inserted to the rollups. A crash before commit leaves nothing; redelivery then counts it.
+ * Exactly once, optimistically: read which of the batch's records are already counted, add up
+ * the new ones here, then in one atomic D1 batch — guarded by "none of these keys exists yet" —
+ * record their keys and add the sums to the rollups. A concurrent or earlier fold of the same
+ * records makes the guard fail and the whole batch retry, when they read as already counted;
+ * a crash before commit leaves nothing, and redelivery then counts them.
  */
 export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: string): Promise<FoldResult> {
-  const records: LogRecord[] = [];
+  const byKey = new Map<string, LogRecord>();
   let rejected = 0;
   for (const body of bodies) {
     const parsed = logRecordSchema.safeParse(body);
-    if (parsed.success) records.push(parsed.data);
+    if (parsed.success) byKey.set(logRecordKey(parsed.data), parsed.data);
     else rejected++;
   }
-  if (records.length === 0) return { accepted: 0, rejected };
-  const references = await loadReferences(d, records);
+  const accepted = bodies.length - rejected;
+  if (byKey.size === 0) return { accepted, counted: 0, rejected };
+  const keys = [...byKey.keys()];
+  const seen = await d.all<{ key: string }>(sql`SELECT key FROM ${ingested} WHERE key IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`);
+  for (const { key } of seen) byKey.delete(key);
+  if (byKey.size === 0) return { accepted, counted: 0, rejected };
+  const fresh = [...byKey.entries()];
+  const references = await loadReferences(d, fresh.map(([, r]) => r));
 
-  const rows = records.map((r) => ({
-    key: logRecordKey(r),
-    minute: Math.floor(r.ts / 60_000),
-    model: r.model,
-    version: r.version,
-    variant: r.variant,
-    shadow: r.shadow ? 1 : 0,
-    error: r.status === "ok" ? 0 : 1,
-    latencyMs: r.latency_ms.total,
-    latencyBucket: latencyBucket(r.latency_ms.total),
-    bins: JSON.stringify(binsOf(r, references.get(`${r.model}@${r.version}`))),
-    requestId: r.request_id,
-    score: scoreOf(r),
-  }));
-  // All rows go in as one JSON parameter (D1 binds at most 100 parameters per statement, and one
-  // statement is far cheaper than fifteen).
-  const insert = d.insert(ingested).select(sql`
-    SELECT j.value ->> '$.key', ${batchId}, j.value ->> '$.minute', j.value ->> '$.model', j.value ->> '$.version', j.value ->> '$.variant',
-           j.value ->> '$.shadow', j.value ->> '$.error', j.value ->> '$.latencyMs', j.value ->> '$.latencyBucket', j.value ->> '$.bins',
-           j.value ->> '$.requestId', j.value ->> '$.score'
-    FROM json_each(${JSON.stringify(rows)}) AS j WHERE true
-    ON CONFLICT (key) DO NOTHING`);
-  // The rollup key: what every window row is grouped by.
-  const dims = { minute: ingested.minute, model: ingested.model, version: ingested.version, variant: ingested.variant, shadow: ingested.shadow };
-  const fold = d
-    .insert(rollups)
-    .select(
-      d
-        .select({
-          ...dims,
-          count: sql<number>`count(*)`.as("count"),
-          errors: sql<number>`sum(${ingested.error})`.as("errors"),
-          latencySumMs: sql<number>`sum(${ingested.latencyMs})`.as("latency_sum_ms"),
-          latencyMaxMs: sql<number>`max(${ingested.latencyMs})`.as("latency_max_ms"),
-        })
-        .from(ingested)
-        .where(eq(ingested.batch, batchId))
-        .groupBy(...Object.values(dims)),
-    )
-    .onConflictDoUpdate({
-      target: [rollups.model, rollups.version, rollups.variant, rollups.shadow, rollups.minute],
-      set: {
-        count: sql`${rollups.count} + excluded.count`,
-        errors: sql`${rollups.errors} + excluded.errors`,
-        latencySumMs: sql`${rollups.latencySumMs} + excluded.latency_sum_ms`,
-        latencyMaxMs: sql`max(${rollups.latencyMaxMs}, excluded.latency_max_ms)`,
-      },
-    });
-  const foldLatency = d
-    .insert(rollupLatency)
-    .select(
-      d
-        .select({
-          ...dims,
-          bucket: ingested.latencyBucket,
-          count: sql<number>`count(*)`.as("count"),
-        })
-        .from(ingested)
-        .where(eq(ingested.batch, batchId))
-        .groupBy(...Object.values(dims), ingested.latencyBucket),
-    )
-    .onConflictDoUpdate({
-      target: [rollupLatency.model, rollupLatency.version, rollupLatency.variant, rollupLatency.shadow, rollupLatency.minute, rollupLatency.bucket],
-      set: { count: sql`${rollupLatency.count} + excluded.count` },
-    });
-  const foldBins = d.insert(rollupBins).select(sql`
-    SELECT i.minute, i.model, i.version, i.variant, i.shadow, j.value ->> 0, j.value ->> 1, count(*)
-    FROM ${ingested} AS i, json_each(i.bins) AS j
-    WHERE i.batch = ${batchId}
-    GROUP BY i.minute, i.model, i.version, i.variant, i.shadow, j.value ->> 0, j.value ->> 1
-    ON CONFLICT (model, version, feature, minute, variant, shadow, bin) DO UPDATE SET count = ${rollupBins.count} + excluded.count`);
-  await d.batch([insert, fold, foldLatency, foldBins]);
-  return { accepted: records.length, rejected };
+  const counts = new Map<string, { minute: number; model: string; version: number; variant: string; shadow: number; count: number; errors: number; latencySumMs: number; latencyMaxMs: number }>();
+  const latency = new Map<string, { minute: number; model: string; version: number; variant: string; shadow: number; bucket: number; count: number }>();
+  const bins = new Map<string, { minute: number; model: string; version: number; variant: string; shadow: number; feature: string; bin: number; count: number }>();
+  const keyRows = fresh.map(([key, r]) => {
+    const dims = { minute: Math.floor(r.ts / 60_000), model: r.model, version: r.version, variant: r.variant, shadow: r.shadow ? 1 : 0 };
+    const dimKey = `${dims.minute}|${dims.model}|${dims.version}|${dims.variant}|${dims.shadow}`;
+    const total = r.latency_ms.total;
+    const c = counts.get(dimKey) ?? { ...dims, count: 0, errors: 0, latencySumMs: 0, latencyMaxMs: 0 };
+    c.count++;
+    c.errors += r.status === "ok" ? 0 : 1;
+    c.latencySumMs += total;
+    c.latencyMaxMs = Math.max(c.latencyMaxMs, total);
+    counts.set(dimKey, c);
+    const bucket = latencyBucket(total);
+    const l = latency.get(`${dimKey}|${bucket}`) ?? { ...dims, bucket, count: 0 };
+    l.count++;
+    latency.set(`${dimKey}|${bucket}`, l);
+    for (const [feature, bin] of binsOf(r, references.get(`${r.model}@${r.version}`))) {
+      const b = bins.get(`${dimKey}|${feature}|${bin}`) ?? { ...dims, feature, bin, count: 0 };
+      b.count++;
+      bins.set(`${dimKey}|${feature}|${bin}`, b);
+    }
+    return { key, ...dims, error: r.status === "ok" ? 0 : 1, latencyMs: total, latencyBucket: bucket, requestId: r.request_id, score: scoreOf(r) };
+  });
+
+  const none = sql`NOT EXISTS (SELECT 1 FROM ${ingested} WHERE key IN (SELECT value FROM json_each(${JSON.stringify(keyRows.map((k) => k.key))})))`;
+  await d.batch([
+    precondition(d, none),
+    ...chunks(keyRows).map((rows) => d.insert(ingested).select(sql`
+      SELECT j.value ->> '$.key', ${batchId}, j.value ->> '$.minute', j.value ->> '$.model', j.value ->> '$.version', j.value ->> '$.variant',
+             j.value ->> '$.shadow', j.value ->> '$.error', j.value ->> '$.latencyMs', j.value ->> '$.latencyBucket',
+             j.value ->> '$.requestId', j.value ->> '$.score'
+      FROM json_each(${JSON.stringify(rows)}) AS j`)),
+    ...chunks([...counts.values()]).map((rows) => d.insert(rollups).select(sql`
+      SELECT j.value ->> '$.minute', j.value ->> '$.model', j.value ->> '$.version', j.value ->> '$.variant', j.value ->> '$.shadow',
+             j.value ->> '$.count', j.value ->> '$.errors', j.value ->> '$.latencySumMs', j.value ->> '$.latencyMaxMs'
+      FROM json_each(${JSON.stringify(rows)}) AS j WHERE true
+      ON CONFLICT (model, version, variant, shadow, minute) DO UPDATE SET
+        count = ${rollups.count} + excluded.count,
+        errors = ${rollups.errors} + excluded.errors,
+        latency_sum_ms = ${rollups.latencySumMs} + excluded.latency_sum_ms,
+        latency_max_ms = max(${rollups.latencyMaxMs}, excluded.latency_max_ms)`)),
+    ...chunks([...latency.values()]).map((rows) => d.insert(rollupLatency).select(sql`
+      SELECT j.value ->> '$.minute', j.value ->> '$.model', j.value ->> '$.version', j.value ->> '$.variant', j.value ->> '$.shadow',
+             j.value ->> '$.bucket', j.value ->> '$.count'
+      FROM json_each(${JSON.stringify(rows)}) AS j WHERE true
+      ON CONFLICT (model, version, variant, shadow, minute, bucket) DO UPDATE SET count = ${rollupLatency.count} + excluded.count`)),
+    ...chunks([...bins.values()]).map((rows) => d.insert(rollupBins).select(sql`
+      SELECT j.value ->> '$.minute', j.value ->> '$.model', j.value ->> '$.version', j.value ->> '$.variant', j.value ->> '$.shadow',
+             j.value ->> '$.feature', j.value ->> '$.bin', j.value ->> '$.count'
+      FROM json_each(${JSON.stringify(rows)}) AS j WHERE true
+      ON CONFLICT (model, version, feature, minute, variant, shadow, bin) DO UPDATE SET count = ${rollupBins.count} + excluded.count`)),
+  ] as unknown as Parameters<Db["batch"]>[0]);
+  return { accepted, counted: fresh.length, rejected };
+}
+
+/** Rows per statement: each chunk is one JSON parameter, well inside D1's per-value size limit. */
+const ROWS_PER_STATEMENT = 1000;
+
+function chunks<T>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) out.push(rows.slice(i, i + ROWS_PER_STATEMENT));
+  return out;
 }
 
 export const PREDICTION_FEATURE = "__prediction__";
@@ -152,3 +152,4 @@ function scoreOf(r: LogRecord): number | null {
   const v = typeof first === "number" ? first : first?.at(-1);
   return v === undefined || !Number.isFinite(v) ? null : v;
 }
+

@@ -7,7 +7,7 @@ import { feedback } from "../db/schema.ts";
 
 const ROWS_PER_INSERT = 20; // 5 parameters each, D1 allows 100
 
-export async function storeFeedback(d: Db, bodies: readonly unknown[], now = Date.now()): Promise<{ accepted: number; rejected: number }> {
+export async function storeFeedback(d: Db, bodies: readonly unknown[], now = Date.now()): Promise<{ accepted: number; counted: number; rejected: number }> {
   const rows = [];
   let rejected = 0;
   for (const body of bodies) {
@@ -28,5 +28,5 @@ export async function storeFeedback(d: Db, bodies: readonly unknown[], now = Dat
     );
   }
   if (statements.length) await d.batch([statements[0]!, ...statements.slice(1)]);
-  return { accepted: rows.length, rejected };
+  return { accepted: rows.length, counted: rows.length, rejected };
 }

@@ -1,14 +1,16 @@
-// Batches prediction log records across the requests of an isolate: one queue send per 100
-// records or 25 ms, whichever comes first, instead of one per request. Every request keeps its
-// records' send in its waitUntil, so an isolate is not torn down before they leave.
-import type { LogRecord } from "@verge/shared";
+// Batches prediction log records across the requests of an isolate: records are packed into
+// envelopes (up to 100 records or 96 KB a message) and sent every 25 ms or 1,000 records, instead
+// of one message per prediction. Every request keeps its records' send in its waitUntil, so an
+// isolate is not torn down before they leave.
+import { MAX_MESSAGE_BYTES, MAX_RECORDS_PER_MESSAGE, type LogRecord } from "@verge/shared";
 
 /** Queues accept at most 100 messages per sendBatch. */
-const MAX_BATCH = 100;
+const MAX_MESSAGES = 100;
+const MAX_PENDING_RECORDS = 1000;
 const MAX_WAIT_MS = 25;
 
 interface Pending {
-  messages: MessageSendRequest<LogRecord>[];
+  records: LogRecord[];
   sent: Promise<void>;
   release: () => void;
   timer: ReturnType<typeof setTimeout>;
@@ -22,12 +24,12 @@ export function enqueueLogs(queue: Queue, records: readonly LogRecord[]): Promis
   if (!batch) {
     let release!: () => void;
     const sent = new Promise<void>((resolve) => (release = resolve));
-    batch = { messages: [], sent, release, timer: setTimeout(() => void flush(queue, batch!), MAX_WAIT_MS) };
+    batch = { records: [], sent, release, timer: setTimeout(() => void flush(queue, batch!), MAX_WAIT_MS) };
     pending = batch;
   }
-  for (const body of records) batch.messages.push({ body, contentType: "json" });
+  batch.records.push(...records);
   const current = batch;
-  if (current.messages.length >= MAX_BATCH) void flush(queue, current);
+  if (current.records.length >= MAX_PENDING_RECORDS) void flush(queue, current);
   // The request that opened the batch owns its timer; if that request is cancelled (client gone)
   // the timer may never fire, so every request also flushes the batch itself after a grace period.
   const backstop = new Promise<void>((resolve) => setTimeout(resolve, MAX_WAIT_MS * 2)).then(() => flush(queue, current));
@@ -39,14 +41,34 @@ async function flush(queue: Queue, batch: Pending): Promise<void> {
   pending = undefined;
   clearTimeout(batch.timer);
   try {
-    for (let i = 0; i < batch.messages.length; i += MAX_BATCH) {
-      const chunk = batch.messages.slice(i, i + MAX_BATCH);
+    const messages = pack(batch.records);
+    for (let i = 0; i < messages.length; i += MAX_MESSAGES) {
+      const chunk = messages.slice(i, i + MAX_MESSAGES);
       // One retry: the consumer deduplicates, so a send that half-succeeded costs nothing twice.
       await queue.sendBatch(chunk).catch(() => queue.sendBatch(chunk));
     }
   } catch (err) {
-    console.error(`prediction log send failed for ${batch.messages.length} record(s): ${(err as Error).message}`);
+    console.error(`prediction log send failed for ${batch.records.length} record(s): ${(err as Error).message}`);
   } finally {
     batch.release();
   }
+}
+
+/** Envelopes of at most 100 records and 96 KB each (a single larger record goes alone). */
+function pack(records: readonly LogRecord[]): MessageSendRequest<{ records: LogRecord[] }>[] {
+  const messages: MessageSendRequest<{ records: LogRecord[] }>[] = [];
+  let current: LogRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = JSON.stringify(r).length;
+    if (current.length && (current.length >= MAX_RECORDS_PER_MESSAGE || bytes + size > MAX_MESSAGE_BYTES)) {
+      messages.push({ body: { records: current }, contentType: "json" });
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length) messages.push({ body: { records: current }, contentType: "json" });
+  return messages;
 }

@@ -25,3 +25,19 @@ export type LogRecord = z.infer<typeof logRecordSchema>;
 export function logRecordKey(r: Pick<LogRecord, "request_id" | "shadow" | "model" | "version">): string {
   return `${r.model}|${r.version}|${r.shadow ? 1 : 0}|${r.request_id}`;
 }
+
+/**
+ * A queue message carries one record, or an envelope of many: gateways pack up to 100 records
+ * per message, so one consumer batch (100 messages) folds up to 10,000 records at once.
+ */
+export const logEnvelopeSchema = z.object({ records: z.array(z.unknown()).min(1).max(1000) });
+
+export const MAX_RECORDS_PER_MESSAGE = 100;
+/** Keep each message well under the Queues limit of 128 KB. */
+export const MAX_MESSAGE_BYTES = 96 * 1024;
+
+/** The records in a message body, whichever shape it has. */
+export function recordsOf(body: unknown): unknown[] {
+  const envelope = logEnvelopeSchema.safeParse(body);
+  return envelope.success ? envelope.data.records : [body];
+}

@@ -1,0 +1,1 @@
+ALTER TABLE `ingested` DROP COLUMN `bins`;
