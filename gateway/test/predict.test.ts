@@ -12,6 +12,11 @@ beforeAll(async () => {
   stack = await testStack();
   await seedDemo(stack.admin, CLIENT_KEY);
   await stack.admin.ok("POST", "/v1/models", { name: "other", task: "regression" });
+  // Weights that overflow float32 on large (but valid) inputs: +∞ − ∞ = NaN.
+  await stack.admin.ok("POST", "/v1/models", { name: "overflow", task: "binary_classification" });
+  const big = await stack.admin.uploadVersion("overflow", logisticRegressionModel([10, -10, 0, 0, 0, 0], 0), demoMetadata("lr"));
+  await stack.admin.ok("PUT", "/v1/models/overflow/deployment", { variants: [{ name: "main", version: big.version, weight: 10000 }] });
+  await stack.admin.ok("POST", "/v1/keys", { name: "overflow", models: ["overflow"], key: "vk_overflow_key_0123456789abcdef" });
 });
 afterAll(() => stack?.dispose());
 
@@ -79,6 +84,8 @@ describe("bad input never hurts", () => {
     ["malformed JSON sent as a form", () => stack.gateway("/v1/models/demo/predict", { method: "POST", headers: { authorization: `Bearer ${CLIENT_KEY}`, "content-type": "application/x-www-form-urlencoded" }, body: "{bad" }), 400, /malformed JSON/],
     ["a wrong type", () => stack.predict("demo", { unit: 42 }), 400, /^body\.unit: /],
     ["a nested feature value", () => stack.predict("demo", { features: { plan: { tier: "pro" } } }), 400, /^body\.features\.plan/],
+    ["values that overflow the model", () => stack.predict("overflow", { unit: "a", features: { tenure_months: 3e38, sessions_7d: 3e38 } }, { authorization: "Bearer vk_overflow_key_0123456789abcdef" }), 400, /non-finite/],
+    ["a number beyond float32", () => stack.predict("demo", { features: { tenure_months: 1e300 } }), 400, /beyond float32 range/],
     ["a feature of the wrong type", () => stack.predict("demo", { features: { tenure_months: "long" } }), 400, /features\.tenure_months: expected number/],
     ["an unknown field", () => stack.predict("demo", { unit: "a", extra: 1 }), 400, /extra/],
     ["too many instances", () => stack.predict("demo", { instances: Array.from({ length: LIMITS.maxInstances + 1 }, () => ({})) }), 400, /instances/],

@@ -33,7 +33,8 @@ export function resolveRow(
       values[f.name] = f.default;
       defaulted.push({ feature: f.name, reason: reasons?.get(f.name) ?? "missing" });
     } else if (!typeMatches(f, v)) {
-      throw new ApiError("bad_request", `${where}.${f.name}: expected ${f.type}, got ${typeof v}`);
+      const what = typeof v === "number" ? `a number beyond float32 range (${v})` : typeof v;
+      throw new ApiError("bad_request", `${where}.${f.name}: expected ${f.type}, got ${what}`);
     } else {
       values[f.name] = v;
     }
@@ -61,10 +62,13 @@ export function encodeRows(spec: Pick<FeatureSpec, "features">, rows: readonly R
   return out;
 }
 
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 export function typeMatches(f: Feature, v: FeatureValue): boolean {
   switch (f.type) {
     case "number":
-      return typeof v === "number" && Number.isFinite(v);
+      // The model computes in float32: anything beyond its range would become ±Infinity.
+      return typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= FLOAT32_MAX;
     case "boolean":
       return typeof v === "boolean";
     case "categorical":

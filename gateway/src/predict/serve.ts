@@ -68,6 +68,12 @@ export async function serve(c: Context<AppEnv>, req: ServeRequest, started = Dat
     fallback = { from: route.variant, reason: err.message };
   }
   const latency = { total: Date.now() - started, features: prediction.featureMs, infer: Date.now() - inferStarted - prediction.featureMs };
+  if (!prediction.outputs.every((o) => Object.values(o).every((v) => (typeof v === "number" ? Number.isFinite(v) : v.every(Number.isFinite))))) {
+    // Valid but extreme inputs can overflow the model: say so, and count it as an error.
+    const rows = rowCount(req.input);
+    log(served.variant, { ...prediction, outputs: Array(rows).fill({}) }, latency, "error");
+    throw new ApiError("bad_request", "features: these values make the model's output non-finite (overflow); check their scale");
+  }
   log(served.variant, prediction, latency);
   if (route.shadows.length) c.executionCtx.waitUntil(runShadows(c.env, snapshot, model, route.shadows, req.input, { requestId, unit: routingKey, variant: route.variant }));
   return {
