@@ -9,7 +9,7 @@ import { newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
 import { DEFAULTED_BIN, PREDICTION_FEATURE } from "./consume.ts";
-import { windowQuery } from "./routes.ts";
+import { windowOf, windowQuery } from "./routes.ts";
 
 export const driftQuery = windowQuery.extend({
   version: versionNumberSchema.optional(),
@@ -24,8 +24,7 @@ export const driftRoutes = newApp().get("/:model/drift", requireRole("viewer"), 
   const d = db(c.env);
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");
-  const to = q.to === undefined ? Date.now() : new Date(q.to).getTime();
-  const from = q.from === undefined ? to - 3_600_000 : new Date(q.from).getTime();
+  const { from, to } = windowOf(q);
   const thresholds = {
     psi_warn: q.psi_warn ?? DEFAULT_DRIFT_THRESHOLDS.psi_warn,
     psi_alert: q.psi_alert ?? DEFAULT_DRIFT_THRESHOLDS.psi_alert,

@@ -11,7 +11,7 @@ import { newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
 import { windowMetrics } from "./read.ts";
-import { windowQuery } from "./routes.ts";
+import { windowOf, windowQuery } from "./routes.ts";
 
 export const experimentQuery = windowQuery.extend({
   /** Minimum detectable effect (absolute) for the sample-size figure and the mSPRT prior: τ² = mde². */
@@ -29,8 +29,7 @@ export const experimentRoutes = newApp().get("/:model/experiment", requireRole("
   const q = c.req.valid("query");
   const dep = await currentDeployment(d, model.id);
   if (!dep) throw new ApiError("not_found", `model "${model.name}" has no deployment`);
-  const to = q.to === undefined ? Date.now() : new Date(q.to).getTime();
-  const from = q.from === undefined ? to - 24 * 3_600_000 : new Date(q.from).getTime();
+  const { from, to } = windowOf(q, 24 * 3_600_000);
   const shares = sharesOf(dep.allocation as Allocation);
   const names = [...shares.keys()];
   const ruleRow = await d.select().from(promotionRules).where(eq(promotionRules.modelId, model.id)).get();

@@ -14,12 +14,17 @@ export const windowQuery = z.object({
   to: z.union([z.coerce.number().int(), z.iso.datetime()]).optional(),
 });
 
+/** The window a report covers: [from, to) in epoch ms; `to` defaults to now, `from` to `to − span`. */
+export function windowOf(q: { from?: number | string | undefined; to?: number | string | undefined }, spanMs = 3_600_000): { from: number; to: number } {
+  const to = q.to === undefined ? Date.now() : new Date(q.to).getTime();
+  return { from: q.from === undefined ? to - spanMs : new Date(q.from).getTime(), to };
+}
+
 export const metricsRoutes = newApp().get("/:model/metrics", requireRole("viewer"), validate("param", modelParam), validate("query", windowQuery), async (c) => {
   const d = db(c.env);
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");
-  const to = q.to === undefined ? Date.now() : new Date(q.to).getTime();
-  const from = q.from === undefined ? to - 3_600_000 : new Date(q.from).getTime();
+  const { from, to } = windowOf(q);
   const range = and(eq(rollups.model, model.name), gte(rollups.minute, Math.floor(from / 60_000)), lt(rollups.minute, Math.ceil(to / 60_000)));
   const latencyRange = and(eq(rollupLatency.model, model.name), gte(rollupLatency.minute, Math.floor(from / 60_000)), lt(rollupLatency.minute, Math.ceil(to / 60_000)));
   const [rows, hist] = await d.batch([
