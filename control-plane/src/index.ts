@@ -1,5 +1,7 @@
 // The control plane worker: admin API, snapshot for gateways, and the prediction-log consumer.
 import { ApiError } from "@verge/shared";
+import { alertRoutes, webhookRoutes } from "./alerts/routes.ts";
+import { deliverDue, sweep } from "./alerts/service.ts";
 import { auditRoutes } from "./audit/routes.ts";
 import { db } from "./db/client.ts";
 import { openApiDocument, referencePage } from "./openapi.ts";
@@ -35,6 +37,8 @@ export const app = newApp()
   .route("/v1/keys", keyRoutes)
   .route("/v1/tokens", tokenRoutes)
   .route("/v1/audit", auditRoutes)
+  .route("/v1/alerts", alertRoutes)
+  .route("/v1/webhooks", webhookRoutes)
   .route("/v1/snapshot", snapshotRoutes)
   .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
   .onError(onError);
@@ -42,8 +46,12 @@ export const app = newApp()
 export default {
   fetch: app.fetch,
   queue: handleQueue,
-  // Cron trigger: promotion rules judge every running rollout.
+  // Cron trigger: promotion rules judge running rollouts, the monitoring sweep raises alerts,
+  // and due webhook deliveries go out.
   async scheduled(_controller, env) {
-    await evaluateAll(db(env));
+    const d = db(env);
+    await evaluateAll(d);
+    await sweep(d);
+    await deliverDue(d, Number(env.ALERT_RETRY_BASE_MS));
   },
 } satisfies ExportedHandler<Env>;

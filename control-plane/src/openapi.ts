@@ -2,6 +2,7 @@
 // plain reference page built from it.
 import { z } from "zod";
 import { createKeySchema, createModelSchema, promotionRuleSchema, putAliasSchema, putDeploymentSchema, versionMetadataSchema } from "@verge/shared";
+import { alertQuery, createWebhookSchema } from "./alerts/routes.ts";
 import { auditQuery } from "./audit/routes.ts";
 import { createTokenSchema } from "./keys/tokens.ts";
 import { promoteSchema, rollbackSchema } from "./registry/promote.ts";
@@ -51,6 +52,11 @@ export const ROUTES: RouteDoc[] = [
   { method: "get", path: "/v1/tokens", role: "admin", summary: "List tokens" },
   { method: "delete", path: "/v1/tokens/{id}", role: "admin", summary: "Revoke a token" },
   { method: "get", path: "/v1/audit", role: "viewer", summary: "The audit log, newest first", query: auditQuery },
+  { method: "get", path: "/v1/alerts", role: "viewer", summary: "Alerts (drift, guardrails, sample-ratio mismatch), newest first", query: alertQuery },
+  { method: "post", path: "/v1/alerts/{id}/ack", role: "operator", summary: "Acknowledge an open alert" },
+  { method: "post", path: "/v1/webhooks", role: "admin", summary: "Register a webhook for alerts (its signing secret is shown once)", body: createWebhookSchema },
+  { method: "get", path: "/v1/webhooks", role: "admin", summary: "List webhooks" },
+  { method: "delete", path: "/v1/webhooks/{id}", role: "admin", summary: "Revoke a webhook" },
   { method: "get", path: "/v1/snapshot", role: "gateway", summary: "The routing snapshot for gateways (ETag / If-None-Match)" },
 ];
 

@@ -13,6 +13,7 @@ export interface StackOptions {
   /** Expose each worker on its own port straight from workerd (no miniflare proxy in the way). */
   ports?: { gateway: number; controlPlane: number };
   snapshotTtlMs?: number;
+  alertRetryBaseMs?: number;
   logLevel?: LogLevel;
   /** Receives every line the workers print (benchmarks read the consumer's batch lines). */
   onLogLine?: (line: string) => void;
@@ -50,7 +51,7 @@ export function stackOptions(o: StackOptions) {
         name: WORKERS.controlPlane.name,
         ...COMPAT,
         ...bundleModules("controlPlane"),
-        bindings: { ADMIN_TOKEN: o.adminToken, GATEWAY_TOKEN: o.gatewayToken, EDGE_ARTIFACT_MAX_BYTES: String(32 * 1024 * 1024) },
+        bindings: { ADMIN_TOKEN: o.adminToken, GATEWAY_TOKEN: o.gatewayToken, EDGE_ARTIFACT_MAX_BYTES: String(32 * 1024 * 1024), ALERT_RETRY_BASE_MS: String(o.alertRetryBaseMs ?? 30_000) },
         d1Databases: { DB: "verge" },
         r2Buckets: { ARTIFACTS: "verge-artifacts" },
         queueConsumers: {

@@ -1,6 +1,6 @@
 // The registry's tables. drizzle-kit generates `migrations/` from this file.
 import { sql } from "drizzle-orm";
-import { check, index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
@@ -234,6 +234,50 @@ export const promotionRules = sqliteTable("promotion_rules", {
   rule: text("rule", { mode: "json" }).notNull(),
   updatedAt: text("updated_at").notNull().default(now),
 });
+
+/** Alerts: drift, guardrail breaches, sample-ratio mismatch. One open alert per subject (dedup). */
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    model: text("model").notNull(),
+    version: integer("version").notNull().default(0),
+    kind: text("kind", { enum: ["drift", "guardrail", "sample_ratio_mismatch", "concept_drift"] }).notNull(),
+    /** What it is about: a feature, `__prediction__`, a metric, or a variant. */
+    subject: text("subject").notNull(),
+    status: text("status", { enum: ["open", "acknowledged", "resolved"] }).notNull().default("open"),
+    details: text("details", { mode: "json" }).notNull(),
+    openedAt: text("opened_at").notNull().default(now),
+    lastSeenAt: text("last_seen_at").notNull().default(now),
+    ackedBy: text("acked_by"),
+    ackedAt: text("acked_at"),
+  },
+  (t) => [uniqueIndex("alerts_one_open").on(t.model, t.version, t.kind, t.subject).where(sql`status = 'open'`), index("alerts_by_status").on(t.status, t.id)],
+);
+
+/** Where alerts go: each webhook gets every new alert, signed with its own secret. */
+export const webhooks = sqliteTable("webhooks", {
+  id: text("id").primaryKey(),
+  url: text("url").notNull(),
+  secret: text("secret").notNull(),
+  createdAt: text("created_at").notNull().default(now),
+  revokedAt: text("revoked_at"),
+});
+
+/** The delivery outbox: retried with exponential backoff until delivered or given up. */
+export const deliveries = sqliteTable(
+  "deliveries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    webhookId: text("webhook_id").notNull(),
+    alertId: integer("alert_id").notNull(),
+    status: text("status", { enum: ["pending", "delivered", "failed"] }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    lastError: text("last_error"),
+  },
+  (t) => [uniqueIndex("deliveries_once").on(t.webhookId, t.alertId), index("deliveries_due").on(t.status, t.nextAttemptAt)],
+);
 
 /**
  * One row whose CHECK fails on purpose: a batch that starts by writing `ok = 0` here aborts

@@ -2,8 +2,8 @@
 // the window's histograms (from rollups, so the cost grows with bins, not with traffic).
 import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, versionNumberSchema, type DriftReference, type VersionMetadata } from "@verge/shared";
-import { db, findModel } from "../db/client.ts";
+import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
+import { db, findModel, type Db } from "../db/client.ts";
 import { rollupBins, versions } from "../db/schema.ts";
 import { newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
@@ -32,6 +32,13 @@ export const driftRoutes = newApp().get("/:model/drift", requireRole("viewer"), 
     p_value: q.p_value ?? DEFAULT_DRIFT_THRESHOLDS.p_value,
     min_samples: q.min_samples ?? DEFAULT_DRIFT_THRESHOLDS.min_samples,
   };
+  const versionsReport = await driftReport(d, model, { from, to }, thresholds, q.version);
+  return c.json({ model: model.name, window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, thresholds, versions: versionsReport });
+});
+
+/** Drift of every version with traffic in the window (or one version), feature by feature. */
+export async function driftReport(d: Db, model: { id: number; name: string }, window: { from: number; to: number }, thresholds: DriftThresholds, version?: number) {
+  const { from, to } = window;
   const counts = await d
     .select({ version: rollupBins.version, feature: rollupBins.feature, bin: rollupBins.bin, count: sql<number>`sum(${rollupBins.count})` })
     .from(rollupBins)
@@ -40,7 +47,7 @@ export const driftRoutes = newApp().get("/:model/drift", requireRole("viewer"), 
         eq(rollupBins.model, model.name),
         gte(rollupBins.minute, Math.floor(from / 60_000)),
         lt(rollupBins.minute, Math.ceil(to / 60_000)),
-        ...(q.version !== undefined ? [eq(rollupBins.version, q.version)] : []),
+        ...(version !== undefined ? [eq(rollupBins.version, version)] : []),
       ),
     )
     .groupBy(rollupBins.version, rollupBins.feature, rollupBins.bin)
@@ -49,7 +56,7 @@ export const driftRoutes = newApp().get("/:model/drift", requireRole("viewer"), 
   const metas = versionNumbers.length
     ? await d.select({ version: versions.version, metadata: versions.metadata }).from(versions).where(and(eq(versions.modelId, model.id), inArray(versions.version, versionNumbers))).all()
     : [];
-  const report = metas.map((m) => {
+  return metas.map((m) => {
     const reference = (m.metadata as VersionMetadata).reference as DriftReference | undefined;
     const mine = counts.filter((r) => r.version === m.version);
     const assess = (name: string, h: NonNullable<DriftReference["prediction"]>) => {
@@ -73,5 +80,4 @@ export const driftRoutes = newApp().get("/:model/drift", requireRole("viewer"), 
       prediction,
     };
   });
-  return c.json({ model: model.name, window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, thresholds, versions: report });
-});
+}

@@ -1,0 +1,63 @@
+// Alerts (list, acknowledge) and webhooks (register, list, revoke).
+import { and, desc, eq, isNull, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { ApiError, nameSchema, randomToken } from "@verge/shared";
+import { auditEntry, db } from "../db/client.ts";
+import { alerts, webhooks } from "../db/schema.ts";
+import { jsonBody, newApp, validate } from "../http/app.ts";
+import { requireRole } from "../http/auth.ts";
+import { presentAlert } from "./service.ts";
+
+export const alertQuery = z.object({
+  status: z.enum(["open", "acknowledged", "resolved"]).optional(),
+  model: nameSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+const idParam = z.object({ id: z.coerce.number().int().positive() });
+export const createWebhookSchema = z.object({ url: z.url({ protocol: /^https?$/ }).max(2048) });
+
+export const alertRoutes = newApp()
+  .get("/", requireRole("viewer"), validate("query", alertQuery), async (c) => {
+    const q = c.req.valid("query");
+    const where: SQL[] = [];
+    if (q.status) where.push(eq(alerts.status, q.status));
+    if (q.model) where.push(eq(alerts.model, q.model));
+    const rows = await db(c.env).select().from(alerts).where(where.length ? and(...where) : undefined).orderBy(desc(alerts.id)).limit(q.limit).all();
+    return c.json({ alerts: rows.map(presentAlert) });
+  })
+  .post("/:id/ack", requireRole("operator"), validate("param", idParam), async (c) => {
+    const d = db(c.env);
+    const { id } = c.req.valid("param");
+    const row = await d.select().from(alerts).where(eq(alerts.id, id)).get();
+    if (!row) throw new ApiError("not_found", `alert ${id} does not exist`);
+    if (row.status !== "open") throw new ApiError("conflict", `alert ${id} is already ${row.status}`);
+    const actor = c.get("principal").actor;
+    await d.batch([
+      d.update(alerts).set({ status: "acknowledged", ackedBy: actor, ackedAt: new Date().toISOString() }).where(and(eq(alerts.id, id), eq(alerts.status, "open"))),
+      auditEntry(d, { actor, action: "alert.ack", target: `alerts/${id}`, before: { status: row.status }, after: { status: "acknowledged" } }),
+    ]);
+    return c.json({ id, status: "acknowledged" });
+  });
+
+export const webhookRoutes = newApp()
+  .post("/", requireRole("admin"), jsonBody(createWebhookSchema), async (c) => {
+    const d = db(c.env);
+    const { url } = c.req.valid("json");
+    const id = randomToken("wh", 8);
+    // The secret must stay readable to sign deliveries, so unlike tokens it is stored as is.
+    const secret = randomToken("whsec");
+    await d.batch([d.insert(webhooks).values({ id, url, secret }), auditEntry(d, { actor: c.get("principal").actor, action: "webhook.create", target: `webhooks/${id}`, after: { url } })]);
+    return c.json({ id, url, secret }, 201);
+  })
+  .get("/", requireRole("admin"), async (c) => {
+    const rows = await db(c.env).select().from(webhooks).where(isNull(webhooks.revokedAt)).all();
+    return c.json({ webhooks: rows.map((w) => ({ id: w.id, url: w.url, created_at: w.createdAt })) });
+  })
+  .delete("/:id", requireRole("admin"), validate("param", z.object({ id: z.string().min(1).max(64) })), async (c) => {
+    const d = db(c.env);
+    const { id } = c.req.valid("param");
+    const row = await d.select().from(webhooks).where(and(eq(webhooks.id, id), isNull(webhooks.revokedAt))).get();
+    if (!row) throw new ApiError("not_found", `webhook "${id}" does not exist`);
+    await d.batch([d.update(webhooks).set({ revokedAt: new Date().toISOString() }).where(eq(webhooks.id, id)), auditEntry(d, { actor: c.get("principal").actor, action: "webhook.revoke", target: `webhooks/${id}`, before: { url: row.url } })]);
+    return c.body(null, 204);
+  });

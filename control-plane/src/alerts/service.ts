@@ -1,0 +1,133 @@
+// Alerts: raised by the monitoring sweep (drift, guardrails, sample-ratio mismatch), one open
+// alert per subject, and delivered to webhooks through an outbox with exponential backoff.
+import { and, eq, isNull, lte, sql } from "drizzle-orm";
+import { DEFAULT_DRIFT_THRESHOLDS, DEFAULT_PROMOTION_RULE, sampleRatioMismatch, sharesOf, signRequest, type Allocation, type PromotionRule } from "@verge/shared";
+import type { Db } from "../db/client.ts";
+import { alerts, deliveries, deployments, models, promotionRules, webhooks } from "../db/schema.ts";
+import { driftReport } from "../rollups/drift.ts";
+import { windowMetrics } from "../rollups/read.ts";
+
+export type AlertKind = (typeof alerts.$inferSelect)["kind"];
+
+export interface RaisedAlert {
+  model: string;
+  version: number;
+  kind: AlertKind;
+  subject: string;
+  details: Record<string, unknown>;
+}
+
+const MAX_ATTEMPTS = 8;
+
+/** Opens the alert, or refreshes the open one for the same subject; new alerts fan out to webhooks. */
+export async function raiseAlert(d: Db, a: RaisedAlert, now = Date.now()): Promise<"opened" | "refreshed"> {
+  const same = and(eq(alerts.model, a.model), eq(alerts.version, a.version), eq(alerts.kind, a.kind), eq(alerts.subject, a.subject), eq(alerts.status, "open"));
+  const open = await d.select({ id: alerts.id }).from(alerts).where(same).get();
+  if (open) {
+    await d.update(alerts).set({ details: a.details, lastSeenAt: new Date(now).toISOString() }).where(eq(alerts.id, open.id));
+    return "refreshed";
+  }
+  const [[created]] = await d.batch([
+    d.insert(alerts).values({ model: a.model, version: a.version, kind: a.kind, subject: a.subject, details: a.details }).returning({ id: alerts.id }),
+    d.insert(deliveries).select(sql`
+      SELECT NULL, ${webhooks.id}, (SELECT max(${alerts.id}) FROM ${alerts}), 'pending', 0, ${now}, NULL
+      FROM ${webhooks} WHERE ${webhooks.revokedAt} IS NULL`),
+  ]);
+  void created;
+  return "opened";
+}
+
+/** The cron's monitoring sweep over the last window of every deployed model. */
+export async function sweep(d: Db, now = Date.now(), windowMs = 3_600_000): Promise<number> {
+  const deployed = await d.select({ id: models.id, name: models.name, allocation: deployments.allocation }).from(deployments).innerJoin(models, eq(models.id, deployments.modelId)).all();
+  let raised = 0;
+  for (const m of deployed) {
+    const window = { from: now - windowMs, to: now + 60_000 };
+    for (const v of await driftReport(d, m, window, DEFAULT_DRIFT_THRESHOLDS)) {
+      for (const f of [...v.features, ...(v.prediction ? [v.prediction] : [])].filter((x) => x.status === "alert")) {
+        await raiseAlert(d, { model: m.name, version: v.version, kind: "drift", subject: f.feature, details: { psi: f.psi, js: f.js, test: f.test, samples: f.samples, reasons: f.reasons } }, now);
+        raised++;
+      }
+    }
+    const ruleRow = await d.select().from(promotionRules).where(eq(promotionRules.modelId, m.id)).get();
+    const g = ((ruleRow?.rule as PromotionRule | undefined) ?? DEFAULT_PROMOTION_RULE).guardrails;
+    const shares = sharesOf(m.allocation as Allocation);
+    const counts: number[] = [];
+    for (const variant of shares.keys()) {
+      const w = await windowMetrics(d, { model: m.name, variant, fromMs: window.from, toMs: window.to });
+      counts.push(w.samples);
+      if (w.samples < g.min_samples) continue;
+      if (w.error_rate > g.max_error_rate) {
+        await raiseAlert(d, { model: m.name, version: 0, kind: "guardrail", subject: `${variant}:error_rate`, details: { error_rate: w.error_rate, max: g.max_error_rate, samples: w.samples } }, now);
+        raised++;
+      }
+      if (w.p99_ms !== null && w.p99_ms > g.max_p99_ms) {
+        await raiseAlert(d, { model: m.name, version: 0, kind: "guardrail", subject: `${variant}:p99`, details: { p99_ms: w.p99_ms, max: g.max_p99_ms, samples: w.samples } }, now);
+        raised++;
+      }
+    }
+    if (counts.length > 1 && counts.reduce((s, x) => s + x, 0) >= 1000) {
+      const srm = sampleRatioMismatch(counts, [...shares.values()]);
+      if (srm.mismatch) {
+        await raiseAlert(d, { model: m.name, version: 0, kind: "sample_ratio_mismatch", subject: "assignment", details: { ...srm, counts, weights: [...shares.values()] } }, now);
+        raised++;
+      }
+    }
+  }
+  return raised;
+}
+
+/** Sends every due delivery once; failures are retried with exponential backoff, then given up. */
+export async function deliverDue(d: Db, baseBackoffMs: number, now = Date.now(), fetcher: typeof fetch = fetch): Promise<{ delivered: number; failed: number }> {
+  const due = await d
+    .select({ delivery: deliveries, alert: alerts, webhook: webhooks })
+    .from(deliveries)
+    .innerJoin(alerts, eq(alerts.id, deliveries.alertId))
+    .innerJoin(webhooks, and(eq(webhooks.id, deliveries.webhookId), isNull(webhooks.revokedAt)))
+    .where(and(eq(deliveries.status, "pending"), lte(deliveries.nextAttemptAt, now)))
+    .limit(50)
+    .all();
+  let delivered = 0;
+  let failed = 0;
+  for (const { delivery, alert, webhook } of due) {
+    const body = JSON.stringify({ event: "alert.opened", alert: presentAlert(alert) });
+    let error: string | undefined;
+    try {
+      const path = new URL(webhook.url).pathname;
+      const res = await fetcher(webhook.url, { method: "POST", headers: { "content-type": "application/json", ...(await signRequest(webhook.secret, "POST", path, body, now)) }, body, signal: AbortSignal.timeout(5000) });
+      if (!res.ok) error = `answered ${res.status}`;
+      await res.body?.cancel();
+    } catch (err) {
+      error = (err as Error).message;
+    }
+    const attempts = delivery.attempts + 1;
+    if (!error) {
+      delivered++;
+      await d.update(deliveries).set({ status: "delivered", attempts, lastError: null }).where(eq(deliveries.id, delivery.id));
+    } else {
+      failed++;
+      const giveUp = attempts >= MAX_ATTEMPTS;
+      await d
+        .update(deliveries)
+        .set({ status: giveUp ? "failed" : "pending", attempts, lastError: error, nextAttemptAt: now + baseBackoffMs * 2 ** (attempts - 1) })
+        .where(eq(deliveries.id, delivery.id));
+    }
+  }
+  return { delivered, failed };
+}
+
+export function presentAlert(a: typeof alerts.$inferSelect) {
+  return {
+    id: a.id,
+    model: a.model,
+    version: a.version || null,
+    kind: a.kind,
+    subject: a.subject,
+    status: a.status,
+    details: a.details,
+    opened_at: a.openedAt,
+    last_seen_at: a.lastSeenAt,
+    acked_by: a.ackedBy,
+    acked_at: a.ackedAt,
+  };
+}

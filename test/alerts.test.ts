@@ -1,0 +1,76 @@
+// Alerts end to end: planted drift raises one alert (deduplicated across sweeps), delivered to a
+// real webhook receiver with a valid signature, retried after a failure; then acknowledged.
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyRequest, type LogRecord } from "@verge/shared";
+import { logisticRegressionModel } from "@verge/shared/onnx/writer";
+import { eventually, testStack, type TestStack } from "./helpers.ts";
+
+let stack: TestStack;
+const received: { body: string; headers: IncomingMessage["headers"]; path: string }[] = [];
+let failNext = 1;
+const receiver = createServer((req, res) => {
+  let body = "";
+  req.on("data", (c) => (body += c));
+  req.on("end", () => {
+    if (failNext > 0) {
+      failNext--;
+      res.writeHead(503).end();
+      return;
+    }
+    received.push({ body, headers: req.headers, path: req.url ?? "/" });
+    res.writeHead(204).end();
+  });
+});
+
+beforeAll(async () => {
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  stack = await testStack({ alertRetryBaseMs: 200 });
+  await stack.admin.ok("POST", "/v1/models", { name: "watched", task: "binary_classification" });
+  const v = await stack.admin.uploadVersion("watched", logisticRegressionModel([0.1], 0), {
+    runtime: "edge",
+    inputs: [{ name: "input", shape: [-1, 1] }],
+    outputs: [{ name: "probability", shape: [-1, 1] }],
+    feature_spec: { features: [{ name: "x", type: "number", default: 0 }] },
+    reference: { features: { x: { edges: [0, 1, 2], counts: [100, 400, 400, 100] } } },
+  });
+  await stack.admin.ok("PUT", "/v1/models/watched/deployment", { variants: [{ name: "main", version: v.version, weight: 10000 }] });
+});
+afterAll(async () => {
+  await stack?.dispose();
+  receiver.close();
+});
+
+describe("alerts", () => {
+  it("raises a drift alert once, delivers it signed, and retries a failed delivery", async () => {
+    const port = (receiver.address() as AddressInfo).port;
+    const hook = await stack.admin.ok<{ id: string; secret: string }>("POST", "/v1/webhooks", { url: `http://127.0.0.1:${port}/hooks/verge` });
+    // 500 predictions whose x sits far above the reference.
+    const q = await stack.mf.getQueueProducer<unknown>("PREDICTION_LOGS", "verge-gateway");
+    const records: LogRecord[] = Array.from({ length: 500 }, (_, i) => ({ request_id: `a-${i}`, ts: Date.now(), model: "watched", version: 1, variant: "main", shadow: false, snapshot_version: 1, unit_hash: i, features: { x: 2.5 + (i % 3) }, outputs: { probability: 0.6 }, latency_ms: { total: 2, features: 0, infer: 1 }, status: "ok", degraded: [], colo: "t" }));
+    await q.sendBatch([0, 100, 200, 300, 400].map((i) => ({ body: { records: records.slice(i, i + 100) } })));
+    await eventually(async () => {
+      const d = await stack.admin.ok<{ versions: { features: { samples: number }[] }[] }>("GET", "/v1/models/watched/drift");
+      return d.versions[0]?.features[0]?.samples === 500 ? true : undefined;
+    });
+    const cron = await stack.mf.getWorker("verge-control-plane");
+    await cron.scheduled({ cron: "* * * * *" }); // raises the alert; the first delivery fails (503)
+    await cron.scheduled({ cron: "* * * * *" }); // same alert: refreshed, not duplicated; retry not due yet
+    expect(received).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 300));
+    await cron.scheduled({ cron: "* * * * *" }); // the retry goes out
+    expect(received).toHaveLength(1);
+
+    const open = await stack.admin.ok<{ alerts: { id: number; kind: string; subject: string; status: string }[] }>("GET", "/v1/alerts?status=open&model=watched");
+    expect(open.alerts.map((a) => [a.kind, a.subject])).toEqual([["drift", "x"]]);
+    const delivery = received[0]!;
+    const verdict = await verifyRequest(hook.secret, { method: "POST", path: delivery.path, timestamp: delivery.headers["x-verge-timestamp"] as string, signature: delivery.headers["x-verge-signature"] as string, body: delivery.body });
+    expect(verdict).toEqual({ ok: true });
+    expect(JSON.parse(delivery.body)).toMatchObject({ event: "alert.opened", alert: { kind: "drift", subject: "x", model: "watched" } });
+
+    const acked = await stack.admin.ok<{ status: string }>("POST", `/v1/alerts/${open.alerts[0]!.id}/ack`);
+    expect(acked.status).toBe("acknowledged");
+    expect((await stack.admin.call("POST", `/v1/alerts/${open.alerts[0]!.id}/ack`)).status).toBe(409);
+  });
+});
