@@ -74,3 +74,37 @@ describe("alerts", () => {
     expect((await stack.admin.call("POST", `/v1/alerts/${open.alerts[0]!.id}/ack`)).status).toBe(409);
   });
 });
+
+describe("concept drift", () => {
+  it("raises a concept-drift alert when labelled errors jump, from feedback joined to predictions", async () => {
+    await stack.admin.ok("POST", "/v1/models", { name: "concept", task: "binary_classification" });
+    const v = await stack.admin.uploadVersion("concept", logisticRegressionModel([0.1], 0), {
+      runtime: "edge",
+      inputs: [{ name: "input", shape: [-1, 1] }],
+      outputs: [{ name: "probability", shape: [-1, 1] }],
+      feature_spec: { features: [{ name: "x", type: "number", default: 0 }] },
+    });
+    await stack.admin.ok("PUT", "/v1/models/concept/deployment", { variants: [{ name: "main", version: v.version, weight: 10000 }] });
+    const q = await stack.mf.getQueueProducer<unknown>("PREDICTION_LOGS", "verge-gateway");
+    const feedbackQ = await stack.mf.getQueueProducer<unknown>("FEEDBACK", "verge-gateway");
+    const N = 1200;
+    const records: LogRecord[] = Array.from({ length: N }, (_, i) => ({ request_id: `c-${i}`, ts: Date.now(), model: "concept", version: v.version, variant: "main", shadow: false, snapshot_version: 1, unit_hash: i, features: { x: 1 }, outputs: { probability: 0.8 }, latency_ms: { total: 2, features: 0, infer: 1 }, status: "ok", degraded: [], colo: "t" }));
+    for (let i = 0; i < N; i += 100) await q.sendBatch([{ body: { records: records.slice(i, i + 100) } }]);
+    const db = await stack.mf.getD1Database("DB", "verge-control-plane");
+    await eventually(async () => ((await db.prepare("SELECT count(*) AS n FROM ingested WHERE model = 'concept'").first<{ n: number }>())!.n === N ? true : undefined));
+    // The model says "1" (0.8) every time: right 95% of the time at first, then right only half the time.
+    let s = 3;
+    const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const labels = records.map((r, i) => ({ body: { request_id: r.request_id, label: u() < (i < 800 ? 0.95 : 0.5) ? 1 : 0, ts: Date.now() + i, key_id: "k" } }));
+    for (let i = 0; i < N; i += 100) {
+      await feedbackQ.sendBatch(labels.slice(i, i + 100));
+      await feedbackQ.sendBatch(labels.slice(i, i + 100)); // redelivered: must not move ADWIN twice
+    }
+    const alert = await eventually(async () => {
+      const r = await stack.admin.ok<{ alerts: { kind: string; subject: string; details: { error_rate_after: number; error_rate_before: number } }[] }>("GET", "/v1/alerts?model=concept");
+      return r.alerts.find((a) => a.kind === "concept_drift");
+    }, 60_000);
+    expect(alert.details.error_rate_after).toBeGreaterThan(alert.details.error_rate_before);
+    expect((await db.prepare("SELECT count(*) AS n FROM feedback WHERE target LIKE 'c-%'").first<{ n: number }>())!.n).toBe(N);
+  });
+});

@@ -19,3 +19,4 @@ export * from "./schemas/feedback.ts";
 export * from "./interleaving.ts";
 export * from "./drift.ts";
 export * from "./experiment.ts";
+export * from "./adwin.ts";

@@ -186,6 +186,18 @@ export const rollupBins = sqliteTable(
   (t) => [primaryKey({ columns: [t.model, t.version, t.feature, t.minute, t.variant, t.shadow, t.bin] })],
 );
 
+/** ADWIN state over each version's stream of labelled errors (concept drift). */
+export const conceptState = sqliteTable(
+  "concept_state",
+  {
+    model: text("model").notNull(),
+    version: integer("version").notNull(),
+    state: text("state", { mode: "json" }).notNull(),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.model, t.version] })],
+);
+
 /** Per-minute latency histograms (log-spaced buckets, see shared/latency.ts): p50/p95/p99. */
 export const rollupLatency = sqliteTable(
   "rollup_latency",
