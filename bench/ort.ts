@@ -60,7 +60,7 @@ export async function benchOrt(): Promise<void> {
 |---|---|---|---|
 ${rows.join("\n")}
 
-Median of ${ROUNDS} alternating rounds (${ITERATIONS.lr_b1} / ${ITERATIONS.mlp_b64} inferences per round), after a warm-up round. workerd: the gateway's own ORT loader (wasm SIMD, 1 thread) timed from outside per request, minus a zero-inference request's round trip (workerd's clocks do not advance during computation). ort-node: CPU execution provider, 1 intra-op thread, same ONNX bytes and inputs. Target: ratio ≤ 1.5 for logistic regression batch 1.
+Median of ${ROUNDS} alternating rounds (${ITERATIONS.lr_b1} / ${ITERATIONS.mlp_b64} inferences per round), after a warm-up round. workerd: the gateway's own ORT loader (wasm SIMD, 1 thread) timed from outside (whole requests of many inferences, minus a zero-inference request's round trip), so the figure does not depend on the worker's own clock. ort-node: CPU execution provider, 1 intra-op thread, same ONNX bytes and inputs. Target: ratio ≤ 1.5 for logistic regression batch 1.
 ${conditions()}`,
   );
 }
