@@ -3,6 +3,7 @@ import { ApiError } from "@verge/shared";
 import { alertRoutes, webhookRoutes } from "./alerts/routes.ts";
 import { deliverDue, sweep } from "./alerts/service.ts";
 import { auditRoutes } from "./audit/routes.ts";
+import { compact } from "./rollups/compact.ts";
 import { db } from "./db/client.ts";
 import { openApiDocument, referencePage } from "./openapi.ts";
 import { tokenRoutes } from "./keys/tokens.ts";
@@ -53,5 +54,6 @@ export default {
     await evaluateAll(d);
     await sweep(d);
     await deliverDue(d, Number(env.ALERT_RETRY_BASE_MS));
+    await compact(d, Date.now(), Number(env.INGESTED_RETENTION_DAYS));
   },
 } satisfies ExportedHandler<Env>;

@@ -61,3 +61,37 @@ describe("rollup consumer", () => {
     expect(by("a").latency_ms.max).toBe(6);
   });
 });
+
+describe("compaction", () => {
+  it("folds old minutes into hours and days exactly, and forgets old identities", async () => {
+    await stack.admin.ok("POST", "/v1/models", { name: "old", task: "regression" });
+    const queue = await stack.mf.getQueueProducer<LogRecord>("PREDICTION_LOGS", "verge-gateway");
+    const day = 86_400_000;
+    // 3 days, 45 days and 20 days ago, spread over several minutes each.
+    const ages = [3 * day, 45 * day, 20 * day];
+    const records = ages.flatMap((age, a) => Array.from({ length: 90 }, (_, i) => record(1000 * a + i, { model: "old", ts: Date.now() - age + i * 61_000, variant: "a", status: i % 9 ? "ok" : "error" })));
+    for (let i = 0; i < records.length; i += 100) await queue.sendBatch(records.slice(i, i + 100).map((body) => ({ body })));
+    const all = { from: Date.now() - 60 * day, to: Date.now() + 60_000 };
+    const q = `/v1/models/old/metrics?from=${all.from}&to=${all.to}`;
+    const before = await eventually(async () => {
+      const m = await stack.admin.ok<Metrics>("GET", q);
+      return m.total === 270 ? m : undefined;
+    });
+    const db = await stack.mf.getD1Database("DB", "verge-control-plane");
+    const rows = async () => (await db.prepare("SELECT count(*) AS n FROM rollups WHERE model = 'old'").first<{ n: number }>())!.n;
+    const rowsBefore = await rows();
+    await (await stack.mf.getWorker("verge-control-plane")).scheduled({ cron: "* * * * *" });
+    const after = await stack.admin.ok<Metrics>("GET", q);
+    expect(after.series).toEqual(before.series);
+    expect(await rows()).toBeLessThan(rowsBefore);
+    const minutes = (await db.prepare("SELECT minute FROM rollups WHERE model = 'old'").all<{ minute: number }>()).results.map((r) => r.minute);
+    const nowMinute = Math.floor(Date.now() / 60_000);
+    for (const m of minutes) {
+      if (m < nowMinute - 30 * 1440) expect(m % 1440).toBe(0);
+      else if (m < nowMinute - 2 * 1440) expect(m % 60).toBe(0);
+    }
+    // Identities older than the 14-day retention are gone; the 3-day-old ones stay.
+    const kept = (await db.prepare("SELECT count(*) AS n FROM ingested WHERE key LIKE 'old|%'").first<{ n: number }>())!.n;
+    expect(kept).toBe(90);
+  });
+});

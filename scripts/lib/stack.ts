@@ -51,7 +51,7 @@ export function stackOptions(o: StackOptions) {
         name: WORKERS.controlPlane.name,
         ...COMPAT,
         ...bundleModules("controlPlane"),
-        bindings: { ADMIN_TOKEN: o.adminToken, GATEWAY_TOKEN: o.gatewayToken, EDGE_ARTIFACT_MAX_BYTES: String(32 * 1024 * 1024), ALERT_RETRY_BASE_MS: String(o.alertRetryBaseMs ?? 30_000) },
+        bindings: { ADMIN_TOKEN: o.adminToken, GATEWAY_TOKEN: o.gatewayToken, EDGE_ARTIFACT_MAX_BYTES: String(32 * 1024 * 1024), ALERT_RETRY_BASE_MS: String(o.alertRetryBaseMs ?? 30_000), INGESTED_RETENTION_DAYS: "14" },
         d1Databases: { DB: "verge" },
         r2Buckets: { ARTIFACTS: "verge-artifacts" },
         queueConsumers: {
