@@ -6,6 +6,7 @@ import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoMetadata } from "../../scripts/lib/demo.ts";
 import { AdminClient } from "../../scripts/lib/admin.ts";
 import { eventually, GATEWAY_TOKEN, tableCounts, testStack, type TestStack } from "../../test/helpers.ts";
+import { ROUTES } from "../src/openapi.ts";
 
 let stack: TestStack;
 const tokens: Record<string, AdminClient> = {};
@@ -22,40 +23,33 @@ beforeAll(async () => {
 afterAll(() => stack?.dispose());
 
 describe("roles", () => {
-  // Every route, the lowest role that may call it, and a body that would succeed.
-  const matrix: [string, string, "viewer" | "operator" | "admin", unknown?][] = [
-    ["GET", "/v1/models", "viewer"],
-    ["GET", "/v1/models/m", "viewer"],
-    ["GET", "/v1/models/m/versions", "viewer"],
-    ["GET", "/v1/models/m/versions/1", "viewer"],
-    ["GET", "/v1/models/m/aliases", "viewer"],
-    ["GET", "/v1/models/m/aliases/production/history", "viewer"],
-    ["GET", "/v1/models/m/metrics", "viewer"],
-    ["GET", "/v1/models/m/promotion-rule", "viewer"],
-    ["GET", "/v1/models/m/rollouts", "viewer"],
-    ["GET", "/v1/audit", "viewer"],
-    ["POST", "/v1/models", "operator", { name: "role-test", task: "regression" }],
-    ["PUT", "/v1/models/m/aliases/staging", "operator", { version: 1 }],
-    ["PUT", "/v1/models/m/deployment", "operator", { variants: [{ name: "a", version: 1, weight: 10000 }] }],
-    ["PUT", "/v1/models/m/promotion-rule", "operator", {}],
-    ["POST", "/v1/models/m/promote", "operator", { version: 1, alias: "canary" }],
-    ["POST", "/v1/models/m/rollback", "operator", { alias: "canary" }],
-    ["POST", "/v1/keys", "admin", { name: "k", models: ["m"] }],
-    ["GET", "/v1/keys", "admin"],
-    ["POST", "/v1/tokens", "admin", { name: "t", role: "viewer" }],
-    ["GET", "/v1/tokens", "admin"],
-  ];
   const order = ["viewer", "operator", "admin"] as const;
+  // Bodies that would pass validation where a route takes one; others get `{}`.
+  const bodies: Record<string, unknown> = {
+    "POST /v1/models": { name: "role-test", task: "regression" },
+    "PUT /v1/models/{model}/aliases/{alias}": { version: 1 },
+    "PUT /v1/models/{model}/deployment": { variants: [{ name: "a", version: 1, weight: 10000 }] },
+    "POST /v1/models/{model}/promote": { version: 1, alias: "canary" },
+    "POST /v1/models/{model}/rollback": { alias: "canary" },
+    "POST /v1/keys": { name: "k", models: ["m"] },
+    "POST /v1/tokens": { name: "t", role: "viewer" },
+    "POST /v1/webhooks": { url: "http://127.0.0.1:9/hook" },
+  };
+  const concrete = (path: string) => path.replace("{model}", "m").replace("{version}", "1").replace("{alias}", "staging").replace("{id}", "1");
 
-  it("refuses each route to every role below its own, with 403", async () => {
-    for (const [method, path, min, body] of matrix) {
+  it("refuses every documented route to every role below its own, with 403", async () => {
+    expect(ROUTES.length).toBeGreaterThan(30);
+    for (const route of ROUTES.filter((r) => r.role !== "gateway")) {
+      const method = route.method.toUpperCase();
+      const body = route.method === "get" || route.method === "delete" ? undefined : (bodies[`${method} ${route.path}`] ?? {});
+      const min = route.role as (typeof order)[number];
       for (const role of order.slice(0, order.indexOf(min))) {
-        const res = await tokens[role]!.call(method, path, body);
-        expect(res.status, `${role} ${method} ${path}`).toBe(403);
+        const res = await tokens[role]!.call(method, concrete(route.path), body);
+        expect(res.status, `${role} ${method} ${route.path}`).toBe(403);
       }
-      const res = await tokens[min]!.call(method, path, body);
-      expect(res.status, `${min} ${method} ${path}: ${JSON.stringify(res.body)}`).not.toBe(403);
-      expect(res.status).toBeLessThan(500);
+      const res = await tokens[min]!.call(method, concrete(route.path), body);
+      expect(res.status, `${min} ${method} ${route.path}: ${JSON.stringify(res.body)}`).not.toBe(403);
+      expect(res.status, `${min} ${method} ${route.path}: ${JSON.stringify(res.body)}`).toBeLessThan(500);
     }
   });
 
@@ -174,6 +168,18 @@ describe("staged rollout", () => {
     expect(dep.variants.map((v) => v.name)).toEqual(["main"]);
     const aliases = await stack.admin.ok<{ aliases: { alias: string; version: number }[] }>("GET", "/v1/models/m/aliases");
     expect(aliases.aliases.find((a) => a.alias === "production")!.version).toBe(3);
+  });
+});
+
+describe("rollouts and drift", () => {
+  it("holds a rollout while a drift alert is open on the candidate", async () => {
+    await stack.admin.ok("POST", "/v1/models/m/promote", { version: 2, plan: { steps: [10000], interval_s: 1 } });
+    const db = await stack.mf.getD1Database("DB", "verge-control-plane");
+    await db.prepare("INSERT INTO alerts (model, version, kind, subject, details) VALUES ('m', 2, 'drift', 'x', '{}')").run();
+    const r = await stack.admin.ok<{ decision: { action: string; reasons: string[] } }>("POST", "/v1/models/m/rollouts/evaluate");
+    expect(r.decision.action).toBe("hold");
+    expect(r.decision.reasons).toContain("a drift alert is open");
+    await stack.admin.ok("POST", "/v1/models/m/rollouts/cancel");
   });
 });
 

@@ -22,7 +22,8 @@ export class AdminClient {
     }
     const res = await this.fetcher(path, init);
     const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
+    const json = (res.headers.get("content-type") ?? "").includes("json");
+    return { status: res.status, body: (json && text ? JSON.parse(text) : text || null) as T, headers: res.headers };
   }
 
   /** Like `call`, but throws unless the status is 2xx. */

@@ -1,10 +1,10 @@
 // Staged rollouts: the candidate takes the plan's traffic steps; each evaluation asks the
 // promotion rule whether to advance, hold, or roll back. Every change is one atomic batch.
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError, DEFAULT_PROMOTION_RULE, decidePromotion, type PromotionDecision, type PromotionRule, type PutDeployment } from "@verge/shared";
 import { auditEntry, precondition, type Db } from "../db/client.ts";
-import { models, promotionRules, rollouts } from "../db/schema.ts";
+import { alerts, models, promotionRules, rollouts } from "../db/schema.ts";
 import { currentDeployment, deploymentStatements } from "../deployments/service.ts";
 import { aliasMoveStatements, currentAlias } from "../registry/aliases.ts";
 import { windowMetrics } from "../rollups/read.ts";
@@ -81,7 +81,12 @@ export async function evaluateRollout(d: Db, rollout: Rollout, now = Date.now(),
   const window = { model: model.name, fromMs: rollout.stepStartedAt, toMs: now + 60_000 };
   const candidate = await windowMetrics(d, { ...window, variant: CANDIDATE, version: rollout.candidate });
   const baseline = rollout.baseline === null ? null : await windowMetrics(d, { ...window, variant: BASELINE, version: rollout.baseline });
-  const decision = decidePromotion(rule, { candidate, baseline, elapsed_s: (now - rollout.stepStartedAt) / 1000, drift_alert: false });
+  const openDrift = await d
+    .select({ id: alerts.id })
+    .from(alerts)
+    .where(and(eq(alerts.model, model.name), eq(alerts.version, rollout.candidate), inArray(alerts.kind, ["drift", "concept_drift"]), eq(alerts.status, "open")))
+    .get();
+  const decision = decidePromotion(rule, { candidate, baseline, elapsed_s: (now - rollout.stepStartedAt) / 1000, drift_alert: openDrift !== undefined });
 
   const steps = rollout.steps as number[];
   const unchanged = precondition(d, sql`(SELECT ${rollouts.step} FROM ${rollouts} WHERE ${rollouts.id} = ${rollout.id} AND ${rollouts.status} = 'running') = ${rollout.step}`);
