@@ -103,5 +103,12 @@ describe("planted drift", () => {
     const online = shifted.versions[0]!.features.find((f) => f.feature === "x")!.psi;
     expect(Math.abs(online - offline) / offline).toBeLessThan(0.01);
     expect(offline).toBeGreaterThan(0.25);
+
+    // Per-model thresholds: tight enough, and even the stationary control's sampling noise alerts.
+    expect((await stack.admin.call("PUT", "/v1/models/control/drift-thresholds", { psi_alert: -1 })).status).toBe(400);
+    const set = await stack.admin.ok<{ psi_alert: number; psi_warn: number }>("PUT", "/v1/models/control/drift-thresholds", { psi_warn: 1e-6, psi_alert: 1e-5 });
+    expect(set).toMatchObject({ psi_alert: 1e-5, psi_warn: 1e-6 });
+    const tight = await report("control");
+    expect(tight.versions[0]!.alerts.length).toBeGreaterThan(0);
   });
 });

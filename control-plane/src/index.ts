@@ -16,7 +16,7 @@ import { keyRoutes } from "./keys/routes.ts";
 import { aliasRoutes } from "./registry/aliases.ts";
 import { modelRoutes } from "./registry/models.ts";
 import { versionRoutes } from "./registry/versions.ts";
-import { driftRoutes } from "./rollups/drift.ts";
+import { driftRoutes, driftSettingsRoutes } from "./rollups/drift.ts";
 import { experimentRoutes } from "./rollups/experiment.ts";
 import { metricsRoutes } from "./rollups/routes.ts";
 import { handleQueue } from "./rollups/queue.ts";
@@ -32,6 +32,7 @@ export const app = newApp()
   .route("/v1/models", deploymentRoutes)
   .route("/v1/models", metricsRoutes)
   .route("/v1/models", driftRoutes)
+  .route("/v1/models", driftSettingsRoutes)
   .route("/v1/models", experimentRoutes)
   .route("/v1/models", promotionRoutes)
   .route("/v1/models", rolloutRoutes)

@@ -1,7 +1,7 @@
 // The OpenAPI document, generated from the same zod schemas that validate the requests, and a
 // plain reference page built from it.
 import { z } from "zod";
-import { createKeySchema, createModelSchema, promotionRuleSchema, putAliasSchema, putDeploymentSchema, versionMetadataSchema } from "@verge/shared";
+import { createKeySchema, driftThresholdsSchema, createModelSchema, promotionRuleSchema, putAliasSchema, putDeploymentSchema, versionMetadataSchema } from "@verge/shared";
 import { alertQuery, createWebhookSchema } from "./alerts/routes.ts";
 import { auditQuery } from "./audit/routes.ts";
 import { createTokenSchema } from "./keys/tokens.ts";
@@ -44,6 +44,8 @@ export const ROUTES: RouteDoc[] = [
   { method: "post", path: "/v1/models/{model}/rollouts/cancel", role: "operator", summary: "Cancel the running rollout, restoring the deployment" },
   { method: "get", path: "/v1/models/{model}/metrics", role: "viewer", summary: "Windowed counts, errors and latency per version and variant", query: windowQuery },
   { method: "get", path: "/v1/models/{model}/drift", role: "viewer", summary: "Drift per feature and for the prediction against each version's reference (PSI, JS, KS / chi-square)", query: driftQuery },
+  { method: "put", path: "/v1/models/{model}/drift-thresholds", role: "operator", summary: "Set the model's drift thresholds (any subset over the defaults)", body: driftThresholdsSchema },
+  { method: "get", path: "/v1/models/{model}/drift-thresholds", role: "viewer", summary: "The model's drift thresholds" },
   { method: "get", path: "/v1/models/{model}/experiment", role: "viewer", summary: "Experiment report: per-variant traffic, errors, latency and labelled quality; SRM; mSPRT; sample size", query: experimentQuery },
   { method: "post", path: "/v1/keys", role: "admin", summary: "Create a client key (shown once)", body: createKeySchema },
   { method: "get", path: "/v1/keys", role: "admin", summary: "List client keys" },

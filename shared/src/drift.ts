@@ -1,6 +1,7 @@
 // Drift statistics over binned distributions: a reference histogram (from training) against the
 // current window's. Everything works on counts in the same bins, so it costs O(bins), not O(rows).
 import jStatModule from "jstat";
+import { z } from "zod";
 
 // jStat is a CommonJS module whose export is the library object itself.
 const jStat = jStatModule;
@@ -140,6 +141,18 @@ export interface DriftThresholds {
 }
 
 export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = { psi_warn: 0.1, psi_alert: 0.25, js_warn: 0.1, p_value: 0.05, min_samples: 100 };
+
+/** A model's own thresholds: any subset, over the defaults. */
+export const driftThresholdsSchema = z
+  .object({
+    psi_warn: z.number().positive(),
+    psi_alert: z.number().positive(),
+    js_warn: z.number().positive().max(1),
+    p_value: z.number().positive().max(1),
+    min_samples: z.number().int().min(1),
+  })
+  .partial()
+  .strict();
 
 export interface DriftAssessment {
   samples: number;

@@ -1,10 +1,10 @@
 // Alerts: raised by the monitoring sweep (drift, guardrails, sample-ratio mismatch), one open
 // alert per subject, and delivered to webhooks through an outbox with exponential backoff.
 import { and, eq, isNull, lte, sql } from "drizzle-orm";
-import { DEFAULT_DRIFT_THRESHOLDS, DEFAULT_PROMOTION_RULE, sampleRatioMismatch, sharesOf, signRequest, type Allocation, type PromotionRule } from "@verge/shared";
+import { DEFAULT_PROMOTION_RULE, sampleRatioMismatch, sharesOf, signRequest, type Allocation, type PromotionRule } from "@verge/shared";
 import type { Db } from "../db/client.ts";
 import { alerts, deliveries, deployments, models, promotionRules, webhooks } from "../db/schema.ts";
-import { driftReport } from "../rollups/drift.ts";
+import { driftReport, modelThresholds } from "../rollups/drift.ts";
 import { windowMetrics } from "../rollups/read.ts";
 
 export type AlertKind = (typeof alerts.$inferSelect)["kind"];
@@ -43,7 +43,7 @@ export async function sweep(d: Db, now = Date.now(), windowMs = 3_600_000): Prom
   let raised = 0;
   for (const m of deployed) {
     const window = { from: now - windowMs, to: now + 60_000 };
-    for (const v of await driftReport(d, m, window, DEFAULT_DRIFT_THRESHOLDS)) {
+    for (const v of await driftReport(d, m, window, await modelThresholds(d, m.id))) {
       for (const f of [...v.features, ...(v.prediction ? [v.prediction] : [])].filter((x) => x.status === "alert")) {
         await raiseAlert(d, { model: m.name, version: v.version, kind: "drift", subject: f.feature, details: { psi: f.psi, js: f.js, test: f.test, samples: f.samples, reasons: f.reasons } }, now);
         raised++;

@@ -240,6 +240,13 @@ export const rollouts = sqliteTable(
   (t) => [index("rollouts_by_status").on(t.status, t.modelId)],
 );
 
+/** Per-model drift thresholds over the defaults (see shared/drift.ts). */
+export const driftSettings = sqliteTable("drift_settings", {
+  modelId: integer("model_id").primaryKey().references(() => models.id),
+  thresholds: text("thresholds", { mode: "json" }).notNull(),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
 /** Declarative promotion rules, one per model (see shared/promotion.ts). */
 export const promotionRules = sqliteTable("promotion_rules", {
   modelId: integer("model_id").primaryKey().references(() => models.id),

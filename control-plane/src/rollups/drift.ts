@@ -2,10 +2,10 @@
 // the window's histograms (from rollups, so the cost grows with bins, not with traffic).
 import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
-import { db, findModel, type Db } from "../db/client.ts";
-import { rollupBins, versions } from "../db/schema.ts";
-import { newApp, validate } from "../http/app.ts";
+import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, driftThresholdsSchema, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
+import { auditEntry, db, findModel, type Db } from "../db/client.ts";
+import { driftSettings, rollupBins, versions } from "../db/schema.ts";
+import { jsonBody, newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
 import { DEFAULTED_BIN, PREDICTION_FEATURE } from "./consume.ts";
@@ -25,16 +25,40 @@ export const driftRoutes = newApp().get("/:model/drift", requireRole("viewer"), 
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");
   const { from, to } = windowOf(q);
+  const own = await modelThresholds(d, model.id);
   const thresholds = {
-    psi_warn: q.psi_warn ?? DEFAULT_DRIFT_THRESHOLDS.psi_warn,
-    psi_alert: q.psi_alert ?? DEFAULT_DRIFT_THRESHOLDS.psi_alert,
-    js_warn: q.js_warn ?? DEFAULT_DRIFT_THRESHOLDS.js_warn,
-    p_value: q.p_value ?? DEFAULT_DRIFT_THRESHOLDS.p_value,
-    min_samples: q.min_samples ?? DEFAULT_DRIFT_THRESHOLDS.min_samples,
+    psi_warn: q.psi_warn ?? own.psi_warn,
+    psi_alert: q.psi_alert ?? own.psi_alert,
+    js_warn: q.js_warn ?? own.js_warn,
+    p_value: q.p_value ?? own.p_value,
+    min_samples: q.min_samples ?? own.min_samples,
   };
   const versionsReport = await driftReport(d, model, { from, to }, thresholds, q.version);
   return c.json({ model: model.name, window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, thresholds, versions: versionsReport });
 });
+
+/** The defaults, overridden by the model's stored thresholds. */
+export async function modelThresholds(d: Db, modelId: number): Promise<DriftThresholds> {
+  const row = await d.select().from(driftSettings).where(eq(driftSettings.modelId, modelId)).get();
+  return { ...DEFAULT_DRIFT_THRESHOLDS, ...((row?.thresholds as Partial<DriftThresholds> | undefined) ?? {}) };
+}
+
+export const driftSettingsRoutes = newApp()
+  .put("/:model/drift-thresholds", requireRole("operator"), validate("param", modelParam), jsonBody(driftThresholdsSchema), async (c) => {
+    const d = db(c.env);
+    const model = await findModel(d, c.req.valid("param").model);
+    const thresholds = c.req.valid("json");
+    await d.batch([
+      d.insert(driftSettings).values({ modelId: model.id, thresholds }).onConflictDoUpdate({ target: driftSettings.modelId, set: { thresholds, updatedAt: new Date().toISOString() } }),
+      auditEntry(d, { actor: c.get("principal").actor, action: "drift_thresholds.put", target: `models/${model.name}/drift-thresholds`, after: thresholds }),
+    ]);
+    return c.json(await modelThresholds(d, model.id));
+  })
+  .get("/:model/drift-thresholds", requireRole("viewer"), validate("param", modelParam), async (c) => {
+    const d = db(c.env);
+    const model = await findModel(d, c.req.valid("param").model);
+    return c.json(await modelThresholds(d, model.id));
+  });
 
 /** Drift of every version with traffic in the window (or one version), feature by feature. */
 export async function driftReport(d: Db, model: { id: number; name: string }, window: { from: number; to: number }, thresholds: DriftThresholds, version?: number) {
