@@ -8,7 +8,7 @@ import { createTokenSchema } from "./keys/tokens.ts";
 import { promoteSchema, rollbackSchema } from "./registry/promote.ts";
 import { driftQuery } from "./rollups/drift.ts";
 import { experimentQuery } from "./rollups/experiment.ts";
-import { windowQuery } from "./rollups/routes.ts";
+import { metricsQuery } from "./rollups/routes.ts";
 
 type Role = "viewer" | "operator" | "admin" | "gateway";
 
@@ -42,7 +42,7 @@ export const ROUTES: RouteDoc[] = [
   { method: "get", path: "/v1/models/{model}/rollouts", role: "viewer", summary: "List staged rollouts" },
   { method: "post", path: "/v1/models/{model}/rollouts/evaluate", role: "operator", summary: "Judge the running rollout now and apply the decision" },
   { method: "post", path: "/v1/models/{model}/rollouts/cancel", role: "operator", summary: "Cancel the running rollout, restoring the deployment" },
-  { method: "get", path: "/v1/models/{model}/metrics", role: "viewer", summary: "Windowed counts, errors and latency per version and variant", query: windowQuery },
+  { method: "get", path: "/v1/models/{model}/metrics", role: "viewer", summary: "Windowed counts, errors and latency per version and variant; with `step`, a time series", query: metricsQuery },
   { method: "get", path: "/v1/models/{model}/drift", role: "viewer", summary: "Drift per feature and for the prediction against each version's reference (PSI, JS, KS / chi-square)", query: driftQuery },
   { method: "put", path: "/v1/models/{model}/drift-thresholds", role: "operator", summary: "Set the model's drift thresholds (any subset over the defaults)", body: driftThresholdsSchema },
   { method: "get", path: "/v1/models/{model}/drift-thresholds", role: "viewer", summary: "The model's drift thresholds" },

@@ -69,7 +69,9 @@ describe("compaction", () => {
     const day = 86_400_000;
     // 3 days, 45 days and 20 days ago, spread over several minutes each.
     const ages = [3 * day, 45 * day, 20 * day];
-    const records = ages.flatMap((age, a) => Array.from({ length: 90 }, (_, i) => record(1000 * a + i, { model: "old", ts: Date.now() - age + i * 61_000, variant: "a", status: i % 9 ? "ok" : "error" })));
+    // Each group starts an hour into its (UTC) day, so its 90 minutes never straddle midnight.
+    const dayStart = (t: number) => Math.floor(t / day) * day;
+    const records = ages.flatMap((age, a) => Array.from({ length: 90 }, (_, i) => record(1000 * a + i, { model: "old", ts: dayStart(Date.now() - age) + 3_600_000 + i * 61_000, variant: "a", status: i % 9 ? "ok" : "error" })));
     for (let i = 0; i < records.length; i += 100) await queue.sendBatch(records.slice(i, i + 100).map((body) => ({ body })));
     const all = { from: Date.now() - 60 * day, to: Date.now() + 60_000 };
     const q = `/v1/models/old/metrics?from=${all.from}&to=${all.to}`;
@@ -90,6 +92,11 @@ describe("compaction", () => {
       if (m < nowMinute - 30 * 1440) expect(m % 1440).toBe(0);
       else if (m < nowMinute - 2 * 1440) expect(m % 60).toBe(0);
     }
+    // A chart-ready series at day resolution adds up to the same totals.
+    const daily = await stack.admin.ok<{ timeseries: { t: string; count: number }[] }>("GET", `${q}&step=day`);
+    expect(daily.timeseries.reduce((s, p) => s + p.count, 0)).toBe(270);
+    expect(new Set(daily.timeseries.map((p) => p.t)).size).toBe(3);
+    expect(daily.timeseries.every((p) => p.t.endsWith("T00:00:00.000Z"))).toBe(true);
     // Identities older than the 14-day retention are gone; the 3-day-old ones stay.
     const kept = (await db.prepare("SELECT count(*) AS n FROM ingested WHERE key LIKE 'old|%'").first<{ n: number }>())!.n;
     expect(kept).toBe(90);

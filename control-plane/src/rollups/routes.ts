@@ -2,11 +2,13 @@
 import { and, eq, gte, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import { quantileMs } from "@verge/shared";
-import { db, findModel } from "../db/client.ts";
+import { db, findModel, type Db } from "../db/client.ts";
 import { rollupLatency, rollups } from "../db/schema.ts";
 import { newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
+
+export const STEPS = { minute: 1, hour: 60, day: 1440 } as const;
 
 export const windowQuery = z.object({
   /** Window start and end as epoch milliseconds or ISO dates; defaults to the last hour. */
@@ -20,7 +22,12 @@ export function windowOf(q: { from?: number | string | undefined; to?: number | 
   return { from: q.from === undefined ? to - spanMs : new Date(q.from).getTime(), to };
 }
 
-export const metricsRoutes = newApp().get("/:model/metrics", requireRole("viewer"), validate("param", modelParam), validate("query", windowQuery), async (c) => {
+export const metricsQuery = windowQuery.extend({
+  /** Also return a time series at this resolution, ready for charts. */
+  step: z.enum(["minute", "hour", "day"]).optional(),
+});
+
+export const metricsRoutes = newApp().get("/:model/metrics", requireRole("viewer"), validate("param", modelParam), validate("query", metricsQuery), async (c) => {
   const d = db(c.env);
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");
@@ -50,9 +57,11 @@ export const metricsRoutes = newApp().get("/:model/metrics", requireRole("viewer
   const key = (r: { version: number; variant: string; shadow: number }) => `${r.version}|${r.variant}|${r.shadow}`;
   const buckets = new Map<string, [number, number][]>();
   for (const h of hist) buckets.set(key(h), [...(buckets.get(key(h)) ?? []), [h.bucket, h.count]]);
+  const timeseries = q.step ? await series(d, model.name, from, to, STEPS[q.step]) : undefined;
   return c.json({
     model: model.name,
     window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+    ...(timeseries ? { step: q.step, timeseries } : {}),
     series: rows.map((r) => {
       const b = buckets.get(key(r)) ?? [];
       return {
@@ -68,3 +77,42 @@ export const metricsRoutes = newApp().get("/:model/metrics", requireRole("viewer
     total: rows.filter((r) => r.shadow === 0).reduce((s, r) => s + r.count, 0),
   });
 });
+
+/** Per step and per (version, variant, shadow): counts, errors, mean and p99 latency. */
+async function series(d: Db, model: string, from: number, to: number, stepMinutes: number) {
+  const step = sql.raw(String(stepMinutes)); // inlined: integer division (D1 binds numbers as REAL)
+  const range = (t: typeof rollups | typeof rollupLatency) => and(eq(t.model, model), gte(t.minute, Math.floor(from / 60_000)), lt(t.minute, Math.ceil(to / 60_000)));
+  const [points, hist] = await d.batch([
+    d
+      .select({
+        t: sql<number>`(${rollups.minute} / ${step}) * ${step}`,
+        version: rollups.version,
+        variant: rollups.variant,
+        shadow: rollups.shadow,
+        count: sql<number>`sum(${rollups.count})`,
+        errors: sql<number>`sum(${rollups.errors})`,
+        latencySum: sql<number>`sum(${rollups.latencySumMs})`,
+      })
+      .from(rollups)
+      .where(range(rollups))
+      .groupBy(sql`1`, rollups.version, rollups.variant, rollups.shadow)
+      .orderBy(sql`1`),
+    d
+      .select({ t: sql<number>`(${rollupLatency.minute} / ${step}) * ${step}`, version: rollupLatency.version, variant: rollupLatency.variant, shadow: rollupLatency.shadow, bucket: rollupLatency.bucket, count: sql<number>`sum(${rollupLatency.count})` })
+      .from(rollupLatency)
+      .where(range(rollupLatency))
+      .groupBy(sql`1`, rollupLatency.version, rollupLatency.variant, rollupLatency.shadow, rollupLatency.bucket),
+  ]);
+  const key = (r: { t: number; version: number; variant: string; shadow: number }) => `${r.t}|${r.version}|${r.variant}|${r.shadow}`;
+  const buckets = new Map<string, [number, number][]>();
+  for (const h of hist) buckets.set(key(h), [...(buckets.get(key(h)) ?? []), [h.bucket, h.count]]);
+  return points.map((p) => ({
+    t: new Date(p.t * 60_000).toISOString(),
+    version: p.version,
+    variant: p.variant,
+    shadow: p.shadow === 1,
+    count: p.count,
+    errors: p.errors,
+    latency_ms: { mean: p.count ? p.latencySum / p.count : 0, p99: quantileMs(buckets.get(key(p)) ?? [], 0.99) },
+  }));
+}
