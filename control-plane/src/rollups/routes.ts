@@ -32,11 +32,40 @@ export const metricsRoutes = newApp().get("/:model/metrics", requireRole("viewer
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");
   const { from, to } = windowOf(q);
-  const range = and(eq(rollups.model, model.name), gte(rollups.minute, Math.floor(from / 60_000)), lt(rollups.minute, Math.ceil(to / 60_000)));
-  const latencyRange = and(eq(rollupLatency.model, model.name), gte(rollupLatency.minute, Math.floor(from / 60_000)), lt(rollupLatency.minute, Math.ceil(to / 60_000)));
+  const rows = await aggregate(d, model.name, from, to);
+  const timeseries = q.step ? await aggregate(d, model.name, from, to, STEPS[q.step]) : undefined;
+  const present = ({ t, shadow, count, errors, latencySum, latencyMax, buckets, ...dims }: Aggregate) => ({
+    ...(q.step && t !== undefined ? { t: new Date(t * 60_000).toISOString() } : {}),
+    ...dims,
+    shadow: shadow === 1,
+    count,
+    errors,
+    error_rate: count ? errors / count : 0,
+    latency_ms: { mean: count ? latencySum / count : 0, p50: quantileMs(buckets, 0.5), p95: quantileMs(buckets, 0.95), p99: quantileMs(buckets, 0.99), max: latencyMax },
+  });
+  return c.json({
+    model: model.name,
+    window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
+    ...(timeseries ? { step: q.step, timeseries: timeseries.map(present) } : {}),
+    series: rows.map((r) => present({ ...r, t: undefined })),
+    total: rows.filter((r) => r.shadow === 0).reduce((s, r) => s + r.count, 0),
+  });
+});
+
+type Aggregate = Awaited<ReturnType<typeof aggregate>>[number];
+
+/**
+ * Sums per (version, variant, shadow) over the window — and per time step when one is given —
+ * with each group's latency histogram.
+ */
+async function aggregate(d: Db, model: string, from: number, to: number, stepMinutes?: number) {
+  // Inlined, not bound: D1 binds numbers as REAL, and the step needs integer division.
+  const time = (minute: typeof rollups.minute | typeof rollupLatency.minute) => (stepMinutes ? sql<number>`(${minute} / ${sql.raw(String(stepMinutes))}) * ${sql.raw(String(stepMinutes))}` : sql<number>`0`);
+  const range = (t: typeof rollups | typeof rollupLatency) => and(eq(t.model, model), gte(t.minute, Math.floor(from / 60_000)), lt(t.minute, Math.ceil(to / 60_000)));
   const [rows, hist] = await d.batch([
     d
       .select({
+        t: time(rollups.minute),
         version: rollups.version,
         variant: rollups.variant,
         shadow: rollups.shadow,
@@ -46,59 +75,11 @@ export const metricsRoutes = newApp().get("/:model/metrics", requireRole("viewer
         latencyMax: sql<number>`max(${rollups.latencyMaxMs})`,
       })
       .from(rollups)
-      .where(range)
-      .groupBy(rollups.version, rollups.variant, rollups.shadow),
-    d
-      .select({ version: rollupLatency.version, variant: rollupLatency.variant, shadow: rollupLatency.shadow, bucket: rollupLatency.bucket, count: sql<number>`sum(${rollupLatency.count})` })
-      .from(rollupLatency)
-      .where(latencyRange)
-      .groupBy(rollupLatency.version, rollupLatency.variant, rollupLatency.shadow, rollupLatency.bucket),
-  ]);
-  const key = (r: { version: number; variant: string; shadow: number }) => `${r.version}|${r.variant}|${r.shadow}`;
-  const buckets = new Map<string, [number, number][]>();
-  for (const h of hist) buckets.set(key(h), [...(buckets.get(key(h)) ?? []), [h.bucket, h.count]]);
-  const timeseries = q.step ? await series(d, model.name, from, to, STEPS[q.step]) : undefined;
-  return c.json({
-    model: model.name,
-    window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
-    ...(timeseries ? { step: q.step, timeseries } : {}),
-    series: rows.map((r) => {
-      const b = buckets.get(key(r)) ?? [];
-      return {
-        version: r.version,
-        variant: r.variant,
-        shadow: r.shadow === 1,
-        count: r.count,
-        errors: r.errors,
-        error_rate: r.count ? r.errors / r.count : 0,
-        latency_ms: { mean: r.count ? r.latencySum / r.count : 0, p50: quantileMs(b, 0.5), p95: quantileMs(b, 0.95), p99: quantileMs(b, 0.99), max: r.latencyMax },
-      };
-    }),
-    total: rows.filter((r) => r.shadow === 0).reduce((s, r) => s + r.count, 0),
-  });
-});
-
-/** Per step and per (version, variant, shadow): counts, errors, mean and p99 latency. */
-async function series(d: Db, model: string, from: number, to: number, stepMinutes: number) {
-  const step = sql.raw(String(stepMinutes)); // inlined: integer division (D1 binds numbers as REAL)
-  const range = (t: typeof rollups | typeof rollupLatency) => and(eq(t.model, model), gte(t.minute, Math.floor(from / 60_000)), lt(t.minute, Math.ceil(to / 60_000)));
-  const [points, hist] = await d.batch([
-    d
-      .select({
-        t: sql<number>`(${rollups.minute} / ${step}) * ${step}`,
-        version: rollups.version,
-        variant: rollups.variant,
-        shadow: rollups.shadow,
-        count: sql<number>`sum(${rollups.count})`,
-        errors: sql<number>`sum(${rollups.errors})`,
-        latencySum: sql<number>`sum(${rollups.latencySumMs})`,
-      })
-      .from(rollups)
       .where(range(rollups))
       .groupBy(sql`1`, rollups.version, rollups.variant, rollups.shadow)
       .orderBy(sql`1`),
     d
-      .select({ t: sql<number>`(${rollupLatency.minute} / ${step}) * ${step}`, version: rollupLatency.version, variant: rollupLatency.variant, shadow: rollupLatency.shadow, bucket: rollupLatency.bucket, count: sql<number>`sum(${rollupLatency.count})` })
+      .select({ t: time(rollupLatency.minute), version: rollupLatency.version, variant: rollupLatency.variant, shadow: rollupLatency.shadow, bucket: rollupLatency.bucket, count: sql<number>`sum(${rollupLatency.count})` })
       .from(rollupLatency)
       .where(range(rollupLatency))
       .groupBy(sql`1`, rollupLatency.version, rollupLatency.variant, rollupLatency.shadow, rollupLatency.bucket),
@@ -106,13 +87,5 @@ async function series(d: Db, model: string, from: number, to: number, stepMinute
   const key = (r: { t: number; version: number; variant: string; shadow: number }) => `${r.t}|${r.version}|${r.variant}|${r.shadow}`;
   const buckets = new Map<string, [number, number][]>();
   for (const h of hist) buckets.set(key(h), [...(buckets.get(key(h)) ?? []), [h.bucket, h.count]]);
-  return points.map((p) => ({
-    t: new Date(p.t * 60_000).toISOString(),
-    version: p.version,
-    variant: p.variant,
-    shadow: p.shadow === 1,
-    count: p.count,
-    errors: p.errors,
-    latency_ms: { mean: p.count ? p.latencySum / p.count : 0, p99: quantileMs(buckets.get(key(p)) ?? [], 0.99) },
-  }));
+  return rows.map((r) => ({ ...r, t: stepMinutes ? r.t : undefined, buckets: buckets.get(key(r)) ?? [] }));
 }
