@@ -27,16 +27,22 @@ const receiver = createServer((req, res) => {
 beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   stack = await testStack({ alertRetryBaseMs: 200 });
-  await stack.admin.ok("POST", "/v1/models", { name: "watched", task: "binary_classification" });
-  const v = await stack.admin.uploadVersion("watched", logisticRegressionModel([0.1], 0), {
+  await deployOneFeatureModel("watched", { features: { x: { edges: [0, 1, 2], counts: [100, 400, 400, 100] } } });
+});
+
+/** A one-feature model (x) deployed alone, optionally with a drift reference; returns its version. */
+async function deployOneFeatureModel(name: string, reference?: unknown): Promise<number> {
+  await stack.admin.ok("POST", "/v1/models", { name, task: "binary_classification" });
+  const v = await stack.admin.uploadVersion(name, logisticRegressionModel([0.1], 0), {
     runtime: "edge",
     inputs: [{ name: "input", shape: [-1, 1] }],
     outputs: [{ name: "probability", shape: [-1, 1] }],
     feature_spec: { features: [{ name: "x", type: "number", default: 0 }] },
-    reference: { features: { x: { edges: [0, 1, 2], counts: [100, 400, 400, 100] } } },
+    ...(reference ? { reference } : {}),
   });
-  await stack.admin.ok("PUT", "/v1/models/watched/deployment", { variants: [{ name: "main", version: v.version, weight: 10000 }] });
-});
+  await stack.admin.ok("PUT", `/v1/models/${name}/deployment`, { variants: [{ name: "main", version: v.version, weight: 10000 }] });
+  return v.version;
+}
 afterAll(async () => {
   await stack?.dispose();
   receiver.close();
@@ -77,18 +83,11 @@ describe("alerts", () => {
 
 describe("concept drift", () => {
   it("raises a concept-drift alert when labelled errors jump, from feedback joined to predictions", async () => {
-    await stack.admin.ok("POST", "/v1/models", { name: "concept", task: "binary_classification" });
-    const v = await stack.admin.uploadVersion("concept", logisticRegressionModel([0.1], 0), {
-      runtime: "edge",
-      inputs: [{ name: "input", shape: [-1, 1] }],
-      outputs: [{ name: "probability", shape: [-1, 1] }],
-      feature_spec: { features: [{ name: "x", type: "number", default: 0 }] },
-    });
-    await stack.admin.ok("PUT", "/v1/models/concept/deployment", { variants: [{ name: "main", version: v.version, weight: 10000 }] });
+    const version = await deployOneFeatureModel("concept");
     const q = await stack.mf.getQueueProducer<unknown>("PREDICTION_LOGS", "verge-gateway");
     const feedbackQ = await stack.mf.getQueueProducer<unknown>("FEEDBACK", "verge-gateway");
     const N = 1200;
-    const records: LogRecord[] = Array.from({ length: N }, (_, i) => ({ request_id: `c-${i}`, ts: Date.now(), model: "concept", version: v.version, variant: "main", shadow: false, snapshot_version: 1, unit_hash: i, features: { x: 1 }, outputs: { probability: 0.8 }, latency_ms: { total: 2, features: 0, infer: 1 }, status: "ok", degraded: [], colo: "t" }));
+    const records: LogRecord[] = Array.from({ length: N }, (_, i) => ({ request_id: `c-${i}`, ts: Date.now(), model: "concept", version, variant: "main", shadow: false, snapshot_version: 1, unit_hash: i, features: { x: 1 }, outputs: { probability: 0.8 }, latency_ms: { total: 2, features: 0, infer: 1 }, status: "ok", degraded: [], colo: "t" }));
     for (let i = 0; i < N; i += 100) await q.sendBatch([{ body: { records: records.slice(i, i + 100) } }]);
     const db = await stack.mf.getD1Database("DB", "verge-control-plane");
     await eventually(async () => ((await db.prepare("SELECT count(*) AS n FROM ingested WHERE model = 'concept'").first<{ n: number }>())!.n === N ? true : undefined));

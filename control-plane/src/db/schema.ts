@@ -113,6 +113,15 @@ export const audit = sqliteTable(
   (t) => [index("audit_by_target").on(t.target, t.id), index("audit_by_actor").on(t.actor, t.id)],
 );
 
+/** The key every rollup window shares: minute, model, version, variant and the shadow flag. */
+const windowKey = () => ({
+  minute: integer("minute").notNull(),
+  model: text("model").notNull(),
+  version: integer("version").notNull(),
+  variant: text("variant").notNull(),
+  shadow: integer("shadow").notNull(),
+});
+
 /**
  * Prediction log records already counted, keyed by their identity, so a redelivered record is
  * folded once. `batch` marks which consumer invocation inserted the row.
@@ -122,11 +131,7 @@ export const ingested = sqliteTable(
   {
     key: text("key").primaryKey(),
     batch: text("batch").notNull(),
-    minute: integer("minute").notNull(),
-    model: text("model").notNull(),
-    version: integer("version").notNull(),
-    variant: text("variant").notNull(),
-    shadow: integer("shadow").notNull(),
+    ...windowKey(),
     error: integer("error").notNull(),
     latencyMs: real("latency_ms").notNull(),
     latencyBucket: integer("latency_bucket").notNull().default(0),
@@ -141,11 +146,7 @@ export const ingested = sqliteTable(
 export const rollups = sqliteTable(
   "rollups",
   {
-    minute: integer("minute").notNull(),
-    model: text("model").notNull(),
-    version: integer("version").notNull(),
-    variant: text("variant").notNull(),
-    shadow: integer("shadow").notNull(),
+    ...windowKey(),
     count: integer("count").notNull(),
     errors: integer("errors").notNull(),
     latencySumMs: real("latency_sum_ms").notNull(),
@@ -172,11 +173,7 @@ export const feedback = sqliteTable(
 export const rollupBins = sqliteTable(
   "rollup_bins",
   {
-    minute: integer("minute").notNull(),
-    model: text("model").notNull(),
-    version: integer("version").notNull(),
-    variant: text("variant").notNull(),
-    shadow: integer("shadow").notNull(),
+    ...windowKey(),
     /** A feature name, or `__prediction__`. */
     feature: text("feature").notNull(),
     /** The bin index; -1 counts defaulted values. */
@@ -202,11 +199,7 @@ export const conceptState = sqliteTable(
 export const rollupLatency = sqliteTable(
   "rollup_latency",
   {
-    minute: integer("minute").notNull(),
-    model: text("model").notNull(),
-    version: integer("version").notNull(),
-    variant: text("variant").notNull(),
-    shadow: integer("shadow").notNull(),
+    ...windowKey(),
     bucket: integer("bucket").notNull(),
     count: integer("count").notNull(),
   },
