@@ -20,3 +20,4 @@ export * from "./interleaving.ts";
 export * from "./drift.ts";
 export * from "./experiment.ts";
 export * from "./adwin.ts";
+export * from "./schemas/jobs.ts";

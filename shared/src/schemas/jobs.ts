@@ -1,0 +1,146 @@
+// The trainer's API: training jobs, materialization and batch predictions.
+import { z } from "zod";
+import { nameSchema, runtimeSchema, versionNumberSchema } from "./common.ts";
+import { featureSpecSchema } from "./feature-spec.ts";
+
+/** A table in the offline store: a path under the store's root (globs allowed), Parquet or CSV. */
+export const tablePathSchema = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(/^[A-Za-z0-9_./*{},=-]+$/, "must be a relative path of letters, digits and . _ - / * { } , =")
+  .refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), { message: "must stay inside the offline store (no leading / or ..)" })
+  .refine((p) => /\.(parquet|csv)$/i.test(p), { message: "must end in .parquet or .csv" });
+
+export const columnNameSchema = z.string().min(1).max(128).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a plain column name");
+
+/** Epoch milliseconds or an ISO-8601 time. */
+export const timeSchema = z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true })]).transform((t) => (typeof t === "number" ? t : Date.parse(t)));
+
+export const datasetSpecSchema = z.object({
+  /** Label events: one row per example with its entity keys, event time, label, and request-time features. */
+  labels: z.object({
+    path: tablePathSchema,
+    timestamp: columnNameSchema.default("ts"),
+    label: columnNameSchema.default("label"),
+  }),
+  /** Per feature view of the feature spec: its snapshots (entity key, time, one column per feature). */
+  views: z.record(z.string().min(1).max(64), z.object({ path: tablePathSchema, timestamp: columnNameSchema.default("ts") })).default({}),
+  /** Only label events at or after this time: "recent data" when retraining. */
+  since: timeSchema.optional(),
+  /** The latest fraction of label events by time is held out for evaluation. */
+  holdout_fraction: z.number().gt(0).lt(0.9).default(0.2),
+});
+export type DatasetSpec = z.infer<typeof datasetSpecSchema>;
+
+/** Checks run on the training set before training; a failure stops the job with its reason. */
+export const validationRulesSchema = z.object({
+  /** Largest share of rows a feature may be missing in (and so take its default). */
+  max_missing_rate: z.number().min(0).max(1).default(0.5),
+  /** Largest PSI of any feature against the previous training set of the model. */
+  max_psi: z.number().positive().default(0.25),
+  /** Allowed value ranges per numeric feature. */
+  ranges: z.record(z.string(), z.object({ min: z.number().optional(), max: z.number().optional() })).default({}),
+  /** Fewest rows to train on. */
+  min_rows: z.number().int().positive().default(100),
+});
+export type ValidationRules = z.infer<typeof validationRulesSchema>;
+
+export const jobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1–64 letters, digits, '_' or '-'");
+export const algorithmSchema = z.enum(["logreg", "mlp", "gbdt", "command"]);
+export type AlgorithmName = z.infer<typeof algorithmSchema>;
+
+/** A custom program: it gets the training set path and params, writes model.onnx and metrics.json. */
+export const commandSpecSchema = z.object({
+  argv: z.array(z.string().min(1).max(4096)).min(1).max(64),
+  timeout_s: z.number().int().positive().max(7 * 24 * 3600).default(3600),
+  env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string().max(4096)).default({}),
+});
+
+export const submitJobSchema = z
+  .object({
+    /** Client-chosen id: submitting the same id again returns the existing job. */
+    id: jobIdSchema.optional(),
+    model: nameSchema,
+    task: z.enum(["binary_classification", "regression"]).default("binary_classification"),
+    algorithm: algorithmSchema,
+    dataset: datasetSpecSchema,
+    feature_spec: featureSpecSchema,
+    params: z.record(z.string(), z.unknown()).default({}),
+    command: commandSpecSchema.optional(),
+    runtime: runtimeSchema.default("edge"),
+    validation: validationRulesSchema.default(validationRulesSchema.parse({})),
+    /** After registration, point the `staging` alias at the new version. */
+    stage: z.boolean().default(false),
+    /** Free text kept with the version's lineage (e.g. the alert that asked for it). */
+    reason: z.string().max(500).optional(),
+  })
+  .superRefine((j, ctx) => {
+    if (j.algorithm === "command" && !j.command) ctx.addIssue({ code: "custom", path: ["command"], message: "algorithm \"command\" needs command.argv" });
+    if (j.algorithm !== "command" && j.command) ctx.addIssue({ code: "custom", path: ["command"], message: "only algorithm \"command\" takes a command" });
+    for (const [i, f] of j.feature_spec.features.entries()) {
+      if (f.view && !(f.view in j.dataset.views)) ctx.addIssue({ code: "custom", path: ["dataset", "views"], message: `feature_spec.features[${i}] reads view "${f.view}", which the dataset does not locate` });
+    }
+  });
+export type SubmitJob = z.infer<typeof submitJobSchema>;
+
+export const jobPhaseSchema = z.enum(["queued", "loading", "validating", "training", "evaluating", "registering", "succeeded", "failed", "cancelled"]);
+export type JobPhase = z.infer<typeof jobPhaseSchema>;
+
+export interface JobView {
+  id: string;
+  model: string;
+  algorithm: AlgorithmName;
+  phase: JobPhase;
+  /** 0..1 over the whole job. */
+  progress: number;
+  message?: string;
+  created_at: string;
+  started_at?: string;
+  finished_at?: string;
+  error?: string;
+  metrics?: Record<string, number>;
+  /** The registered version, once there is one. */
+  version?: number;
+  staged?: boolean;
+  validation?: unknown;
+  evaluation?: unknown;
+}
+
+export interface JobEvent {
+  seq: number;
+  at: string;
+  phase: JobPhase;
+  progress: number;
+  message?: string;
+}
+
+export const materializeSchema = z.object({
+  /** The feature views to push: where their snapshots live and which column keys the entity. */
+  views: z
+    .array(
+      z.object({
+        name: z.string().min(1).max(64),
+        path: tablePathSchema,
+        entity: columnNameSchema,
+        timestamp: columnNameSchema.default("ts"),
+        /** Feature columns to push; all but entity and timestamp when absent. */
+        features: z.array(columnNameSchema).max(1024).optional(),
+      }),
+    )
+    .min(1)
+    .max(64),
+  /** Ignore the stored watermark and push every entity's latest row. */
+  full: z.boolean().default(false),
+});
+export type MaterializeRequest = z.infer<typeof materializeSchema>;
+
+export const batchPredictionsSchema = z.object({
+  model: nameSchema,
+  version: versionNumberSchema,
+  /** Entities to score: a table with the entity key column and request-time feature columns. */
+  entities: z.object({ path: tablePathSchema, key: columnNameSchema }),
+  /** Feature snapshots for the version's views, as in a training dataset (latest values are used). */
+  views: z.record(z.string().min(1).max(64), z.object({ path: tablePathSchema, timestamp: columnNameSchema.default("ts") })).default({}),
+});
+export type BatchPredictionsRequest = z.infer<typeof batchPredictionsSchema>;
