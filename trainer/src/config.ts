@@ -10,6 +10,8 @@ const configSchema = z.object({
   VERGE_CONTROL_PLANE_TOKEN: z.string().min(1),
   /** Shared with gateways: requests must be signed with it. */
   VERGE_ORIGIN_SECRET: z.string().min(16, "must be at least 16 characters"),
+  /** Bearer token for the trainer's own API (jobs, materialization, batch predictions); unset, that API is off and the node only serves. */
+  VERGE_TRAINER_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** `auto` uses CUDA when its libraries load, else CPU; `cpu` or `cuda` force one. */
   VERGE_EXECUTION_PROVIDER: z.enum(["auto", "cpu", "cuda"]).default("auto"),
   /** Dynamic batching: the most rows merged into one run, and how long a request may wait for company. */

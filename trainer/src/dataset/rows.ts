@@ -19,3 +19,8 @@ export function trainingMatrix(spec: FeatureSpec, rows: readonly RawRow[]): Trai
   });
   return { x: encodeRows(spec, resolved), rows: rows.length, width: inputWidth(spec), defaulted };
 }
+
+/** The tensor's column names, in order: a feature's name, or `name=value` per one-hot column. */
+export function encodedColumns(spec: Pick<FeatureSpec, "features">): string[] {
+  return spec.features.flatMap((f) => (f.type === "categorical" ? f.vocabulary.map((v) => `${f.name}=${v}`) : [f.name]));
+}

@@ -1,0 +1,201 @@
+// Runs jobs in submission order, at most `concurrency` at once. Every state change is written
+// before it is announced; a restart marks jobs that were running as failed (with the phase they
+// were in) and runs the queued ones.
+import { ApiError, sha256Hex, type JobEvent, type JobPhase, type JobView, type SubmitJob } from "@verge/shared";
+import { JobStore, type JobRecord } from "./store.ts";
+
+const TERMINAL: ReadonlySet<JobPhase> = new Set(["succeeded", "failed", "cancelled"]);
+export const isTerminal = (phase: JobPhase) => TERMINAL.has(phase);
+
+/** What a pipeline sees of its job. */
+export interface JobHandle {
+  id: string;
+  spec: SubmitJob;
+  signal: AbortSignal;
+  /** The job's own folder, for reports and artifacts. */
+  dir: string;
+  store: JobStore;
+  phase(phase: JobPhase, progress: number, message?: string): void;
+  progress(progress: number, message?: string): void;
+  /** Merges fields into the job's view (metrics, validation report, version…) and persists it. */
+  record(fields: Partial<Pick<JobView, "metrics" | "version" | "staged" | "validation" | "evaluation">>): void;
+}
+
+export type Pipeline = (job: JobHandle) => Promise<void>;
+
+/** A failure the job reports as its reason (bad data, failed validation…), not a crash. */
+export class JobFailure extends Error {}
+
+type Listener = (event: JobEvent, view: JobView) => void;
+
+export class JobRunner {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly queue: string[] = [];
+  private readonly running = new Map<string, AbortController>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly seq = new Map<string, number>();
+  private readonly lastWrite = new Map<string, number>();
+  private readonly idle: (() => void)[] = [];
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly pipeline: Pipeline,
+    private readonly concurrency: number,
+    /** Called for jobs found mid-run at startup, before they are marked failed (e.g. to reconcile a registration). */
+    private readonly recover: (record: JobRecord) => Promise<Partial<JobView> | undefined> = async () => undefined,
+  ) {}
+
+  /** Loads persisted jobs: interrupted ones fail with their reason, queued ones run again. */
+  async start(): Promise<void> {
+    for (const record of this.store.loadAll()) {
+      this.jobs.set(record.view.id, record);
+      this.seq.set(record.view.id, this.store.events(record.view.id).at(-1)?.seq ?? 0);
+      const { phase } = record.view;
+      if (phase === "queued") this.queue.push(record.view.id);
+      else if (!isTerminal(phase)) {
+        const recovered = await this.recover(record).catch(() => undefined);
+        if (recovered?.phase === "succeeded") this.transition(record, { ...recovered, progress: 1, finished_at: now() }, "recovered: the registration had completed before the trainer stopped");
+        else this.transition(record, { phase: "failed", finished_at: now(), error: `interrupted: the trainer stopped while the job was ${phase}; submit it again (with a new id) to retry` }, "interrupted by a restart");
+      }
+    }
+    this.pump();
+  }
+
+  async submit(spec: SubmitJob): Promise<{ view: JobView; created: boolean }> {
+    const specHash = await sha256Hex(new TextEncoder().encode(JSON.stringify(spec)));
+    const id = spec.id ?? crypto.randomUUID();
+    const existing = this.jobs.get(id);
+    if (existing) {
+      if (existing.specHash !== specHash) throw new ApiError("conflict", `id: job "${id}" exists with a different body; choose a new id`);
+      return { view: existing.view, created: false };
+    }
+    const record: JobRecord = { spec: { ...spec, id }, specHash, view: { id, model: spec.model, algorithm: spec.algorithm, phase: "queued", progress: 0, created_at: now() } };
+    this.jobs.set(id, record);
+    this.seq.set(id, 0);
+    this.store.save(record);
+    this.emit(record, "queued");
+    this.queue.push(id);
+    this.pump();
+    return { view: record.view, created: true };
+  }
+
+  list(): JobView[] {
+    return [...this.jobs.values()].map((r) => r.view).reverse();
+  }
+
+  get(id: string): JobView {
+    const record = this.jobs.get(id);
+    if (!record) throw new ApiError("not_found", `no job "${id}"`);
+    return record.view;
+  }
+
+  events(id: string): JobEvent[] {
+    this.get(id);
+    return this.store.events(id);
+  }
+
+  cancel(id: string): JobView {
+    const record = this.jobs.get(id);
+    if (!record) throw new ApiError("not_found", `no job "${id}"`);
+    if (isTerminal(record.view.phase)) throw new ApiError("conflict", `job "${id}" has already ${record.view.phase}`);
+    const controller = this.running.get(id);
+    if (controller) controller.abort(new JobFailure("cancelled by request"));
+    else {
+      this.queue.splice(this.queue.indexOf(id), 1);
+      this.transition(record, { phase: "cancelled", finished_at: now() }, "cancelled before it started");
+    }
+    return record.view;
+  }
+
+  /** Calls `listener` for each new event of the job until it ends; returns an unsubscribe. */
+  subscribe(id: string, listener: Listener): () => void {
+    this.get(id);
+    let set = this.listeners.get(id);
+    if (!set) this.listeners.set(id, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Resolves when no job is running or queued (tests, shutdown). */
+  whenIdle(): Promise<void> {
+    if (this.running.size === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  /** Stops taking jobs and aborts the running ones (they end as failed: interrupted). */
+  async close(): Promise<void> {
+    this.queue.length = 0;
+    for (const c of this.running.values()) c.abort(new JobFailure("interrupted: the trainer is shutting down"));
+    await this.whenIdle();
+  }
+
+  private pump(): void {
+    while (this.running.size < this.concurrency && this.queue.length > 0) {
+      const id = this.queue.shift()!;
+      const record = this.jobs.get(id)!;
+      const controller = new AbortController();
+      this.running.set(id, controller);
+      void this.run(record, controller).finally(() => {
+        this.running.delete(id);
+        this.pump();
+        if (this.running.size === 0 && this.queue.length === 0) this.idle.splice(0).forEach((r) => r());
+      });
+    }
+  }
+
+  private async run(record: JobRecord, controller: AbortController): Promise<void> {
+    const id = record.view.id;
+    this.transition(record, { phase: "loading", started_at: now() }, "started");
+    const handle: JobHandle = {
+      id,
+      spec: record.spec,
+      signal: controller.signal,
+      dir: this.store.dir(id),
+      store: this.store,
+      phase: (phase, progress, message) => this.transition(record, { phase, progress }, message),
+      progress: (progress, message) => this.progress(record, progress, message),
+      record: (fields) => {
+        Object.assign(record.view, fields);
+        this.store.save(record);
+      },
+    };
+    try {
+      await this.pipeline(handle);
+      this.transition(record, { phase: "succeeded", progress: 1, finished_at: now() }, record.view.version ? `registered version ${record.view.version}` : "done");
+    } catch (err) {
+      const cancelled = controller.signal.aborted && controller.signal.reason instanceof JobFailure && controller.signal.reason.message === "cancelled by request";
+      const reason = err instanceof JobFailure || err instanceof ApiError ? err.message : `internal error: ${(err as Error).message ?? String(err)}`;
+      this.transition(record, { phase: cancelled ? "cancelled" : "failed", finished_at: now(), ...(cancelled ? {} : { error: reason }) }, cancelled ? "cancelled" : reason);
+    }
+  }
+
+  private transition(record: JobRecord, fields: Partial<JobView>, message?: string): void {
+    Object.assign(record.view, fields, message ? { message } : {});
+    this.store.save(record);
+    this.lastWrite.set(record.view.id, Date.now());
+    this.emit(record, message);
+  }
+
+  /** Progress within a phase: announced every time, written to disk at most every 250 ms. */
+  private progress(record: JobRecord, progress: number, message?: string): void {
+    record.view.progress = Math.max(record.view.progress, Math.min(1, progress));
+    if (message) record.view.message = message;
+    if (Date.now() - (this.lastWrite.get(record.view.id) ?? 0) >= 250) {
+      this.store.save(record);
+      this.lastWrite.set(record.view.id, Date.now());
+      this.emit(record, message);
+    }
+  }
+
+  private emit(record: JobRecord, message?: string): void {
+    const id = record.view.id;
+    const seq = (this.seq.get(id) ?? 0) + 1;
+    this.seq.set(id, seq);
+    const event: JobEvent = { seq, at: now(), phase: record.view.phase, progress: record.view.progress, ...(message ? { message } : {}) };
+    this.store.appendEvent(id, event);
+    for (const l of this.listeners.get(id) ?? []) l(event, record.view);
+    if (isTerminal(record.view.phase)) this.listeners.delete(id);
+  }
+}
+
+const now = () => new Date().toISOString();

@@ -1,0 +1,80 @@
+// The control plane as the trainer sees it: read versions and artifacts, create models,
+// register versions (one atomic upload), point aliases.
+import { ApiError, type VersionMetadata } from "@verge/shared";
+import type { Config } from "../config.ts";
+
+export interface RegisteredVersion extends VersionMetadata {
+  version: number;
+  sha256: string;
+  size: number;
+}
+
+export type RegistryClient = ReturnType<typeof registryClient>;
+
+export function registryClient(config: Pick<Config, "VERGE_CONTROL_PLANE_URL" | "VERGE_CONTROL_PLANE_TOKEN">, fetcher: typeof fetch = fetch) {
+  const base = config.VERGE_CONTROL_PLANE_URL.replace(/\/$/, "");
+  async function call(method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetcher(`${base}${path}`, { method, body, headers: { authorization: `Bearer ${config.VERGE_CONTROL_PLANE_TOKEN}`, ...headers } });
+    } catch (err) {
+      throw new ApiError("unavailable", `the control plane at ${base} is unreachable (${(err as Error).message})`);
+    }
+    return res;
+  }
+  async function json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await call(method, path, body === undefined ? undefined : JSON.stringify(body), body === undefined ? {} : { "content-type": "application/json" });
+    if (!res.ok) throw await registryError(method, path, res);
+    return (await res.json()) as T;
+  }
+  /** `undefined` on 404. */
+  async function maybe<T>(path: string): Promise<T | undefined> {
+    const res = await call("GET", path);
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw await registryError("GET", path, res);
+    return (await res.json()) as T;
+  }
+
+  return {
+    async ensureModel(name: string, task: string): Promise<void> {
+      const res = await call("POST", "/v1/models", JSON.stringify({ name, task }), { "content-type": "application/json" });
+      if (res.ok || res.status === 409) return;
+      throw await registryError("POST", "/v1/models", res);
+    },
+    versions: async (model: string) => (await maybe<{ versions: RegisteredVersion[] }>(`/v1/models/${model}/versions`))?.versions ?? [],
+    version: (model: string, version: number) => maybe<RegisteredVersion>(`/v1/models/${model}/versions/${version}`),
+    async alias(model: string, alias: string): Promise<number | undefined> {
+      const list = await maybe<{ aliases: { alias: string; version: number }[] }>(`/v1/models/${model}/aliases`);
+      return list?.aliases.find((a) => a.alias === alias)?.version;
+    },
+    async artifact(model: string, version: number): Promise<Uint8Array> {
+      const path = `/v1/models/${model}/versions/${version}/artifact`;
+      const res = await call("GET", path);
+      if (!res.ok) throw await registryError("GET", path, res);
+      return new Uint8Array(await res.arrayBuffer());
+    },
+    async register(model: string, artifact: Uint8Array, metadata: VersionMetadata): Promise<{ version: number; sha256: string; size: number }> {
+      const form = new FormData();
+      form.set("artifact", new Blob([artifact as BlobPart]), "model.onnx");
+      form.set("metadata", JSON.stringify(metadata));
+      const path = `/v1/models/${model}/versions`;
+      const encoded = new Response(form);
+      const res = await call("POST", path, new Uint8Array(await encoded.arrayBuffer()), { "content-type": encoded.headers.get("content-type")! });
+      if (!res.ok) throw await registryError("POST", path, res);
+      return (await res.json()) as { version: number; sha256: string; size: number };
+    },
+    setAlias: (model: string, alias: string, version: number, reason?: string) => json(`PUT`, `/v1/models/${model}/aliases/${alias}`, { version, ...(reason ? { reason } : {}) }),
+  };
+}
+
+async function registryError(method: string, path: string, res: Response): Promise<ApiError> {
+  const text = await res.text();
+  let message = text.slice(0, 500);
+  try {
+    message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+  } catch {
+    // not JSON: keep the text
+  }
+  const code = res.status === 400 || res.status === 413 ? "bad_request" : res.status === 401 ? "unauthorized" : res.status === 403 ? "forbidden" : res.status === 409 ? "conflict" : "unavailable";
+  return new ApiError(code, `the control plane refused ${method} ${path} (${res.status}): ${message}`);
+}
