@@ -1,0 +1,80 @@
+// `npm run job -- <command>`: submit a training job and watch it with a live progress bar.
+//   submit <job.json> [--detach]   watch <id>   status <id>   list   cancel <id>
+// Reads VERGE_TRAINER_URL (default http://127.0.0.1:8789) and VERGE_TRAINER_TOKEN.
+import { readFileSync } from "node:fs";
+import { SingleBar } from "cli-progress";
+import { createParser } from "eventsource-parser";
+import type { JobEvent, JobView } from "@verge/shared";
+
+const base = (process.env.VERGE_TRAINER_URL ?? "http://127.0.0.1:8789").replace(/\/$/, "");
+const token = process.env.VERGE_TRAINER_TOKEN ?? "";
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json()) as T & { error?: { message: string } };
+  if (!res.ok) throw new Error(`${res.status}: ${json.error?.message ?? JSON.stringify(json)}`);
+  return json;
+}
+
+/** Follows a job's events until it ends; resolves with its final view. */
+async function watch(id: string): Promise<JobView> {
+  const bar = new SingleBar({ format: "{phase} [{bar}] {percentage}% | {message}", hideCursor: true, clearOnComplete: false }, undefined);
+  bar.start(100, 0, { phase: "queued".padEnd(11), message: "" });
+  const res = await fetch(`${base}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok || !res.body) throw new Error(`events: ${res.status} ${await res.text()}`);
+  const parser = createParser({
+    onEvent: (e) => {
+      const event = JSON.parse(e.data) as JobEvent;
+      bar.update(Math.round(event.progress * 100), { phase: event.phase.padEnd(11), message: (event.message ?? "").slice(0, 80) });
+    },
+  });
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body) parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
+  bar.stop();
+  return call<JobView>("GET", `/v1/jobs/${id}`);
+}
+
+function report(view: JobView): number {
+  if (view.phase === "succeeded") {
+    console.log(`job ${view.id} succeeded: ${view.model} version ${view.version}${view.staged ? " (staged)" : ""}`);
+    for (const [k, v] of Object.entries(view.metrics ?? {})) console.log(`  ${k.padEnd(28)} ${Number.isInteger(v) ? v : v.toFixed(4)}`);
+    return 0;
+  }
+  console.error(`job ${view.id} ${view.phase}${view.error ? `: ${view.error}` : ""}`);
+  return 1;
+}
+
+const [command, arg, ...rest] = process.argv.slice(2);
+try {
+  switch (command) {
+    case "submit": {
+      if (!arg) throw new Error("usage: submit <job.json> [--detach]");
+      const submitted = await call<{ id: string; created: boolean }>("POST", "/v1/jobs", JSON.parse(readFileSync(arg, "utf8")));
+      console.log(`${submitted.created ? "submitted" : "already submitted"}: job ${submitted.id}`);
+      if (!rest.includes("--detach")) process.exitCode = report(await watch(submitted.id));
+      break;
+    }
+    case "watch":
+      process.exitCode = report(await watch(arg ?? ""));
+      break;
+    case "status":
+      console.log(JSON.stringify(await call("GET", `/v1/jobs/${arg}`), null, 2));
+      break;
+    case "list":
+      for (const j of (await call<{ jobs: JobView[] }>("GET", "/v1/jobs")).jobs) console.log(`${j.id}  ${j.model.padEnd(20)} ${j.algorithm.padEnd(8)} ${j.phase.padEnd(11)} ${(j.progress * 100).toFixed(0)}%  ${j.created_at}`);
+      break;
+    case "cancel":
+      console.log(JSON.stringify(await call("POST", `/v1/jobs/${arg}/cancel`), null, 2));
+      break;
+    default:
+      console.error("usage: npm run job -- submit <job.json> [--detach] | watch <id> | status <id> | list | cancel <id>");
+      process.exitCode = 2;
+  }
+} catch (err) {
+  console.error((err as Error).message);
+  process.exitCode = 1;
+}
