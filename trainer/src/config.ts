@@ -25,6 +25,10 @@ const configSchema = z.object({
   VERGE_S3_SECRET_ACCESS_KEY: z.string().optional(),
   /** Where jobs, their reports and artifacts, and materialization watermarks are kept. */
   VERGE_TRAINER_STATE: z.string().min(1).default(".verge/trainer"),
+  /** Recorded as each trained version's `code_version`; the git commit when unset. */
+  VERGE_CODE_VERSION: z.string().max(256).optional(),
+  /** Where the control plane reaches this trainer (alert webhooks); `http://HOST:PORT` when unset. */
+  VERGE_TRAINER_PUBLIC_URL: z.url().optional(),
   /** Jobs running at once; the rest wait in order. */
   VERGE_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** The online store that materialization and batch inference write to. */

@@ -57,6 +57,19 @@ export const commandSpecSchema = z.object({
   env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string().max(4096)).default({}),
 });
 
+/** What to do with a registered candidate: shadow it, then roll it out as an A/B split judged by the promotion rules. */
+export const deployCandidateSchema = z.object({
+  /** The candidate must beat production on the holdout by this much (AUC up, or RMSE down); negative tolerates a loss. */
+  min_improvement: z.number().min(-1).max(1).default(0),
+  /** Share of traffic mirrored to the candidate as a shadow, in basis points. */
+  shadow_rate: z.number().int().min(1).max(10_000).default(10_000),
+  /** How long the candidate shadows production before the A/B rollout starts. */
+  shadow_s: z.number().int().min(0).max(7 * 86_400).default(600),
+  /** The staged A/B rollout: candidate traffic steps in basis points ending at 10000, advanced by the promotion rules. */
+  rollout: z.object({ steps: z.array(z.number().int().min(1).max(10_000)).min(1).max(10), interval_s: z.number().int().min(1).max(7 * 86_400).default(600) }).default({ steps: [1000, 5000, 10_000], interval_s: 600 }),
+});
+export type DeployCandidate = z.infer<typeof deployCandidateSchema>;
+
 export const submitJobSchema = z
   .object({
     /** Client-chosen id: submitting the same id again returns the existing job. */
@@ -72,6 +85,8 @@ export const submitJobSchema = z
     validation: validationRulesSchema.default(validationRulesSchema.parse({})),
     /** After registration, point the `staging` alias at the new version. */
     stage: z.boolean().default(false),
+    /** After registration: shadow, then A/B rollout to production if the candidate beats it. */
+    deploy: deployCandidateSchema.optional(),
     /** Free text kept with the version's lineage (e.g. the alert that asked for it). */
     reason: z.string().max(500).optional(),
   })
@@ -84,7 +99,7 @@ export const submitJobSchema = z
   });
 export type SubmitJob = z.infer<typeof submitJobSchema>;
 
-export const jobPhaseSchema = z.enum(["queued", "loading", "validating", "training", "evaluating", "registering", "succeeded", "failed", "cancelled"]);
+export const jobPhaseSchema = z.enum(["queued", "loading", "validating", "training", "evaluating", "registering", "deploying", "succeeded", "failed", "cancelled"]);
 export type JobPhase = z.infer<typeof jobPhaseSchema>;
 
 export interface JobView {
@@ -103,6 +118,8 @@ export interface JobView {
   /** The registered version, once there is one. */
   version?: number;
   staged?: boolean;
+  /** What the deploy step did: shadowed and rolling out, or held back (and why). */
+  deployment?: { outcome: "rolling_out" | "held"; reason: string };
   validation?: unknown;
   evaluation?: unknown;
 }
@@ -144,3 +161,23 @@ export const batchPredictionsSchema = z.object({
   views: z.record(z.string().min(1).max(64), z.object({ path: tablePathSchema, timestamp: columnNameSchema.default("ts") })).default({}),
 });
 export type BatchPredictionsRequest = z.infer<typeof batchPredictionsSchema>;
+
+/** Response playbook for a model: which alerts start a retraining job, and what the job does. */
+export const playbookSchema = z.object({
+  /** Alert kinds that trigger retraining. */
+  on: z.array(z.enum(["drift", "concept_drift"])).min(1).default(["drift", "concept_drift"]),
+  /** The retraining job (its id and `dataset.since` are set per alert). */
+  job: z.object({
+    algorithm: algorithmSchema,
+    task: z.enum(["binary_classification", "regression"]).default("binary_classification"),
+    dataset: datasetSpecSchema,
+    feature_spec: featureSpecSchema,
+    params: z.record(z.string(), z.unknown()).default({}),
+    command: commandSpecSchema.optional(),
+    runtime: runtimeSchema.default("edge"),
+  }),
+  /** Train on label events from this many days before the alert ("recent data"). */
+  lookback_days: z.number().positive().max(3650).default(28),
+  deploy: deployCandidateSchema.default(deployCandidateSchema.parse({})),
+});
+export type Playbook = z.infer<typeof playbookSchema>;

@@ -18,7 +18,7 @@ export interface JobHandle {
   phase(phase: JobPhase, progress: number, message?: string): void;
   progress(progress: number, message?: string): void;
   /** Merges fields into the job's view (metrics, validation report, version…) and persists it. */
-  record(fields: Partial<Pick<JobView, "metrics" | "version" | "staged" | "validation" | "evaluation">>): void;
+  record(fields: Partial<Pick<JobView, "metrics" | "version" | "staged" | "validation" | "evaluation" | "deployment">>): void;
 }
 
 export type Pipeline = (job: JobHandle) => Promise<void>;

@@ -1,6 +1,6 @@
 // The control plane as the trainer sees it: read versions and artifacts, create models,
 // register versions (one atomic upload), point aliases.
-import { ApiError, type VersionMetadata } from "@verge/shared";
+import { ApiError, type PutDeployment, type VersionMetadata } from "@verge/shared";
 import type { Config } from "../config.ts";
 
 export interface RegisteredVersion extends VersionMetadata {
@@ -22,8 +22,8 @@ export function registryClient(config: Pick<Config, "VERGE_CONTROL_PLANE_URL" | 
     }
     return res;
   }
-  async function json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await call(method, path, body === undefined ? undefined : JSON.stringify(body), body === undefined ? {} : { "content-type": "application/json" });
+  async function json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const res = await call(method, path, body === undefined ? undefined : JSON.stringify(body), body === undefined ? headers : { "content-type": "application/json", ...headers });
     if (!res.ok) throw await registryError(method, path, res);
     return (await res.json()) as T;
   }
@@ -63,6 +63,13 @@ export function registryClient(config: Pick<Config, "VERGE_CONTROL_PLANE_URL" | 
       if (!res.ok) throw await registryError("POST", path, res);
       return (await res.json()) as { version: number; sha256: string; size: number };
     },
+    deployment: (model: string) => maybe<PutDeployment & { revision: number }>(`/v1/models/${model}/deployment`),
+    /** Replaces the deployment only if it is still at `revision` (409 otherwise). */
+    putDeployment: (model: string, spec: PutDeployment, revision: number | undefined) =>
+      json(`PUT`, `/v1/models/${model}/deployment`, spec, revision === undefined ? {} : { "if-match": `"${revision}"` }),
+    promote: (model: string, body: { version: number; plan?: { steps: number[]; interval_s: number }; reason?: string }) => json<{ status: string }>("POST", `/v1/models/${model}/promote`, body),
+    ackAlert: (id: number) => json("POST", `/v1/alerts/${id}/ack`),
+    createWebhook: (url: string) => json<{ id: string; secret: string }>("POST", "/v1/webhooks", { url }),
     setAlias: (model: string, alias: string, version: number, reason?: string) => json(`PUT`, `/v1/models/${model}/aliases/${alias}`, { version, ...(reason ? { reason } : {}) }),
   };
 }

@@ -1,0 +1,236 @@
+// A training job end to end in the local stack: Parquet files in the offline store → point-in-time
+// training set → validation → training → evaluation against production → registration with
+// lineage and drift reference → staging; then the gateway serves the staged version, with view
+// features materialized into the online store, and answers what the trainer's model computes.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { serve } from "@hono/node-server";
+import * as ort from "onnxruntime-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeRows, type JobView, type VersionMetadata } from "@verge/shared";
+import { kvStore, type KvNamespaceLike } from "@verge/shared/online-store/kv";
+import { ROOT, WORKERS } from "../scripts/lib/build.ts";
+import { churnJob, writeChurnData } from "../scripts/lib/demo-data.ts";
+import { freePort } from "../scripts/lib/redis-server.ts";
+import { trainerApi, trainerServices, type TrainerServices } from "../trainer/src/api.ts";
+import { loadConfig } from "../trainer/src/config.ts";
+import { ADMIN_TOKEN, CLIENT_KEY, eventually, testStack, type TestStack } from "./helpers.ts";
+
+const TOKEN = "trainer-token-0123456789abcdef";
+let stack: TestStack;
+let services: TrainerServices;
+let server: { close(cb: () => void): void };
+let trainerUrl: string;
+let dir: string;
+let data: Awaited<ReturnType<typeof writeChurnData>>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "verge-training-"));
+  data = await writeChurnData(join(dir, "offline"), { users: 1500, events: 15_000 });
+  const cpPort = await freePort();
+  stack = await testStack({ ports: { gateway: await freePort(), controlPlane: cpPort } });
+  const port = await freePort();
+  trainerUrl = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    PORT: String(port),
+    VERGE_TRAINER_PUBLIC_URL: trainerUrl,
+    VERGE_CONTROL_PLANE_URL: `http://127.0.0.1:${cpPort}`,
+    VERGE_CONTROL_PLANE_TOKEN: ADMIN_TOKEN,
+    VERGE_ORIGIN_SECRET: "origin-secret-0123456789abcdef",
+    VERGE_TRAINER_TOKEN: TOKEN,
+    VERGE_OFFLINE_ROOT: join(dir, "offline"),
+    VERGE_TRAINER_STATE: join(dir, "state"),
+  });
+  const features = await stack.mf.getKVNamespace("FEATURES", WORKERS.gateway.name);
+  services = await trainerServices(config, { onlineStore: kvStore(features as unknown as KvNamespaceLike) });
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: trainerApi(services).fetch, port, hostname: "127.0.0.1" }, () => resolve());
+  });
+  await stack.admin.ok("POST", "/v1/keys", { name: "churn", models: ["*"], key: CLIENT_KEY });
+});
+afterAll(async () => {
+  await services?.runner.close();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await stack?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
+  const res = await fetch(`${trainerUrl}${path.startsWith("/hooks") ? "" : "/v1"}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as T };
+};
+const finished = async (id: string): Promise<JobView> => {
+  await services.runner.whenIdle();
+  return (await api<JobView>("GET", `/jobs/${id}`)).body;
+};
+const versionsOf = async (model: string) => ((await stack.admin.call<{ versions: (VersionMetadata & { version: number })[] }>("GET", `/v1/models/${model}/versions`)).body.versions ?? []);
+
+describe("a training job in the local stack", () => {
+  let v1: VersionMetadata & { version: number };
+
+  it("trains from the CLI with a live progress bar, registers with lineage and reference, and stages", async () => {
+    const file = join(dir, "job.json");
+    writeFileSync(file, JSON.stringify(churnJob({ id: "churn-1" })));
+    const cli = spawnSync(join(ROOT, "node_modules/.bin/tsx"), [join(ROOT, "trainer/src/cli.ts"), "submit", file], {
+      env: { ...process.env, VERGE_TRAINER_URL: trainerUrl, VERGE_TRAINER_TOKEN: TOKEN },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(cli.stdout + cli.stderr).toContain("job churn-1 succeeded: churn version 1 (staged)");
+    expect(cli.status).toBe(0);
+    expect(cli.stdout + cli.stderr).toMatch(/training\s+\[/); // the bar showed the training phase
+
+    const job = await finished("churn-1");
+    expect(job).toMatchObject({ phase: "succeeded", version: 1, staged: true, progress: 1 });
+    v1 = (await versionsOf("churn"))[0]!;
+    expect(v1!.lineage).toMatchObject({ parent_job: "churn-1", training_data_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), params: { algorithm: "logreg" } });
+    expect(Object.keys(v1!.reference!.features).sort()).toEqual(["is_member", "plan", "sessions_7d", "tenure_months"]);
+    expect(v1!.reference!.prediction).toBeDefined();
+    const aliases = (await stack.admin.ok<{ aliases: { alias: string; version: number }[] }>("GET", "/v1/models/churn/aliases")).aliases;
+    expect(aliases).toContainEqual(expect.objectContaining({ alias: "staging", version: 1 }));
+    // Quality on the time-based holdout, against the true model's own AUC on the same rows.
+    expect(job.metrics!.auc).toBeGreaterThan(0.7);
+    expect(job.metrics!.onnx_max_abs_diff).toBeLessThan(1e-5);
+  });
+
+  it("the gateway serves the staged version with materialized view features, equal to the trainer's model", async () => {
+    // Materialize the latest snapshot of every user into the gateway's online store (KV here).
+    const res = await api<{ views: Record<string, { written: number }> }>("POST", "/materialize", {
+      views: [{ name: "user_activity", path: "churn/user_activity.parquet", entity: "user_id" }],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.views.user_activity!.written).toBe(data.users);
+    await stack.admin.ok("PUT", "/v1/models/churn/deployment", { variants: [{ name: "staged", alias: "staging", weight: 10000 }] });
+    const model = readFileSync(join(dir, "state/jobs/churn-1/model.onnx"));
+    const session = await ort.InferenceSession.create(model);
+    for (const u of [3, 77, 1200]) {
+      const [tenure, sessions] = data.snapshots[u]!.at(-1)!;
+      const served = (await (await stack.predict("churn", { unit: `u${u}`, entities: { user_id: `u${u}` }, features: { plan: "pro", is_member: true } })).json()) as { version: number; outputs: { probability: number } };
+      const x = encodeRows(v1.feature_spec, [{ tenure_months: tenure, sessions_7d: sessions, plan: "pro", is_member: true }]);
+      const expected = (await session.run({ input: new ort.Tensor("float32", x, [1, x.length]) })).probability!.data[0] as number;
+      expect(served.version).toBe(1);
+      expect(served.outputs.probability).toBeCloseTo(expected, 5);
+    }
+  });
+
+  it("a gradient-boosted model trained here runs inside workerd (ai.onnx.ml trees) with the trainer's outputs", async () => {
+    const submitted = await api<{ id: string }>("POST", "/jobs", churnJob({ id: "churn-gbdt", algorithm: "gbdt", params: { n_trees: 40 }, stage: false }));
+    expect(submitted.status).toBe(202);
+    const job = await finished("churn-gbdt");
+    expect(job).toMatchObject({ phase: "succeeded", version: 2 });
+    expect(job.metrics!.onnx_max_abs_diff).toBeLessThan(1e-5);
+    await stack.admin.ok("PUT", "/v1/models/churn/deployment", { variants: [{ name: "trees", version: 2, weight: 10000 }] });
+    const session = await ort.InferenceSession.create(readFileSync(join(dir, "state/jobs/churn-gbdt/model.onnx")));
+    for (const features of [{ tenure_months: 2, sessions_7d: 1, plan: "free", is_member: false }, { tenure_months: 40, sessions_7d: 9, plan: "team", is_member: true }]) {
+      const served = (await (await stack.predict("churn", { unit: "x", features })).json()) as { version: number; outputs: { probability: number } };
+      const x = encodeRows(v1.feature_spec, [features]);
+      const expected = (await session.run({ input: new ort.Tensor("float32", x, [1, x.length]) })).probability!.data[0] as number;
+      expect(served.version).toBe(2);
+      expect(served.outputs.probability).toBeCloseTo(expected, 5);
+    }
+  });
+
+  it("a command job runs an outside program under the contract and is evaluated against production", async () => {
+    await stack.admin.ok("PUT", "/v1/models/churn/aliases/production", { version: 1 });
+    const argv = [join(ROOT, "node_modules/.bin/tsx"), join(ROOT, "trainer/test/fixtures/train-command.ts"), "{train}", "{params}", "{output}"];
+    await api("POST", "/jobs", churnJob({ id: "churn-cmd", algorithm: "command", command: { argv }, params: { epochs: 60 }, stage: false }));
+    const job = await finished("churn-cmd");
+    expect(job.error).toBeUndefined();
+    expect(job).toMatchObject({ phase: "succeeded", version: 3, metrics: { train_epochs: 60, production_version: 1 } });
+    expect(job.metrics!.production_auc).toBeCloseTo((await versionsOf("churn")).find((v) => v.version === 1)!.metrics.auc!, 6);
+    const [v3] = await versionsOf("churn");
+    expect(v3!.lineage).toMatchObject({ parent_job: "churn-cmd", params: { algorithm: "command", epochs: 60 } });
+  });
+});
+
+describe("bad jobs fail with a reason and register nothing", () => {
+  it("wrong columns, a corrupt file, failed validation, bad params and a failing command", async () => {
+    const before = (await versionsOf("churn")).length;
+    writeFileSync(join(dir, "offline/churn/corrupt.parquet"), "PAR1 this is not parquet");
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ dataset: { labels: { path: "churn/labels.parquet", label: "churned" }, views: { user_activity: { path: "churn/user_activity.parquet" } } } }, /churned/],
+      [{ dataset: { labels: { path: "churn/corrupt.parquet" }, views: { user_activity: { path: "churn/user_activity.parquet" } } } }, /corrupt\.parquet/],
+      [{ dataset: { labels: { path: "churn/nowhere.parquet" }, views: { user_activity: { path: "churn/user_activity.parquet" } } } }, /nowhere\.parquet: no such file/],
+      [{ validation: { min_rows: 1_000_000 } }, /validation failed: .*min_rows/],
+      [{ params: { l2: -1 } }, /params\.l2/],
+      [{ algorithm: "command", command: { argv: [join(ROOT, "node_modules/.bin/tsx"), join(ROOT, "trainer/test/fixtures/train-command.ts"), "{train}", "{params}", "{output}"] }, params: { fail: true } }, /exited with 3.*out of memory/],
+    ];
+    for (const [i, [override, reason]] of cases.entries()) {
+      const res = await api<{ id: string }>("POST", "/jobs", churnJob({ id: `bad-${i}`, ...override }));
+      expect(res.status).toBe(202);
+      const job = await finished(`bad-${i}`);
+      expect(job.phase).toBe("failed");
+      expect(job.error).toMatch(reason);
+    }
+    expect((await versionsOf("churn")).length).toBe(before);
+    // Malformed bodies never become jobs.
+    const bad = await api<{ error: { message: string } }>("POST", "/jobs", { ...churnJob(), feature_spec: { features: [] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain("feature_spec.features");
+    const unauthorized = await fetch(`${trainerUrl}/v1/jobs`);
+    expect(unauthorized.status).toBe(401);
+  });
+});
+
+describe("the response playbook", () => {
+  it("a drift alert → retraining on recent data → evaluation against production → shadow → A/B rollout → promotion moves the baseline", async () => {
+    await stack.admin.ok("PUT", "/v1/models/churn/deployment", { variants: [{ name: "main", alias: "production", weight: 10000 }] });
+    const { dataset, feature_spec } = churnJob();
+    const set = await api<{ webhook: { url: string } }>("PUT", "/playbooks/churn", {
+      job: { algorithm: "logreg", dataset, feature_spec },
+      lookback_days: 3650,
+      deploy: { min_improvement: -0.05, shadow_s: 1, rollout: { steps: [5000, 10000], interval_s: 1 } },
+    });
+    expect(set.status).toBe(200);
+    expect(set.body.webhook.url).toBe(`${trainerUrl}/hooks/alerts`);
+    // An unsigned call to the hook is refused.
+    expect((await fetch(`${trainerUrl}/hooks/alerts`, { method: "POST", body: "{}" })).status).toBe(401);
+
+    // Production traffic whose sessions_7d has shifted far above its training distribution.
+    const q = await stack.mf.getQueueProducer<unknown>("PREDICTION_LOGS", WORKERS.gateway.name);
+    const records = Array.from({ length: 600 }, (_, i) => ({ request_id: `pb-${i}`, ts: Date.now(), model: "churn", version: 1, variant: "main", shadow: false, snapshot_version: 1, unit_hash: i, features: { tenure_months: 10 + (i % 30), sessions_7d: 40 + (i % 5), plan: ["free", "pro", "team"][i % 3], is_member: i % 4 === 0 }, outputs: { probability: 0.1 }, latency_ms: { total: 2, features: 0, infer: 1 }, status: "ok", degraded: [], colo: "t" }));
+    await q.sendBatch([0, 100, 200, 300, 400, 500].map((i) => ({ body: { records: records.slice(i, i + 100) } })));
+    await eventually(async () => {
+      const d = await stack.admin.ok<{ versions: { version: number; features: { samples: number }[] }[] }>("GET", "/v1/models/churn/drift");
+      return d.versions.find((v) => v.version === 1)?.features[0]?.samples === 600 ? true : undefined;
+    });
+    const before = (await versionsOf("churn")).length;
+    const cron = await stack.mf.getWorker(WORKERS.controlPlane.name);
+    await cron.scheduled({ cron: "* * * * *" }); // raises the drift alerts and delivers them to the trainer
+    const alerts = await stack.admin.ok<{ alerts: { id: number; kind: string; subject: string; status: string }[] }>("GET", "/v1/alerts?model=churn");
+    const sessions = alerts.alerts.find((a) => a.kind === "drift" && a.subject === "sessions_7d")!;
+    expect(sessions).toBeDefined();
+    const jobs = (await api<{ jobs: JobView[] }>("GET", "/jobs")).body.jobs.filter((j) => j.id.startsWith("playbook-alert-"));
+    expect(jobs).toHaveLength(1); // one retraining for the whole shift, however many alerts it raised
+    expect(alerts.alerts.every((a) => a.status === "acknowledged")).toBe(true);
+    await cron.scheduled({ cron: "* * * * *" }); // nothing new to deliver: still one job
+    const job = await finished(jobs[0]!.id);
+    expect(job.error).toBeUndefined();
+    expect(job).toMatchObject({ phase: "succeeded", deployment: { outcome: "rolling_out" } });
+    const candidate = job.version!;
+    expect(candidate).toBe(before + 1);
+    expect(job.metrics).toMatchObject({ production_version: 1 });
+
+    // The A/B rollout is the control plane's, judged by the promotion rules.
+    await stack.admin.ok("PUT", "/v1/models/churn/promotion-rule", { min_samples: 0, min_duration_s: 0, block_on_drift_alert: false });
+    const rollouts = await stack.admin.ok<{ rollouts: { candidate: number; status: string }[] }>("GET", "/v1/models/churn/rollouts");
+    expect(rollouts.rollouts[0]).toMatchObject({ candidate, status: "running" });
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 1100));
+      await stack.admin.ok("POST", "/v1/models/churn/rollouts/evaluate");
+    }
+    const aliases = (await stack.admin.ok<{ aliases: { alias: string; version: number }[] }>("GET", "/v1/models/churn/aliases")).aliases;
+    expect(aliases).toContainEqual(expect.objectContaining({ alias: "production", version: candidate }));
+    // The drift baseline is now the candidate's own reference, built from the data it was trained on.
+    const v = (await versionsOf("churn")).find((x) => x.version === candidate)!;
+    expect(v.reference!.features.sessions_7d).toBeDefined();
+    expect(v.lineage).toMatchObject({ parent_job: job.id });
+    // Every step is in the audit log.
+    const audit = await stack.admin.ok<{ entries: { action: string; target: string }[] }>("GET", "/v1/audit?limit=200");
+    const actions = new Set(audit.entries.map((e) => e.action));
+    for (const a of ["alert.ack", "version.create", "rollout.start", "alias.set"]) expect(actions).toContain(a);
+    expect([...actions].some((a) => a.startsWith("deployment."))).toBe(true);
+  });
+});

@@ -1,0 +1,51 @@
+// The deploy step of a job (used by the response playbook): if the candidate beats production on
+// the holdout, mirror traffic to it as a shadow, then start a staged A/B rollout that the control
+// plane's promotion rules advance (or roll back on a guardrail breach). Every change goes through
+// the control plane, so each one is in its audit log.
+import type { DeployCandidate, PutDeployment, SubmitJob } from "@verge/shared";
+import type { RegistryClient } from "../registry/client.ts";
+import type { JobHandle } from "./runner.ts";
+
+export async function deployCandidate(job: JobHandle, registry: RegistryClient, plan: DeployCandidate, version: number, metrics: Record<string, number>): Promise<void> {
+  const { spec } = job;
+  const verdict = improvement(spec, metrics);
+  if (verdict !== undefined && verdict < plan.min_improvement) {
+    const reason = `candidate ${describe(spec, metrics)}: improvement ${verdict.toFixed(4)} < min_improvement ${plan.min_improvement}; production kept`;
+    job.record({ deployment: { outcome: "held", reason } });
+    job.progress(1, reason);
+    return;
+  }
+  job.phase("deploying", 0.95, `shadowing production with version ${version} for ${plan.shadow_s} s`);
+  const current = await registry.deployment(spec.model);
+  const base: PutDeployment = current
+    ? { variants: current.variants, shadows: current.shadows, mode: "preserve", ...(current.fallback ? { fallback: current.fallback } : {}) }
+    : { variants: [{ name: "primary", alias: "production", weight: 10_000 }], shadows: [], mode: "preserve" };
+  const withShadow = { ...base, shadows: [...base.shadows.filter((s) => s.version !== version), { version, rate: plan.shadow_rate }] };
+  await registry.putDeployment(spec.model, withShadow, current?.revision);
+  await sleep(plan.shadow_s * 1000, job.signal);
+  // The shadow has done its job; the rollout's variants carry the candidate from here on.
+  const shadowed = await registry.deployment(spec.model);
+  if (shadowed) await registry.putDeployment(spec.model, { ...base, shadows: shadowed.shadows.filter((s) => s.version !== version) }, shadowed.revision);
+  await registry.promote(spec.model, { version, plan: plan.rollout, reason: `job ${job.id}${spec.reason ? `: ${spec.reason}` : ""}`.slice(0, 500) });
+  const reason = `version ${version} (${describe(spec, metrics)}) shadowed for ${plan.shadow_s} s, now rolling out in steps ${plan.rollout.steps.join(" → ")}`;
+  job.record({ deployment: { outcome: "rolling_out", reason } });
+  job.progress(1, reason);
+}
+
+/** Candidate minus production on the primary metric (positive is better); undefined with no production. */
+function improvement(spec: SubmitJob, m: Record<string, number>): number | undefined {
+  if (m.production_version === undefined) return undefined;
+  return spec.task === "regression" ? m.production_rmse! - m.rmse! : m.auc! - m.production_auc!;
+}
+
+function describe(spec: SubmitJob, m: Record<string, number>): string {
+  return spec.task === "regression" ? `RMSE ${m.rmse?.toFixed(4)} vs production ${m.production_rmse?.toFixed(4) ?? "none"}` : `AUC ${m.auc?.toFixed(4)} vs production ${m.production_auc?.toFixed(4) ?? "none"}`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason as Error)), { once: true });
+  });
+}

@@ -1,0 +1,110 @@
+// The response playbook on the trainer. The control plane delivers alerts to a webhook here
+// (signed, retried with backoff); a drift or concept-drift alert on a model with a playbook
+// starts a retraining job on recent data whose deploy step shadows the candidate and rolls it
+// out through the promotion rules. The job id is derived from the alert, so a redelivered alert
+// never starts a second job. Once the candidate is production, drift is measured against its own
+// reference histograms: the baseline moves with the promotion.
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Hono } from "hono";
+import { z } from "zod";
+import { ApiError, nameSchema, playbookSchema, submitJobSchema, verifyRequest, type Playbook } from "@verge/shared";
+import { jsonBody, validate } from "@verge/shared/http";
+import type { RegistryClient } from "../registry/client.ts";
+import { isTerminal, type JobRunner } from "../jobs/runner.ts";
+
+interface PlaybookState {
+  playbooks: Record<string, Playbook>;
+  /** The webhook this trainer registered with the control plane, and its signing secret. */
+  webhook?: { id: string; secret: string; url: string };
+}
+
+const alertEventSchema = z.object({
+  event: z.string(),
+  alert: z.object({ id: z.number().int(), model: z.string(), kind: z.string(), subject: z.string(), opened_at: z.string() }),
+});
+
+export class PlaybookStore {
+  private readonly file: string;
+  state: PlaybookState;
+  constructor(stateDir: string) {
+    this.file = join(stateDir, "playbooks.json");
+    this.state = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, "utf8")) as PlaybookState) : { playbooks: {} };
+  }
+  save(): void {
+    writeFileSync(`${this.file}.tmp`, JSON.stringify(this.state, null, 2));
+    renameSync(`${this.file}.tmp`, this.file);
+  }
+}
+
+/** Operator routes (behind the trainer token): set, read and remove a model's playbook. */
+export function playbookRoutes(store: PlaybookStore, registry: RegistryClient, hookUrl: string) {
+  const param = z.object({ model: nameSchema });
+  return new Hono()
+    .put("/:model", validate("param", param), jsonBody(playbookSchema), async (c) => {
+      const { model } = c.req.valid("param");
+      if (!store.state.webhook || store.state.webhook.url !== hookUrl) {
+        const hook = await registry.createWebhook(hookUrl);
+        store.state.webhook = { ...hook, url: hookUrl };
+      }
+      store.state.playbooks[model] = c.req.valid("json");
+      store.save();
+      return c.json({ model, playbook: store.state.playbooks[model], webhook: { id: store.state.webhook.id, url: hookUrl } });
+    })
+    .get("/", (c) => c.json({ playbooks: store.state.playbooks }))
+    .delete("/:model", validate("param", param), (c) => {
+      const { model } = c.req.valid("param");
+      if (!store.state.playbooks[model]) throw new ApiError("not_found", `model: no playbook for "${model}"`);
+      delete store.state.playbooks[model];
+      store.save();
+      return c.body(null, 204);
+    });
+}
+
+/** The alert webhook (authenticated by the control plane's signature, not the trainer token). */
+export function alertHook(store: PlaybookStore, registry: RegistryClient, runner: JobRunner) {
+  return new Hono().post("/", async (c) => {
+    const body = await c.req.text();
+    const secret = store.state.webhook?.secret;
+    if (!secret) throw new ApiError("unavailable", "no webhook is registered: set a playbook first");
+    const verdict = await verifyRequest(secret, { method: "POST", path: new URL(c.req.url).pathname, timestamp: c.req.header("x-verge-timestamp"), signature: c.req.header("x-verge-signature"), body });
+    if (!verdict.ok) throw new ApiError("unauthorized", `signature: ${verdict.reason}`);
+    let parsed;
+    try {
+      parsed = alertEventSchema.safeParse(JSON.parse(body));
+    } catch {
+      throw new ApiError("bad_request", "body: malformed JSON");
+    }
+    if (!parsed.success) throw new ApiError("bad_request", `body: not an alert event (${parsed.error.issues[0]?.path.join(".")})`);
+    const { alert } = parsed.data;
+    const playbook = store.state.playbooks[alert.model];
+    if (parsed.data.event !== "alert.opened" || !playbook || !(playbook.on as string[]).includes(alert.kind)) return c.json({ action: "none" });
+    // One retraining per model at a time: the other alerts of the same shift are acknowledged into it.
+    const running = runner.list().find((j) => j.model === alert.model && j.id.startsWith("playbook-alert-") && !isTerminal(j.phase) && j.id !== `playbook-alert-${alert.id}`);
+    if (running) {
+      await ack(registry, alert.id);
+      return c.json({ action: "already_retraining", job: running.id }, 202);
+    }
+    const openedAt = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(alert.opened_at) ? alert.opened_at : `${alert.opened_at.replace(" ", "T")}Z`);
+    const since = Math.max(0, Math.floor((Number.isFinite(openedAt) ? openedAt : Date.now()) - playbook.lookback_days * 86_400_000));
+    const reason = `${alert.kind} alert #${alert.id} on ${alert.subject}`;
+    const spec = submitJobSchema.parse({
+      ...playbook.job,
+      id: `playbook-alert-${alert.id}`,
+      model: alert.model,
+      dataset: { ...playbook.job.dataset, since },
+      deploy: playbook.deploy,
+      reason,
+    });
+    const { view, created } = await runner.submit(spec);
+    // Acknowledged: a response is under way (the ack is in the control plane's audit log).
+    await ack(registry, alert.id);
+    return c.json({ action: "retrain", job: view.id, created }, 202);
+  });
+}
+
+async function ack(registry: RegistryClient, id: number): Promise<void> {
+  await registry.ackAlert(id).catch((err: unknown) => {
+    if (!(err instanceof ApiError && err.code === "conflict")) throw err;
+  });
+}
