@@ -107,3 +107,37 @@ describe("concept drift", () => {
     expect((await db.prepare("SELECT count(*) AS n FROM feedback WHERE target LIKE 'c-%'").first<{ n: number }>())!.n).toBe(N);
   });
 });
+
+describe("alert timing", () => {
+  it("a shift at time T raises an alert within one window (1 h) after T, and none before", async () => {
+    // Reference: 10% below 0, 40% in [0, 1), 40% in [1, 2), 10% from 2 up.
+    await deployOneFeatureModel("timed", { features: { x: { edges: [0, 1, 2], counts: [100, 400, 400, 100] } } });
+    const q = await stack.mf.getQueueProducer<unknown>("PREDICTION_LOGS", "verge-gateway");
+    const MIN = 60_000;
+    const T = Date.now() - 30 * MIN;
+    const record = (i: number, ts: number, x: number): LogRecord => ({ request_id: `t-${i}`, ts, model: "timed", version: 1, variant: "main", shadow: false, snapshot_version: 1, unit_hash: i, features: { x }, outputs: { probability: 0.6 }, latency_ms: { total: 2, features: 0, infer: 1 }, status: "ok", degraded: [], colo: "t" });
+    const stationary = [-0.5, 0.2, 0.4, 0.6, 0.8, 1.2, 1.4, 1.6, 1.8, 2.5];
+    // Before T: an hour of traffic drawn from the reference.
+    const before = Array.from({ length: 1200 }, (_, i) => record(i, T - 60 * MIN + (i % 60) * MIN, stationary[i % 10]!));
+    const send = async (rs: LogRecord[]) => {
+      for (let i = 0; i < rs.length; i += 100) await q.sendBatch([{ body: { records: rs.slice(i, i + 100) } }]);
+    };
+    const samples = async () => (await stack.admin.ok<{ versions: { features: { samples: number }[] }[] }>("GET", "/v1/models/timed/drift?from=" + new Date(T - 61 * MIN).toISOString())).versions[0]?.features[0]?.samples;
+    await send(before);
+    await eventually(async () => ((await samples()) === 1200 ? true : undefined));
+    const cron = await stack.mf.getWorker("verge-control-plane");
+    await cron.scheduled({ cron: "* * * * *" });
+    const open = async () => (await stack.admin.ok<{ alerts: { kind: string; subject: string; opened_at: string }[] }>("GET", "/v1/alerts?model=timed")).alerts;
+    expect(await open()).toEqual([]); // stationary: quiet
+    // From T on, x sits above 2; the sweep at T + 30 min (half a window) sees the shift.
+    const after = Array.from({ length: 300 }, (_, i) => record(2000 + i, T + (i % 30) * MIN, 2.5));
+    await send(after);
+    await eventually(async () => ((await samples()) === 1500 ? true : undefined));
+    await cron.scheduled({ cron: "* * * * *" });
+    const alerts = await open();
+    expect(alerts.map((a) => [a.kind, a.subject])).toEqual([["drift", "x"]]);
+    const openedAt = Date.parse(/Z$/.test(alerts[0]!.opened_at) ? alerts[0]!.opened_at : `${alerts[0]!.opened_at.replace(" ", "T")}Z`);
+    expect(openedAt - T).toBeLessThanOrEqual(60 * MIN);
+    expect(openedAt - T).toBeGreaterThanOrEqual(30 * MIN - 5000);
+  });
+});
