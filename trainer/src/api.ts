@@ -9,7 +9,7 @@ import { jsonBody, onError } from "@verge/shared/http";
 import { upstashStore } from "@verge/shared/online-store/upstash";
 import { algorithms } from "./algorithms/index.ts";
 import type { Config } from "./config.ts";
-import { evaluate } from "./evaluate/evaluate.ts";
+import { evaluate } from "./evaluate/metrics.ts";
 import { trainingPipeline } from "./jobs/pipeline.ts";
 import { jobRoutes } from "./jobs/routes.ts";
 import { JobRunner } from "./jobs/runner.ts";

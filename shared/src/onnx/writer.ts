@@ -63,26 +63,30 @@ export function mlpModel(layers: readonly DenseLayer[], outputActivation: "sigmo
   );
 }
 
-function encodeModel(graph: InstanceType<typeof onnx.GraphProto>, producer = "verge"): Uint8Array {
+/** Wraps a graph in a model that imports the default opset plus any `extraOpsets` (e.g. `ai.onnx.ml`). */
+export function encodeModel(graph: InstanceType<typeof onnx.GraphProto>, producer = "verge", extraOpsets: Record<string, number> = {}): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: producer,
-    opsetImport: [onnx.OperatorSetIdProto.create({ domain: "", version: OPSET })],
+    opsetImport: [
+      onnx.OperatorSetIdProto.create({ domain: "", version: OPSET }),
+      ...Object.entries(extraOpsets).map(([domain, version]) => onnx.OperatorSetIdProto.create({ domain, version })),
+    ],
     graph,
   });
   return onnx.ModelProto.encode(model).finish();
 }
 
-function node(opType: string, input: string[], output: string[]) {
+export function node(opType: string, input: string[], output: string[]) {
   return onnx.NodeProto.create({ opType, input, output, name: output[0] });
 }
 
-function floatTensor(name: string, dims: number[], values: ArrayLike<number>) {
+export function floatTensor(name: string, dims: number[], values: ArrayLike<number>) {
   return onnx.TensorProto.create({ name, dims, dataType: FLOAT, floatData: Array.from(values) });
 }
 
 /** A float tensor value with a dynamic batch dimension: [N, width]. */
-function valueInfo(name: string, width: number) {
+export function valueInfo(name: string, width: number) {
   return onnx.ValueInfoProto.create({
     name,
     type: onnx.TypeProto.create({

@@ -101,7 +101,7 @@ export function trainingPipeline(deps: PipelineDeps): Pipeline {
       inputs: [{ name: spec.feature_spec.input, shape: [-1, train.width], datatype: "FP32" }],
       outputs: [{ name: outputName, shape: [-1, 1], datatype: "FP32" }],
       feature_spec: spec.feature_spec,
-      metrics: Object.fromEntries(Object.entries(metrics).filter(([k]) => k.length <= 64)),
+      metrics: Object.fromEntries(Object.entries(metrics).filter(([k, v]) => k.length <= 64 && Number.isFinite(v))),
       lineage: {
         training_data: set.reference.slice(0, 1024),
         training_data_sha256: set.sha256,
