@@ -29,7 +29,7 @@ export const DAY = 86_400_000;
 export interface ChurnDataOptions {
   users?: number;
   events?: number;
-  /** Time of the first snapshot (epoch ms); snapshots are weekly over `weeks`. */
+  /** Time of the first snapshot (epoch ms; default: `weeks` weeks ago); snapshots are weekly over `weeks`. */
   start?: number;
   weeks?: number;
   seed?: number;
@@ -40,7 +40,8 @@ export async function writeChurnData(root: string, o: ChurnDataOptions = {}) {
   const users = o.users ?? 2000;
   const events = o.events ?? 20_000;
   const weeks = o.weeks ?? 12;
-  const start = o.start ?? Date.UTC(2026, 5, 1);
+  // The latest snapshots are recent by default, so they are fresh for the view's max age.
+  const start = o.start ?? Math.floor(Date.now() / DAY) * DAY - weeks * 7 * DAY;
   let seed = o.seed ?? 7;
   const rand = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32);
   const dir = join(root, "churn");

@@ -22,19 +22,24 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 
 /** Follows a job's events until it ends; resolves with its final view. */
 async function watch(id: string): Promise<JobView> {
-  const bar = new SingleBar({ format: "{phase} [{bar}] {percentage}% | {message}", hideCursor: true, clearOnComplete: false }, undefined);
-  bar.start(100, 0, { phase: "queued".padEnd(11), message: "" });
+  // A live bar on a terminal; one line per phase when the output is a file or a pipe.
+  const bar = process.stderr.isTTY ? new SingleBar({ format: "{phase} [{bar}] {percentage}% | {message}", hideCursor: true, clearOnComplete: false }) : undefined;
+  bar?.start(100, 0, { phase: "queued".padEnd(11), message: "" });
+  let lastPhase = "";
   const res = await fetch(`${base}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${token}` } });
   if (!res.ok || !res.body) throw new Error(`events: ${res.status} ${await res.text()}`);
   const parser = createParser({
     onEvent: (e) => {
       const event = JSON.parse(e.data) as JobEvent;
-      bar.update(Math.round(event.progress * 100), { phase: event.phase.padEnd(11), message: (event.message ?? "").slice(0, 80) });
+      const pct = Math.round(event.progress * 100);
+      if (bar) bar.update(pct, { phase: event.phase.padEnd(11), message: (event.message ?? "").slice(0, 80) });
+      else if (event.phase !== lastPhase) console.error(`${event.phase.padEnd(11)} [${"#".repeat(pct / 5).padEnd(20, "-")}] ${pct}% ${event.message ?? ""}`);
+      lastPhase = event.phase;
     },
   });
   const decoder = new TextDecoder();
   for await (const chunk of res.body) parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
-  bar.stop();
+  bar?.stop();
   return call<JobView>("GET", `/v1/jobs/${id}`);
 }
 
