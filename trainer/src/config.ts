@@ -17,6 +17,19 @@ const configSchema = z.object({
   /** Dynamic batching: the most rows merged into one run, and how long a request may wait for company. */
   VERGE_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(4096).default(64),
   VERGE_MAX_QUEUE_DELAY_MS: z.coerce.number().min(0).max(1000).default(2),
+  /** Per-model batching overrides, as JSON: `{"churn":{"max_batch_size":32,"max_queue_delay_ms":1}}`. */
+  VERGE_BATCHING: z
+    .string()
+    .default("{}")
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a JSON object" });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), z.strictObject({ max_batch_size: z.number().int().min(1).max(4096).optional(), max_queue_delay_ms: z.number().min(0).max(1000).optional() }))),
   /** The offline store: a local folder, or an `s3://bucket/prefix` on S3-compatible storage (R2). */
   VERGE_OFFLINE_ROOT: z.string().min(1).default(".verge/offline"),
   VERGE_S3_ENDPOINT: z.string().optional(),

@@ -1,14 +1,45 @@
 // The origin node: `npm run origin` (or `tsx trainer/src/server.ts`) serves heavy models on :8789.
 import { serve } from "@hono/node-server";
-import { loadConfig } from "./config.ts";
+import type { Hono } from "hono";
+import type { InferenceSession } from "onnxruntime-node";
+import { loadConfig, type Config } from "./config.ts";
+import { batcher, policyFromConfig } from "./serving/batcher.ts";
+import { originMetrics } from "./serving/metrics.ts";
 import { modelCache } from "./serving/models.ts";
-import { originApp } from "./serving/routes.ts";
+import { originApp, type OriginServices } from "./serving/routes.ts";
 
-export function startOrigin(config = loadConfig()) {
-  const app = originApp(config, modelCache(config));
-  return new Promise<{ port: number; close: () => Promise<void> }>((resolve) => {
+export interface OriginOptions {
+  /** Other route groups served on the same port (the trainer's jobs API, for one). */
+  extraRoutes?: { path: string; app: Hono }[];
+  /** How the registry is reached; a fake in tests and benchmarks. */
+  fetcher?: typeof fetch;
+  /** Applied to every model session (e.g. `intraOpNumThreads`). */
+  sessionOptions?: InferenceSession.SessionOptions;
+}
+
+/** The origin's app and the services behind it, not yet listening (readiness is `starting`). */
+export function buildOrigin(config: Config, options: OriginOptions = {}) {
+  const models = modelCache(config, options.fetcher, options.sessionOptions);
+  const metrics = originMetrics(() => models.loaded());
+  const services: OriginServices = { models, metrics, batches: batcher(policyFromConfig(config), metrics.batchHooks), readiness: { state: "starting" } };
+  const app = originApp(config, services);
+  for (const extra of options.extraRoutes ?? []) app.route(extra.path, extra.app);
+  return { app, services };
+}
+
+export function startOrigin(config = loadConfig(), options: OriginOptions = {}) {
+  const { app, services } = buildOrigin(config, options);
+  return new Promise<{ port: number; services: OriginServices; close: () => Promise<void> }>((resolve) => {
     const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-      resolve({ port: info.port, close: () => new Promise((r) => server.close(() => r())) });
+      services.readiness.state = "ready";
+      resolve({
+        port: info.port,
+        services,
+        close: () => {
+          services.readiness.state = "draining";
+          return new Promise((r) => server.close(() => r()));
+        },
+      });
     });
   });
 }

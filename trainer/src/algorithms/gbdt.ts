@@ -12,7 +12,7 @@ export const gbdtParams = z
   .strictObject({
     n_trees: z.number().int().min(1).max(10_000).default(100),
     learning_rate: z.number().positive().max(1).default(0.1),
-    max_depth: z.number().int().min(1).max(32).default(8),
+    max_depth: z.number().int().min(1).max(32).default(6),
     max_leaves: z.number().int().min(2).max(4096).default(31),
     min_samples_leaf: z.number().int().min(1).default(20),
     /** L2 penalty on leaf values (LightGBM's `lambda_l2`). */

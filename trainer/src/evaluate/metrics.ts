@@ -12,7 +12,7 @@ type Values = ArrayLike<number>;
  * tied scores given their average rank (a tie between a positive and a negative counts one half).
  * NaN when either class is absent.
  */
-export function rocAuc(labels: Values, scores: Values): number {
+export function auc(labels: Values, scores: Values): number {
   const n = labels.length;
   const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let positives = 0;
@@ -33,6 +33,9 @@ export function rocAuc(labels: Values, scores: Values): number {
   if (positives === 0 || negatives === 0) return NaN;
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
+
+/** The same as `auc`, under the name earlier callers import. */
+export const rocAuc = auc;
 
 /** Mean binary cross-entropy in nats, with probabilities clipped by `LOG_LOSS_EPSILON`. */
 export function logLoss(labels: Values, probabilities: Values): number {
@@ -69,8 +72,8 @@ export interface CalibrationBin {
   upper: number;
   count: number;
   /** Mean predicted probability and observed positive rate in the bin; NaN when empty. */
-  predicted: number;
-  observed: number;
+  mean_predicted: number;
+  observed_rate: number;
 }
 
 export interface Calibration {
@@ -93,19 +96,12 @@ export function calibration(labels: Values, probabilities: Values, binCount = CA
   }
   let ece = 0;
   const bins = Array.from(count, (c, b) => {
-    const bin = { lower: b / binCount, upper: (b + 1) / binCount, count: c, predicted: predicted[b]! / c, observed: observed[b]! / c };
-    if (c > 0) ece += (c / labels.length) * Math.abs(bin.predicted - bin.observed);
+    const bin = { lower: b / binCount, upper: (b + 1) / binCount, count: c, mean_predicted: predicted[b]! / c, observed_rate: observed[b]! / c };
+    if (c > 0) ece += (c / labels.length) * Math.abs(bin.mean_predicted - bin.observed_rate);
     return bin;
   });
   return { bins, ece };
 }
 
-/** Every metric for a task, as the jobs pipeline records them, with the calibration table as detail. */
-export function evaluate(task: "binary_classification" | "regression", labels: Values, predictions: Values): { metrics: Record<string, number>; detail: unknown } {
-  if (task === "regression") return { metrics: { rmse: rmse(labels, predictions), mae: mae(labels, predictions), rows: labels.length }, detail: {} };
-  const cal = calibration(labels, predictions);
-  return {
-    metrics: { auc: rocAuc(labels, predictions), log_loss: logLoss(labels, predictions), accuracy: accuracy(labels, predictions), ece: cal.ece, rows: labels.length },
-    detail: { calibration: cal.bins },
-  };
-}
+// `evaluate` lives in evaluate.ts; re-exported for the modules that import it from here.
+export { evaluate } from "./evaluate.ts";

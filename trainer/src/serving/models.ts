@@ -11,7 +11,10 @@ export interface LoadedModel {
   sha256: string;
 }
 
-export function modelCache(config: Config, fetcher: typeof fetch = fetch) {
+export type ModelCache = ReturnType<typeof modelCache>;
+
+/** Sessions per model version. `sessionOptions` (e.g. `intraOpNumThreads`) apply to every session. */
+export function modelCache(config: Config, fetcher: typeof fetch = fetch, sessionOptions: ort.InferenceSession.SessionOptions = {}) {
   const sessions = new Map<string, Promise<LoadedModel>>();
   const get = async (path: string) => {
     const res = await fetcher(`${config.VERGE_CONTROL_PLANE_URL}${path}`, { headers: { authorization: `Bearer ${config.VERGE_CONTROL_PLANE_TOKEN}` } });
@@ -24,7 +27,7 @@ export function modelCache(config: Config, fetcher: typeof fetch = fetch) {
     const meta = (await (await get(`/v1/models/${model}/versions/${version}`)).json()) as { sha256: string };
     const bytes = new Uint8Array(await (await get(`/v1/models/${model}/versions/${version}/artifact`)).arrayBuffer());
     if ((await sha256Hex(bytes)) !== meta.sha256) throw new ApiError("unavailable", `artifact of ${model} v${version} failed verification (sha256 mismatch)`);
-    return { ...(await createSession(bytes, config.VERGE_EXECUTION_PROVIDER)), sha256: meta.sha256 };
+    return { ...(await createSession(bytes, config.VERGE_EXECUTION_PROVIDER, sessionOptions)), sha256: meta.sha256 };
   }
 
   return {
@@ -42,13 +45,13 @@ export function modelCache(config: Config, fetcher: typeof fetch = fetch) {
   };
 }
 
-export async function createSession(bytes: Uint8Array, preference: Config["VERGE_EXECUTION_PROVIDER"]): Promise<{ session: ort.InferenceSession; provider: "cuda" | "cpu" }> {
+export async function createSession(bytes: Uint8Array, preference: Config["VERGE_EXECUTION_PROVIDER"], options: ort.InferenceSession.SessionOptions = {}): Promise<{ session: ort.InferenceSession; provider: "cuda" | "cpu" }> {
   if (preference !== "cpu") {
     try {
-      return { session: await ort.InferenceSession.create(bytes, { executionProviders: ["cuda"] }), provider: "cuda" };
+      return { session: await ort.InferenceSession.create(bytes, { ...options, executionProviders: ["cuda"] }), provider: "cuda" };
     } catch (err) {
       if (preference === "cuda") throw new ApiError("unavailable", `CUDA execution provider unavailable: ${(err as Error).message}`);
     }
   }
-  return { session: await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] }), provider: "cpu" };
+  return { session: await ort.InferenceSession.create(bytes, { ...options, executionProviders: ["cpu"] }), provider: "cpu" };
 }

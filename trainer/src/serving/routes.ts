@@ -1,28 +1,71 @@
-// The origin's Open Inference Protocol v2 routes for heavy models. Every infer call must carry
-// a gateway signature (HMAC-SHA256, replay window).
+// The origin's Open Inference Protocol v2 routes for heavy models: health and readiness, model
+// metadata, and infer through the dynamic batcher. Every infer call must carry a gateway
+// signature (HMAC-SHA256, replay window).
 import { Hono } from "hono";
-import * as ort from "onnxruntime-node";
-import { ApiError, flattenTensor, nameSchema, oipInferRequestSchema, validationError, verifyRequest, versionNumberSchema, type OipInferResponse, type OipTensor } from "@verge/shared";
+import type * as ort from "onnxruntime-node";
+import { ApiError, nameSchema, oipInferRequestSchema, validationError, verifyRequest, versionNumberSchema, type OipInferResponse } from "@verge/shared";
 import { onError, validate } from "@verge/shared/http";
 import { z } from "zod";
 import type { Config } from "../config.ts";
-import type { modelCache } from "./models.ts";
+import type { batcher } from "./batcher.ts";
+import type { OriginMetrics } from "./metrics.ts";
+import type { LoadedModel, ModelCache } from "./models.ts";
+import { oipDatatype, toOipOutput, toOrtTensor } from "./tensors.ts";
 
-const TYPED: Partial<Record<OipTensor["datatype"], (v: (number | boolean | string)[]) => ort.Tensor["data"]>> = {
-  FP32: (v) => Float32Array.from(v as number[]),
-  FP64: (v) => Float64Array.from(v as number[]),
-  INT32: (v) => Int32Array.from(v as number[]),
-  INT64: (v) => BigInt64Array.from((v as number[]).map(BigInt)),
-  BOOL: (v) => Uint8Array.from(v as boolean[], (b) => (b ? 1 : 0)),
-};
-const ORT_TYPE = { FP32: "float32", FP64: "float64", INT32: "int32", INT64: "int64", BOOL: "bool" } as const;
-const DATATYPE: Record<string, string> = Object.fromEntries(Object.entries(ORT_TYPE).map(([oip, t]) => [t, oip]));
+/** `starting` until the node listens, `draining` once it is closing: ready only in between. */
+export interface Readiness {
+  state: "starting" | "ready" | "draining";
+}
 
-export function originApp(config: Config, models: ReturnType<typeof modelCache>) {
-  const params = z.object({ model: nameSchema, version: versionNumberSchema });
-  return new Hono()
+export interface OriginServices {
+  models: ModelCache;
+  batches: ReturnType<typeof batcher>;
+  metrics: OriginMetrics;
+  readiness: Readiness;
+}
+
+type Env = { Variables: { served?: { model: string; version: string } } };
+
+const params = z.object({ model: nameSchema, version: versionNumberSchema });
+
+export function originApp(config: Config, services: OriginServices) {
+  const { models, batches, metrics, readiness } = services;
+
+  async function load(model: string, version: number): Promise<LoadedModel> {
+    if (readiness.state === "draining") throw new ApiError("unavailable", "the origin is draining");
+    let loaded: LoadedModel;
+    try {
+      loaded = await models.get(model, version);
+    } catch (err) {
+      throw err instanceof ApiError ? err : new ApiError("unavailable", `${model} v${version} failed to load: ${(err as Error).message}`);
+    }
+    metrics.modelLoaded(model, version, loaded.provider);
+    return loaded;
+  }
+
+  return new Hono<Env>()
     .get("/v2/health/live", (c) => c.json({ live: true }))
-    .get("/v2/health/ready", (c) => c.json({ ready: true }))
+    .get("/v2/health/ready", (c) => {
+      if (readiness.state !== "ready") throw new ApiError("unavailable", `the origin is ${readiness.state}`);
+      return c.json({ ready: true });
+    })
+    .get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))
+    .get("/v2/models/:model/versions/:version/ready", validate("param", params), async (c) => {
+      const { model, version } = c.req.valid("param");
+      await load(model, version);
+      return c.json({ name: model, ready: true });
+    })
+    .get("/v2/models/:model/versions/:version", validate("param", params), async (c) => {
+      const { model, version } = c.req.valid("param");
+      const { session } = await load(model, version);
+      return c.json({ name: model, versions: [String(version)], platform: "onnxruntime", inputs: session.inputMetadata.map(tensorMetadata), outputs: session.outputMetadata.map(tensorMetadata) });
+    })
+    .use("/v2/models/:model/versions/:version/infer", async (c, next) => {
+      const started = performance.now();
+      await next();
+      const served = c.get("served");
+      metrics.request(served?.model ?? "unknown", served?.version ?? "unknown", c.res.status, (performance.now() - started) / 1000);
+    })
     .post("/v2/models/:model/versions/:version/infer", validate("param", params), async (c) => {
       const body = new Uint8Array(await c.req.arrayBuffer());
       const verdict = await verifyRequest(config.VERGE_ORIGIN_SECRET, {
@@ -33,6 +76,9 @@ export function originApp(config: Config, models: ReturnType<typeof modelCache>)
         body,
       });
       if (!verdict.ok) throw new ApiError("unauthorized", `signature: ${verdict.reason}`);
+      const { model, version } = c.req.valid("param");
+      // Labelled by model only once signed, so unsigned callers cannot mint metric series.
+      c.set("served", { model, version: String(version) });
       let json: unknown;
       try {
         json = JSON.parse(new TextDecoder().decode(body));
@@ -41,19 +87,14 @@ export function originApp(config: Config, models: ReturnType<typeof modelCache>)
       }
       const parsed = oipInferRequestSchema.safeParse(json);
       if (!parsed.success) throw validationError(parsed.error, "body");
-      const { model, version } = c.req.valid("param");
-      const loaded = await models.get(model, version);
       const feeds: Record<string, ort.Tensor> = {};
-      for (const t of parsed.data.inputs) {
-        const convert = TYPED[t.datatype];
-        if (!convert) throw new ApiError("bad_request", `inputs.${t.name}.datatype: ${t.datatype} is not supported by this origin`);
-        if (!loaded.session.inputNames.includes(t.name)) throw new ApiError("bad_request", `inputs.${t.name}: the model has no such input (it takes ${loaded.session.inputNames.join(", ")})`);
-        feeds[t.name] = new ort.Tensor(ORT_TYPE[t.datatype as keyof typeof ORT_TYPE], convert(flattenTensor(t)) as Float32Array, t.shape);
-      }
-      let result: ort.InferenceSession.OnnxValueMapType;
+      for (const t of parsed.data.inputs) feeds[t.name] = toOrtTensor(t);
+      const loaded = await load(model, version);
+      let result: Record<string, ort.Tensor>;
       try {
-        result = await loaded.session.run(feeds);
+        result = await batches.infer({ model, version, session: loaded.session }, feeds);
       } catch (err) {
+        if (err instanceof ApiError) throw err;
         throw new ApiError("bad_request", `inputs: the model refused them (${(err as Error).message})`);
       }
       const response: OipInferResponse = {
@@ -61,13 +102,17 @@ export function originApp(config: Config, models: ReturnType<typeof modelCache>)
         model_version: String(version),
         ...(parsed.data.id ? { id: parsed.data.id } : {}),
         parameters: { execution_provider: loaded.provider },
-        outputs: loaded.session.outputNames.map((name) => {
-          const t = result[name] as ort.Tensor;
-          return { name, shape: [...t.dims], datatype: DATATYPE[t.type] ?? "FP32", data: Array.from(t.data as ArrayLike<number | bigint>, Number) };
-        }),
+        outputs: loaded.session.outputNames.map((name) => toOipOutput(name, result[name]!)),
       };
       return c.json(response);
     })
     .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
     .onError(onError);
+}
+
+/** OIP tensor metadata; symbolic dimensions (the batch) are -1. */
+function tensorMetadata(meta: ort.InferenceSession.ValueMetadata) {
+  return meta.isTensor
+    ? { name: meta.name, datatype: oipDatatype(meta.type), shape: meta.shape.map((d) => (typeof d === "number" && d >= 0 ? d : -1)) }
+    : { name: meta.name, datatype: "BYTES", shape: [] as number[] };
 }
