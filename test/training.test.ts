@@ -146,7 +146,7 @@ describe("a training job in the local stack", () => {
     await api("POST", "/jobs", churnJob({ id: "churn-cmd", algorithm: "command", command: { argv }, params: { epochs: 60 }, stage: false }));
     const job = await finished("churn-cmd");
     expect(job.error).toBeUndefined();
-    expect(job).toMatchObject({ phase: "succeeded", version: 3, metrics: { train_epochs: 60, production_version: 1 } });
+    expect(job).toMatchObject({ phase: "succeeded", version: 3, metrics: { fit_epochs: 60, production_version: 1 } });
     expect(job.metrics!.production_auc).toBeCloseTo((await versionsOf("churn")).find((v) => v.version === 1)!.metrics.auc!, 6);
     const [v3] = await versionsOf("churn");
     expect(v3!.lineage).toMatchObject({ parent_job: "churn-cmd", params: { algorithm: "command", epochs: 60 } });

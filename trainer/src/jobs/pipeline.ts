@@ -76,7 +76,7 @@ export function trainingPipeline(deps: PipelineDeps): Pipeline {
       return Float32Array.from(out[s.outputNames[0]!]!.data as Float32Array);
     };
     const candidate = await run(holdout.x, holdout.rows, holdout.width);
-    const metrics: Record<string, number> = { train_rows: train.rows, holdout_rows: holdout.rows, ...prefixed("train", trained.info) };
+    const metrics: Record<string, number> = { train_rows: train.rows, holdout_rows: holdout.rows, ...prefixed("fit", trained.info) };
     if (trained.predict) {
       const own = trained.predict(holdout.x, holdout.rows);
       const diff = maxAbsDiff(own, candidate);
