@@ -1,7 +1,10 @@
 """Reference values for trainer/src/evaluate/metrics.ts, computed independently with NumPy and SciPy.
 
 AUC is the Mann-Whitney U of the positives over n1*n0 (SciPy ranks ties by their average);
-log loss is the mean binary cross-entropy with probabilities clipped to [eps, 1 - eps].
+log loss is the mean binary cross-entropy with probabilities clipped to [eps, 1 - eps];
+accuracy counts p >= 0.5 as positive; ECE is over 10 equal-width bins [k/10, (k+1)/10), the last
+one closed, weighted by each bin's share of the rows. RMSE and MAE treat the scores as predictions
+of the labels.
 
 Run: python3 scripts/reference/metrics.py > shared/test-vectors/metrics.json
 """
@@ -39,5 +42,14 @@ for scores, labels in cases:
     auc = float(u / (len(pos) * len(neg)))
     p = np.clip(s, EPS, 1 - EPS)
     ll = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-    out.append({"scores": scores, "labels": labels, "auc": auc, "log_loss": ll})
+    acc = float(np.mean((s >= 0.5) == (y == 1)))
+    bins = np.minimum((s * 10).astype(int), 9)
+    ece = 0.0
+    for b in range(10):
+        inside = bins == b
+        if inside.any():
+            ece += inside.mean() * abs(s[inside].mean() - y[inside].mean())
+    rmse = float(np.sqrt(np.mean((s - y) ** 2)))
+    mae = float(np.mean(np.abs(s - y)))
+    out.append({"scores": scores, "labels": labels, "auc": auc, "log_loss": ll, "accuracy": acc, "ece": float(ece), "rmse": rmse, "mae": mae})
 print(json.dumps({"generated_by": "scripts/reference/metrics.py (numpy, scipy)", "epsilon": EPS, "cases": out}, indent=1))

@@ -2,14 +2,18 @@
 // exactly what its ONNX export computes in onnxruntime-node and onnxruntime-web, can be cancelled,
 // and rejects bad params by name.
 import * as ortNode from "onnxruntime-node";
-import * as ortWeb from "onnxruntime-web";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "@verge/shared";
+import { onnx } from "@verge/shared/onnx/proto";
+import { treeEnsembleModel, type FlatTree } from "@verge/shared/onnx/trees";
 import { algorithms, parseParams, type AlgorithmName } from "../src/algorithms/index.ts";
 import { seededRandom } from "../src/algorithms/common.ts";
 import type { TrainContext, TrainedModel, TrainingData, TrainTask } from "../src/algorithms/types.ts";
-import { rmse, rocAuc } from "../src/evaluate/metrics.ts";
+import { auc, rmse } from "../src/evaluate/metrics.ts";
 
+type Ort = typeof ortNode;
+/** onnxruntime-web's default entry, or its wasm-only one where the default does not load in Node. */
+const ortWeb: Ort = await import("onnxruntime-web").catch(() => import("onnxruntime-web/wasm")) as unknown as Ort;
 ortWeb.env.wasm.numThreads = 1;
 
 const WIDTH = 10;
@@ -57,7 +61,7 @@ function parityRows(test: Sample): Float32Array {
 }
 
 async function runOnnx(runtime: "node" | "web", bytes: Uint8Array, x: Float32Array, rows: number): Promise<Float32Array> {
-  const ort = (runtime === "node" ? ortNode : ortWeb) as typeof ortNode;
+  const ort = runtime === "node" ? ortNode : ortWeb;
   const session = await ort.InferenceSession.create(bytes, { executionProviders: runtime === "node" ? ["cpu"] : ["wasm"] });
   expect(session.outputNames).toEqual(["score_out"]);
   const out = await session.run({ features: new ort.Tensor("float32", x, [rows, WIDTH]) });
@@ -67,14 +71,14 @@ async function runOnnx(runtime: "node" | "web", bytes: Uint8Array, x: Float32Arr
   return y.data as Float32Array;
 }
 
-const cases: { algorithm: AlgorithmName; task: TrainTask; truth: Truth; label: string; params?: unknown }[] = [
-  { algorithm: "logreg", task: "binary_classification", truth: linear, label: "linear logit" },
-  { algorithm: "logreg", task: "regression", truth: linear, label: "linear mean" },
-  { algorithm: "mlp", task: "binary_classification", truth: linear, label: "linear logit" },
-  { algorithm: "mlp", task: "binary_classification", truth: smooth, label: "smooth nonlinear logit" },
-  { algorithm: "mlp", task: "regression", truth: smooth, label: "smooth nonlinear mean" },
-  { algorithm: "gbdt", task: "binary_classification", truth: nonlinear, label: "nonlinear logit" },
-  { algorithm: "gbdt", task: "regression", truth: nonlinear, label: "nonlinear mean" },
+const cases: { algorithm: AlgorithmName; task: TrainTask; truth: Truth; label: string; params?: unknown; info: string[] }[] = [
+  { algorithm: "logreg", info: ["iterations", "train_loss"], task: "binary_classification", truth: linear, label: "linear logit" },
+  { algorithm: "logreg", info: ["iterations", "train_loss"], task: "regression", truth: linear, label: "linear mean" },
+  { algorithm: "mlp", info: ["epochs", "train_loss"], task: "binary_classification", truth: linear, label: "linear logit" },
+  { algorithm: "mlp", info: ["epochs", "train_loss"], task: "binary_classification", truth: smooth, label: "smooth nonlinear logit" },
+  { algorithm: "mlp", info: ["epochs", "train_loss"], task: "regression", truth: smooth, label: "smooth nonlinear mean" },
+  { algorithm: "gbdt", info: ["trees", "train_loss"], task: "binary_classification", truth: nonlinear, label: "nonlinear logit" },
+  { algorithm: "gbdt", info: ["trees", "train_loss"], task: "regression", truth: nonlinear, label: "nonlinear mean" },
 ];
 
 for (const c of cases) {
@@ -97,11 +101,16 @@ for (const c of cases) {
       expect(fractions.every((f) => f >= 0 && f <= 1)).toBe(true);
     });
 
+    it("records how the fit went", () => {
+      for (const key of c.info) expect(Number.isFinite(model.info[key]), key).toBe(true);
+      expect(model.task).toBe(c.task);
+    });
+
     it("learns about as well as the true model allows", () => {
       const predicted = model.predict(test.x, test.rows);
       if (c.task === "binary_classification") {
-        const best = rocAuc(test.y, test.truth);
-        expect(rocAuc(test.y, predicted)).toBeGreaterThan(best - 0.01);
+        const best = auc(test.y, test.truth);
+        expect(auc(test.y, predicted)).toBeGreaterThan(best - 0.01);
       } else {
         expect(rmse(test.truth, test.truth)).toBe(0);
         expect(rmse(test.y, predicted)).toBeLessThan(NOISE_SD * (c.algorithm === "logreg" ? 1.02 : 1.1));
@@ -122,6 +131,65 @@ for (const c of cases) {
     });
   });
 }
+
+describe("tree ensemble export", () => {
+  // Two trees over two features; thresholds that are float32 values the rows hit exactly.
+  const t01 = Math.fround(0.1);
+  const trees: FlatTree[] = [
+    { feature: [0, -1, 1, -1, -1], threshold: [t01, 0, -2, 0, 0], left: [1, 0, 3, 0, 0], right: [2, 0, 4, 0, 0], value: [0, -1, 0, 0.5, 2] },
+    { feature: [1, -1, -1], threshold: [0, 0, 0], left: [1, 0, 0], right: [2, 0, 0], value: [0, 0.25, -0.75] },
+  ];
+  const x = Float32Array.from([t01, 5, Math.fround(0.1000001), -2, 0.2, -2.5, -7, 0, 1e30, -1e30]);
+  const rows = x.length / 2;
+  const walk = (tree: FlatTree, at: number) => {
+    let n = 0;
+    while (tree.feature[n]! >= 0) n = x[at + tree.feature[n]!]! <= tree.threshold[n]! ? tree.left[n]! : tree.right[n]!;
+    return tree.value[n]!;
+  };
+  const raw = Array.from({ length: rows }, (_, i) => 0.3 + walk(trees[0]!, i * 2) + walk(trees[1]!, i * 2));
+
+  for (const runtime of ["node", "web"] as const) {
+    it(`sends x == threshold to the true branch and sums leaves plus the base in ${runtime}`, async () => {
+      const ort = runtime === "node" ? ortNode : ortWeb;
+      for (const transform of ["none", "logistic"] as const) {
+        const bytes = treeEnsembleModel(trees, { width: 2, baseValue: 0.3, outputTransform: transform, inputName: "x", outputName: "y" });
+        const session = await ort.InferenceSession.create(bytes, { executionProviders: [runtime === "node" ? "cpu" : "wasm"] });
+        const out = (await session.run({ x: new ort.Tensor("float32", x, [rows, 2]) })).y!;
+        expect(out.dims).toEqual([rows, 1]);
+        const expected = raw.map((v) => (transform === "logistic" ? sigmoid(v) : v));
+        (out.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+        await session.release();
+      }
+    });
+  }
+
+  it("applies the logistic as a Sigmoid node, since onnxruntime ignores the regressor's LOGISTIC post_transform", () => {
+    const model = onnx.ModelProto.decode(treeEnsembleModel(trees, { width: 2, baseValue: 0, outputTransform: "logistic" }));
+    expect(model.graph!.node!.map((n) => n.opType)).toEqual(["TreeEnsembleRegressor", "Sigmoid"]);
+    expect(model.opsetImport!.map((o) => o.domain)).toContain("ai.onnx.ml");
+  });
+});
+
+describe("early stopping", () => {
+  it("gbdt keeps the trees up to the best validation loss", async () => {
+    const train = sample(5_000, 6, "binary_classification", linear);
+    const ctx = quietContext(sample(2_000, 7, "binary_classification", linear));
+    const params = parseParams(algorithms.gbdt, { n_trees: 300, learning_rate: 0.5, early_stopping_rounds: 5 });
+    const model = await algorithms.gbdt.train(train, params, "binary_classification", ctx);
+    expect(model.info.trees_grown).toBeLessThan(300);
+    expect(model.info.trees).toBe(model.info.trees_grown! - 5);
+    expect(ctx.fractions.at(-1)).toBe(1);
+  });
+
+  it("mlp stops after `patience` epochs without improvement", async () => {
+    const train = sample(2_000, 8, "regression", linear);
+    const ctx = quietContext(sample(1_000, 9, "regression", linear));
+    const params = parseParams(algorithms.mlp, { epochs: 500, patience: 3, learning_rate: 0.01 });
+    const model = await algorithms.mlp.train(train, params, "regression", ctx);
+    expect(model.info.epochs).toBeLessThan(500);
+    expect(model.info.epochs).toBeGreaterThanOrEqual(model.info.best_epoch! + 3);
+  });
+});
 
 describe("cancellation", () => {
   for (const name of Object.keys(algorithms) as AlgorithmName[]) {
@@ -158,8 +226,9 @@ describe("cancellation", () => {
 describe("params", () => {
   it("fills defaults", () => {
     expect(parseParams(algorithms.mlp, undefined)).toMatchObject({ hidden: [32], patience: 5 });
-    expect(parseParams(algorithms.gbdt, { n_trees: 7 })).toMatchObject({ n_trees: 7, max_bins: 255, learning_rate: 0.1 });
-    expect(parseParams(algorithms.logreg, {})).toMatchObject({ max_iter: 100 });
+    expect(parseParams(algorithms.gbdt, { n_trees: 7 })).toMatchObject({ n_trees: 7, learning_rate: 0.1, max_depth: 6, min_samples_leaf: 20, l2: 1, max_bins: 255 });
+    expect(parseParams(algorithms.gbdt, undefined)).toMatchObject({ n_trees: 100 });
+    expect(parseParams(algorithms.logreg, {})).toMatchObject({ l2: 1e-4, max_iter: 100 });
   });
 
   it.each([
@@ -167,7 +236,9 @@ describe("params", () => {
     ["gbdt", { max_bins: 1000 }, "params.max_bins"],
     ["mlp", { hidden: [16, 0] }, "params.hidden[1]"],
     ["mlp", { learning_rate: "fast" }, "params.learning_rate"],
+    ["gbdt", { min_samples_leaf: 0 }, "params.min_samples_leaf"],
     ["logreg", { l2: -1 }, "params.l2"],
+    ["logreg", { max_iter: 0.5 }, "params.max_iter"],
     ["logreg", { lr: 1 }, '"lr"'],
   ] as const)("%s rejects %j naming %s", (name, params, field) => {
     let error: unknown;
