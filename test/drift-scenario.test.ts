@@ -71,7 +71,7 @@ afterAll(() => stack?.dispose());
 type Report = { versions: { status: string; alerts: string[]; features: { feature: string; psi: number; samples: number; status: string }[] }[] };
 
 describe("planted drift", () => {
-  it("alerts on x only for the shifted traffic, with PSI matching the offline value; the control stays quiet", async () => {
+  it("alerts on x only for the shifted traffic, with PSI matching the offline value; the control stays quiet", { timeout: 180_000 }, async () => {
     const N = 3000;
     const sent: Record<string, Row[]> = { control: [], shifted: [] };
     for (const [name, mean, seed] of [["control", 0, 2], ["shifted", 1, 3]] as const) {
