@@ -84,14 +84,17 @@ describe("planted drift", () => {
       }
     }
     const report = async (name: string) => stack.admin.ok<Report>("GET", `/v1/models/${name}/drift`);
-    const shifted = await eventually(async () => {
-      const r = await report("shifted");
-      return r.versions[0]?.features.every((f) => f.samples === N) ? r : undefined;
-    }, 60_000);
-    const control = await eventually(async () => {
-      const r = await report("control");
-      return r.versions[0]?.features.every((f) => f.samples === N) ? r : undefined;
-    }, 60_000);
+    const seen: Record<string, unknown> = {};
+    const complete = (name: string) =>
+      eventually(async () => {
+        const r = await report(name);
+        seen[name] = r.versions[0]?.features.map((f) => f.samples);
+        return r.versions[0]?.features.every((f) => f.samples === N) ? r : undefined;
+      }, 90_000).catch((err: Error) => {
+        throw new Error(`${err.message}; samples seen: ${JSON.stringify(seen)}`);
+      });
+    const shifted = await complete("shifted");
+    const control = await complete("control");
 
     expect(shifted.versions[0]!.alerts).toEqual(["x"]);
     expect(control.versions[0]!.alerts).toEqual([]);
@@ -110,5 +113,19 @@ describe("planted drift", () => {
     expect(set).toMatchObject({ psi_alert: 1e-5, psi_warn: 1e-6 });
     const tight = await report("control");
     expect(tight.versions[0]!.alerts.length).toBeGreaterThan(0);
+  });
+
+  it("a burst of concurrent predictions is counted in full (log sends stay within the queue's limits)", async () => {
+    const before = (await stack.admin.ok<Report>("GET", "/v1/models/control/drift")).versions[0]!.features[0]!.samples;
+    const r = rng(9);
+    // 30 requests of 100 rows at once: the isolate's log batch fills past 1,000 records (≈ 300 KB).
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => stack.predict("control", { unit: `burst-${i}`, instances: Array.from({ length: 100 }, () => ({ features: draw(r, 0) })) })),
+    );
+    expect(responses.every((res) => res.status === 200)).toBe(true);
+    await eventually(async () => {
+      const samples = (await stack.admin.ok<Report>("GET", "/v1/models/control/drift")).versions[0]!.features[0]!.samples;
+      return samples === before + 3000 ? true : undefined;
+    }, 60_000);
   });
 });

@@ -4,8 +4,9 @@
 // isolate is not torn down before they leave.
 import { MAX_MESSAGE_BYTES, MAX_RECORDS_PER_MESSAGE, type LogRecord } from "@verge/shared";
 
-/** Queues accept at most 100 messages per sendBatch. */
+/** Queues accept at most 100 messages and 256 KB per sendBatch; a margin is kept for framing. */
 const MAX_MESSAGES = 100;
+const MAX_BATCH_BYTES = 240_000;
 const MAX_PENDING_RECORDS = 1000;
 const MAX_WAIT_MS = 25;
 
@@ -41,11 +42,9 @@ async function flush(queue: Queue, batch: Pending): Promise<void> {
   pending = undefined;
   clearTimeout(batch.timer);
   try {
-    const messages = pack(batch.records);
-    for (let i = 0; i < messages.length; i += MAX_MESSAGES) {
-      const chunk = messages.slice(i, i + MAX_MESSAGES);
-      // One retry: the consumer deduplicates, so a send that half-succeeded costs nothing twice.
-      await queue.sendBatch(chunk).catch(() => queue.sendBatch(chunk));
+    for (const chunk of sendBatches(pack(batch.records))) {
+      // Retried: the consumer deduplicates, so a send that half-succeeded costs nothing twice.
+      await queue.sendBatch(chunk).catch(() => queue.sendBatch(chunk)).catch(() => queue.sendBatch(chunk));
     }
   } catch (err) {
     console.error(`prediction log send failed for ${batch.records.length} record(s): ${(err as Error).message}`);
@@ -55,20 +54,39 @@ async function flush(queue: Queue, batch: Pending): Promise<void> {
 }
 
 /** Envelopes of at most 100 records and 96 KB each (a single larger record goes alone). */
-function pack(records: readonly LogRecord[]): MessageSendRequest<{ records: LogRecord[] }>[] {
-  const messages: MessageSendRequest<{ records: LogRecord[] }>[] = [];
+function pack(records: readonly LogRecord[]): { message: MessageSendRequest<{ records: LogRecord[] }>; bytes: number }[] {
+  const messages: { message: MessageSendRequest<{ records: LogRecord[] }>; bytes: number }[] = [];
   let current: LogRecord[] = [];
   let bytes = 0;
+  const close = () => messages.push({ message: { body: { records: current }, contentType: "json" }, bytes });
   for (const r of records) {
     const size = JSON.stringify(r).length;
     if (current.length && (current.length >= MAX_RECORDS_PER_MESSAGE || bytes + size > MAX_MESSAGE_BYTES)) {
-      messages.push({ body: { records: current }, contentType: "json" });
+      close();
       current = [];
       bytes = 0;
     }
     current.push(r);
     bytes += size;
   }
-  if (current.length) messages.push({ body: { records: current }, contentType: "json" });
+  if (current.length) close();
   return messages;
+}
+
+/** Groups envelopes into sendBatch calls within the queue's message-count and byte limits. */
+export function sendBatches<M>(messages: readonly { message: M; bytes: number }[]): M[][] {
+  const out: M[][] = [];
+  let current: M[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    if (current.length && (current.length >= MAX_MESSAGES || bytes + m.bytes > MAX_BATCH_BYTES)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m.message);
+    bytes += m.bytes;
+  }
+  if (current.length) out.push(current);
+  return out;
 }
