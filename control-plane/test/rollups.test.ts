@@ -62,6 +62,21 @@ describe("rollup consumer", () => {
   });
 });
 
+describe("concurrent folds", () => {
+  it("two deliveries of the same records folded at the same moment count them once; the loser retries", async () => {
+    await stack.admin.ok("POST", "/v1/models", { name: "race", task: "regression" });
+    const worker = (await stack.mf.getWorker("verge-control-plane")) as unknown as { queue(q: string, m: { id: string; timestamp: Date; body: unknown; attempts: number }[]): Promise<{ outcome: string; retryBatch: { retry: boolean }; explicitRetries: string[] }> };
+    const records = Array.from({ length: 500 }, (_, i) => record(5000 + i, { model: "race" }));
+    const delivery = (tag: string) => [{ id: `${tag}-1`, timestamp: new Date(), body: { records }, attempts: 1 }];
+    const results = await Promise.all([worker.queue("verge-prediction-logs", delivery("a")), worker.queue("verge-prediction-logs", delivery("b"))]);
+    // Whatever the interleaving, a redelivery of both afterwards changes nothing.
+    await worker.queue("verge-prediction-logs", delivery("c"));
+    const m = await stack.admin.ok<Metrics>("GET", "/v1/models/race/metrics");
+    expect(m.total).toBe(500);
+    expect(results).toHaveLength(2);
+  });
+});
+
 describe("compaction", () => {
   it("folds old minutes into hours and days exactly, and forgets old identities", async () => {
     await stack.admin.ok("POST", "/v1/models", { name: "old", task: "regression" });

@@ -2,7 +2,7 @@
 // however often the queue delivers it.
 import { and, eq, sql } from "drizzle-orm";
 import { binOf, latencyBucket, logRecordKey, logRecordSchema, type DriftReference, type LogRecord, type VersionMetadata } from "@verge/shared";
-import { precondition, type Db } from "../db/client.ts";
+import type { Db } from "../db/client.ts";
 import { ingested, models, rollupBins, rollupLatency, rollups, versions } from "../db/schema.ts";
 
 export interface FoldResult {
@@ -16,8 +16,8 @@ export interface FoldResult {
 
 /**
  * Exactly once, optimistically: read which of the batch's records are already counted, add up
- * the new ones here, then in one atomic D1 batch — guarded by "none of these keys exists yet" —
- * record their keys and add the sums to the rollups. A concurrent or earlier fold of the same
+ * the new ones here, then in one atomic D1 batch — guarded by the primary key of `ingested`, so it
+ * fails whole if any of these keys exists by then — record their keys and add the sums to the rollups. A concurrent or earlier fold of the same
  * records makes the guard fail and the whole batch retry, when they read as already counted;
  * a crash before commit leaves nothing, and redelivery then counts them.
  */
@@ -63,9 +63,9 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
     return { key, ...dims, error: r.status === "ok" ? 0 : 1, latencyMs: total, latencyBucket: bucket, requestId: r.request_id, score: scoreOf(r) };
   });
 
-  const none = sql`NOT EXISTS (SELECT 1 FROM ${ingested} WHERE key IN (SELECT value FROM json_each(${JSON.stringify(keyRows.map((k) => k.key))})))`;
+  // The guard is `ingested.key`'s primary key: if any of these records was counted meanwhile, the
+  // first insert fails and the whole batch (one transaction) with it.
   await d.batch([
-    precondition(d, none),
     ...chunks(keyRows).map((rows) => d.insert(ingested).select(sql`
       SELECT j.value ->> '$.key', ${batchId}, j.value ->> '$.minute', j.value ->> '$.model', j.value ->> '$.version', j.value ->> '$.variant',
              j.value ->> '$.shadow', j.value ->> '$.error', j.value ->> '$.latencyMs', j.value ->> '$.latencyBucket',
