@@ -2,6 +2,7 @@
 // training (built-in or command) → evaluation against production on the same time-based holdout →
 // drift reference → registration with lineage → optional staging. Each phase moves the job's
 // progress; cancellation is checked between phases and inside training.
+import * as ort from "onnxruntime-node";
 import { type DriftReference, type FeatureSpec, type RawRow, type SubmitJob, type VersionMetadata } from "@verge/shared";
 import { readModelIo } from "@verge/shared/onnx/reader";
 import type { Algorithm, TrainingData, TrainTask } from "../algorithms/types.ts";
@@ -65,13 +66,12 @@ export function trainingPipeline(deps: PipelineDeps): Pipeline {
     const outputName = spec.task === "binary_classification" ? "probability" : "prediction";
     const trainLabels = Float32Array.from(set.train.labels);
     const holdoutLabels = Float32Array.from(set.holdout.labels);
-    const trained = await train_(job, deps, { x: train.x, y: trainLabels, rows: train.rows, width: train.width }, outputName);
+    const trained = await fit(job, deps, { x: train.x, y: trainLabels, rows: train.rows, width: train.width }, outputName);
     checkpoint();
 
     job.phase("evaluating", 0.8, `evaluating on ${holdout.rows} held-out rows against production`);
     const session = await createSession(trained.onnx, "cpu");
     const run = async (x: Float32Array, rows: number, width: number, s = session.session) => {
-      const ort = await import("onnxruntime-node");
       const out = await s.run({ [s.inputNames[0]!]: new ort.Tensor("float32", x, [rows, width]) });
       return Float32Array.from(out[s.outputNames[0]!]!.data as Float32Array);
     };
@@ -129,7 +129,7 @@ interface Trained {
   info: Record<string, number>;
 }
 
-async function train_(job: JobHandle, deps: PipelineDeps, data: TrainingData, outputName: string): Promise<Trained> {
+async function fit(job: JobHandle, deps: PipelineDeps, data: TrainingData, outputName: string): Promise<Trained> {
   const { spec } = job;
   const progress = (f: number, message?: string) => job.progress(0.15 + 0.65 * Math.min(1, Math.max(0, f)), message);
   if (spec.algorithm === "command") {
@@ -166,7 +166,7 @@ async function evaluateProduction(
   spec: SubmitJob,
   rows: readonly RawRow[],
   labels: Float32Array,
-  run: (x: Float32Array, rows: number, width: number, session: import("onnxruntime-node").InferenceSession) => Promise<Float32Array>,
+  run: (x: Float32Array, rows: number, width: number, session: ort.InferenceSession) => Promise<Float32Array>,
 ): Promise<{ version: number; evaluation: Evaluation } | undefined> {
   const version = await deps.registry.alias(spec.model, "production");
   if (version === undefined) return undefined;
