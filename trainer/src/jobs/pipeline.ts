@@ -1,6 +1,6 @@
 // One training job from data to a registered version: point-in-time training set → validation →
 // training (built-in or command) → evaluation against production on the same time-based holdout →
-// drift reference → registration with lineage → optional staging. Each phase moves the job's
+// drift reference → registration with lineage → optional staging and deploy step. Each phase moves the job's
 // progress; cancellation is checked between phases and inside training.
 import * as ort from "onnxruntime-node";
 import { type DriftReference, type FeatureSpec, type RawRow, type SubmitJob, type VersionMetadata } from "@verge/shared";
