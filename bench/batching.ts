@@ -11,7 +11,7 @@ import { conditions, median, writeSection } from "./report.ts";
 
 const SECRET = "bench-origin-secret-0123456789";
 const CONNECTIONS = 64;
-const SECONDS = 10;
+const SECONDS = 8;
 const ROUNDS = 3;
 const INPUTS = 256;
 const DELAY_MS = 2;
@@ -100,7 +100,7 @@ ${rows.join("\n")}
 
 Signed OIP infer requests of one row each (FP32 [1, ${INPUTS}]), autocannon with ${CONNECTIONS} connections in a worker thread of the same process, ${SECONDS} s per round, ${ROUNDS} alternating rounds after a warm-up round each, medians. Each mode is its own origin (\`startOrigin\`, registry replaced by an in-memory fetcher) with identical session options: CPU execution provider, ${INTRA_OP_THREADS} intra-op thread, 1 inter-op thread. Rows per run is read from the origin's own \`verge_origin_batch_rows\` histogram. Goal: ≥ 4× throughput with batching.
 
-What bounds the ratio here: load generator, event loop and onnxruntime share two cores, and each request costs the event loop roughly 0.12–0.15 ms (HTTP, HMAC check, JSON and schema parsing, response) whatever the mode, judging by the 512-wide rows where inference is a small share. Measured alone (1 intra-op thread), one row of the 512-wide MLP takes 30 µs at batch 1 and 3.5 µs at batch 64, so batching cannot win much there; the 2048-wide one 272 vs 54 µs per row; the gain grows with the model's weight traffic per row. Levers tried: letting batches run concurrently instead of one run at a time per queue (the queue now fills while a run is in flight) gave 1.26× / 1.98× / 3.46× in an earlier run, within noise of the figures above; 2 intra-op threads made both batch 1 and batch 64 slower in isolation on this machine (512-wide batch 64: 0.45 vs 0.22 ms; 2048-wide batch 64: 6.2 vs 3.4 ms), so it was not run end to end. The delay (${DELAY_MS} ms) rarely decides a flush under this load: batches form while the previous run is in flight.
+What bounds the ratio here: load generator, event loop and onnxruntime share two cores, and each request costs the event loop roughly 0.12–0.15 ms whatever the mode. Timed alone for this request body: the signature check about 90 µs (three WebCrypto calls per request, key import, body digest and verify, each a thread-pool round trip), JSON parsing 16 µs, the schema 6 µs, the tensor 7 µs. Measured alone (1 intra-op thread), one row of the 512-wide MLP takes 30 µs at batch 1 and 3.5 µs at batch 64, so batching cannot win much there; the 2048-wide one 272 vs 54 µs per row; the gain grows with the model's weight traffic per row. The load is a closed loop (64 connections, so throughput ≈ 64 / latency): with the one onnxruntime thread holding one core, most of each request's latency is spent waiting for CPU in the HTTP path and the load generator, not in the batcher, which is why runs hold 14–21 rows rather than 64. Levers tried: letting batches run concurrently instead of one run at a time per queue (the queue now fills while a run is in flight) gave 1.26× / 1.98× / 3.46× in an earlier run, within noise of the figures above; 2 intra-op threads made both batch 1 and batch 64 slower in isolation on this machine (512-wide batch 64: 0.45 vs 0.22 ms; 2048-wide batch 64: 6.2 vs 3.4 ms), so it was not run end to end. The delay (${DELAY_MS} ms) rarely decides a flush under this load: batches form while the previous run is in flight. Not measured: a GPU execution provider, where batch 1 is far from the device's throughput and the ratio is expected to be larger.
 ${conditions()}`,
   );
 }

@@ -99,7 +99,7 @@ export async function benchMonitoring(): Promise<void> {
 | drift report, ${total.toLocaleString("en-US")} records in the window | ${large.toFixed(1)} ms |
 | ratio (large / small) | **${(large / small).toFixed(2)}** (goal within 1.2) |
 
-Records carry ${FEATURES} numeric features binned on the version's reference edges plus the prediction; consumer batches of ${BATCH} messages × ${PER_MESSAGE} records (the envelopes gateways send) are handed to the control plane's queue handler one after another from Node (each hand-off is an RPC into workerd, counted in the figure), spread over 30 one-minute windows. Each fold is one D1 batch: the dedup inserts (1,000 rows per JSON parameter), then the counts, latency and bin folds. The drift report reads only \`rollup_bins\`, whose size depends on bins × windows, not on records. D1 is local SQLite in workerd here.
+Records carry ${FEATURES} numeric features binned on the version's reference edges plus the prediction; consumer batches of ${BATCH} messages × ${PER_MESSAGE} records (the envelopes gateways send) are handed to the control plane's queue handler one after another from Node (each hand-off is an RPC into workerd, counted in the figure), spread over 30 one-minute windows. Each fold validates every record (a plain check for the well-formed shape, the zod schema for anything else), adds the new ones up per window and group (bin counters per feature, bins looked up on a plan prepared once per version), and writes one D1 batch: the dedup inserts (1,000 rows per JSON parameter, as arrays), then the counts, latency and bin folds. The drift report reads only \`rollup_bins\`, whose size depends on bins × windows, not on records. D1 is local SQLite in workerd here.
 ${conditions()}`,
     );
   } finally {

@@ -2,7 +2,7 @@
 // rollups in D1, and the drift report. Feature x shifts for one model; a stationary control
 // model gets the same traffic without the shift.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { binOf, psi, type FeatureSpec } from "@verge/shared";
+import { binOf, psi, type FeatureSpec, type LogRecord } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { CLIENT_KEY, eventually, testStack, type TestStack } from "./helpers.ts";
 
@@ -40,30 +40,33 @@ const histogram = (rows: Row[], f: "x" | "y", edges: number[]) => {
   return counts;
 };
 
+// The reference: 20,000 training rows from the stationary distribution.
+const train = Array.from({ length: 20_000 }, ((r) => () => draw(r, 0))(rng(1)));
+const reference = {
+  features: {
+    x: { edges: X_EDGES, counts: histogram(train, "x", X_EDGES) },
+    y: { edges: Y_EDGES, counts: histogram(train, "y", Y_EDGES) },
+    c: { categories: ["a", "b", "c"], counts: [...["a", "b", "c"].map((k) => train.filter((t) => t.c === k).length), 0] },
+  },
+};
+
+/** Registers a model with the reference and deploys its version alone. */
+async function deploy(name: string): Promise<void> {
+  await stack.admin.ok("POST", "/v1/models", { name, task: "binary_classification" });
+  // The model ignores x, so only the input distribution drifts, not the prediction.
+  const v = await stack.admin.uploadVersion(name, logisticRegressionModel([0, 0.3, 0.5, -0.2, 0.1], -1), {
+    runtime: "edge",
+    inputs: [{ name: "input", shape: [-1, 5] }],
+    outputs: [{ name: "probability", shape: [-1, 1] }],
+    feature_spec: spec,
+    reference,
+  });
+  await stack.admin.ok("PUT", `/v1/models/${name}/deployment`, { variants: [{ name: "main", version: v.version, weight: 10000 }] });
+}
+
 beforeAll(async () => {
   stack = await testStack();
-  // The reference: 20,000 training rows from the stationary distribution.
-  const train = Array.from({ length: 20_000 }, ((r) => () => draw(r, 0))(rng(1)));
-  const cCounts = ["a", "b", "c"].map((k) => train.filter((t) => t.c === k).length);
-  const reference = {
-    features: {
-      x: { edges: X_EDGES, counts: histogram(train, "x", X_EDGES) },
-      y: { edges: Y_EDGES, counts: histogram(train, "y", Y_EDGES) },
-      c: { categories: ["a", "b", "c"], counts: [...cCounts, 0] },
-    },
-  };
-  for (const name of ["control", "shifted"]) {
-    await stack.admin.ok("POST", "/v1/models", { name, task: "binary_classification" });
-    // The model ignores x, so only the input distribution drifts, not the prediction.
-    const v = await stack.admin.uploadVersion(name, logisticRegressionModel([0, 0.3, 0.5, -0.2, 0.1], -1), {
-      runtime: "edge",
-      inputs: [{ name: "input", shape: [-1, 5] }],
-      outputs: [{ name: "probability", shape: [-1, 1] }],
-      feature_spec: spec,
-      reference,
-    });
-    await stack.admin.ok("PUT", `/v1/models/${name}/deployment`, { variants: [{ name: "main", version: v.version, weight: 10000 }] });
-  }
+  for (const name of ["control", "shifted"]) await deploy(name);
   await stack.admin.ok("POST", "/v1/keys", { name: "k", models: ["*"], key: CLIENT_KEY });
 });
 afterAll(() => stack?.dispose());
@@ -127,5 +130,72 @@ describe("planted drift", () => {
       const samples = (await stack.admin.ok<Report>("GET", "/v1/models/control/drift")).versions[0]!.features[0]!.samples;
       return samples === before + 3000 ? true : undefined;
     }, 60_000);
+  });
+});
+
+describe("alert timing", () => {
+  const MIN = 60_000;
+  const WINDOW = 60 * MIN; // the cron sweep's default window
+
+  it("a shift at T is alerted by the first sweep whose window ends at T + one window, judged on [T, T + window)", { timeout: 120_000 }, async () => {
+    // The sweep below must run in the minute planned here; with little of it left, plan for the next.
+    if (Date.now() % MIN > 40_000) await new Promise((r) => setTimeout(r, MIN - (Date.now() % MIN) + 100));
+    const minute = Math.floor(Date.now() / MIN) * MIN;
+    // A sweep during `minute` judges [minute + 1 min − WINDOW, minute + 1 min), its whole minutes up to the current one:
+    // for "late" that is exactly the window after its shift; for "early" the shift is only a quarter window old.
+    const shiftAt = { late: minute + MIN - WINDOW, early: minute + MIN - WINDOW / 4 };
+    const q = await stack.mf.getQueueProducer<unknown>("PREDICTION_LOGS", "verge-gateway");
+    const sent: Record<string, number> = {};
+    for (const [name, T, seed] of [["late", shiftAt.late, 11], ["early", shiftAt.early, 12]] as const) {
+      await deploy(name);
+      // 50 records a minute: drawn from the reference's distribution for a window before T, with x's mean moved by one sd from T until now.
+      const r = rng(seed);
+      const now = Date.now();
+      const perMs = 50 / MIN;
+      const spans = [
+        { from: T - WINDOW, to: T, mean: 0 },
+        { from: T, to: now, mean: 1 },
+      ];
+      const records: LogRecord[] = spans.flatMap(({ from, to, mean }) =>
+        Array.from({ length: Math.round((to - from) * perMs) }, (_, i) => ({
+          request_id: `${name}-${mean}-${i}`,
+          ts: from + Math.floor(i / perMs),
+          model: name,
+          version: 1,
+          variant: "main",
+          shadow: false,
+          snapshot_version: 1,
+          unit_hash: i,
+          features: draw(r, mean),
+          outputs: { probability: 0.5 },
+          latency_ms: { total: 2, features: 0, infer: 1 },
+          status: "ok" as const,
+          degraded: [],
+          colo: "t",
+        })),
+      );
+      for (let i = 0; i < records.length; i += 500) await q.sendBatch([0, 100, 200, 300, 400].map((j) => records.slice(i + j, i + j + 100)).filter((rs) => rs.length).map((rs) => ({ body: { records: rs } })));
+      sent[name] = records.length;
+    }
+    for (const name of Object.keys(shiftAt)) {
+      const everything = `from=${shiftAt.late - 2 * WINDOW}&to=${minute + MIN}`;
+      await eventually(async () => ((await stack.admin.ok<Report>("GET", `/v1/models/${name}/drift?${everything}`)).versions[0]?.features[0]?.samples === sent[name] ? true : undefined), 60_000);
+    }
+
+    await (await stack.mf.getWorker("verge-control-plane")).scheduled({ cron: "* * * * *" });
+    expect(Math.floor(Date.now() / MIN) * MIN).toBe(minute); // the sweep ran in the planned minute
+
+    type Alert = { kind: string; subject: string; opened_at: string; details: { window: { from: string; to: string } } };
+    const open = async (name: string) => (await stack.admin.ok<{ alerts: Alert[] }>("GET", `/v1/alerts?model=${name}`)).alerts;
+    const alerts = await open("late");
+    expect(alerts.map((a) => [a.kind, a.subject])).toEqual([["drift", "x"]]);
+    const late = alerts[0]!;
+    // The evidence lies within one window after T: from T (no traffic from before the shift) to T + window.
+    expect(Date.parse(late.details.window.from) - shiftAt.late).toBe(0);
+    expect(Date.parse(late.details.window.to) - shiftAt.late).toBe(WINDOW);
+    const openedAt = Date.parse(/Z$/.test(late.opened_at) ? late.opened_at : `${late.opened_at.replace(" ", "T")}Z`);
+    expect(openedAt - shiftAt.late).toBeLessThanOrEqual(WINDOW);
+    // A quarter window after its shift, three quarters of the window still predate it (PSI ≈ 0.06): no alert yet.
+    expect(await open("early")).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 // The origin node's configuration, parsed once from the environment.
+import { nameSchema } from "@verge/shared";
 import { z } from "zod";
 
 const configSchema = z.object({
@@ -29,7 +30,7 @@ const configSchema = z.object({
         return z.NEVER;
       }
     })
-    .pipe(z.record(z.string(), z.strictObject({ max_batch_size: z.number().int().min(1).max(4096).optional(), max_queue_delay_ms: z.number().min(0).max(1000).optional() }))),
+    .pipe(z.record(nameSchema, z.strictObject({ max_batch_size: z.number().int().min(1).max(4096).optional(), max_queue_delay_ms: z.number().min(0).max(1000).optional() }))),
   /** The offline store: a local folder, or an `s3://bucket/prefix` on S3-compatible storage (R2). */
   VERGE_OFFLINE_ROOT: z.string().min(1).default(".verge/offline"),
   VERGE_S3_ENDPOINT: z.string().optional(),

@@ -29,7 +29,7 @@ export function buildOrigin(config: Config, options: OriginOptions = {}) {
 
 export function startOrigin(config = loadConfig(), options: OriginOptions = {}) {
   const { app, services } = buildOrigin(config, options);
-  return new Promise<{ port: number; services: OriginServices; close: () => Promise<void> }>((resolve) => {
+  return new Promise<{ port: number; services: OriginServices; close: () => Promise<void> }>((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
       services.readiness.state = "ready";
       resolve({
@@ -41,6 +41,8 @@ export function startOrigin(config = loadConfig(), options: OriginOptions = {}) 
         },
       });
     });
+    // A port already taken rejects instead of leaving the caller waiting forever.
+    server.once("error", reject);
   });
 }
 

@@ -160,6 +160,9 @@ describe("the origin app", () => {
   it("parses per-model batching overrides from VERGE_BATCHING", () => {
     expect(config().VERGE_BATCHING).toEqual({ churn: { max_batch_size: 32, max_queue_delay_ms: 5 } });
     expect(() => config({ VERGE_BATCHING: "{nope" })).toThrow(/VERGE_BATCHING: must be a JSON object/);
+    expect(() => config({ VERGE_BATCHING: '{"Churn!":{"max_batch_size":8}}' })).toThrow(/VERGE_BATCHING/);
+    expect(() => config({ VERGE_BATCHING: '{"churn":{"max_batch":8}}' })).toThrow(/VERGE_BATCHING/);
+    expect(() => config({ VERGE_BATCHING: '{"churn":{"max_batch_size":0}}' })).toThrow(/VERGE_BATCHING\.churn\.max_batch_size/);
   });
 
   it("is ready only between start and drain", async () => {
@@ -227,5 +230,13 @@ describe("the origin app", () => {
     expect((await fetch(`http://127.0.0.1:${port}/v1/nothing`)).status).toBe(404);
     await origin.close();
     expect(origin.services.readiness.state).toBe("draining");
+    await expect(fetch(`http://127.0.0.1:${port}/v2/health/ready`)).rejects.toThrow();
+  });
+
+  it("refuses to start on a port already taken", async () => {
+    const port = await freePort();
+    const first = await startOrigin(config({ PORT: String(port) }), { fetcher: await fakeRegistry() });
+    await expect(startOrigin(config({ PORT: String(port) }), { fetcher: await fakeRegistry() })).rejects.toThrow(/EADDRINUSE/);
+    await first.close();
   });
 });

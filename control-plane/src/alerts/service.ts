@@ -37,15 +37,29 @@ export async function raiseAlert(d: Db, a: RaisedAlert, now = Date.now()): Promi
   return "opened";
 }
 
+const MINUTE = 60_000;
+
+/**
+ * The window a sweep at `now` judges: the last `windowMs` of whole minutes, the current one
+ * included. A shift at T is judged on post-shift traffic alone from the tick at T + window − 1 min
+ * on, so a shift that traffic alone would alert on is alerted within one window after T.
+ */
+export function sweepWindow(now: number, windowMs: number): { from: number; to: number } {
+  const to = (Math.floor(now / MINUTE) + 1) * MINUTE;
+  return { from: to - windowMs, to };
+}
+
 /** The cron's monitoring sweep over the last window of every deployed model. */
 export async function sweep(d: Db, now = Date.now(), windowMs = 3_600_000): Promise<number> {
   const deployed = await d.select({ id: models.id, name: models.name, allocation: deployments.allocation }).from(deployments).innerJoin(models, eq(models.id, deployments.modelId)).all();
+  const window = sweepWindow(now, windowMs);
+  // Each alert carries the window it was judged on.
+  const judged = { from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString() };
   let raised = 0;
   for (const m of deployed) {
-    const window = { from: now - windowMs, to: now + 60_000 };
     for (const v of await driftReport(d, m, window, await modelThresholds(d, m.id))) {
       for (const f of [...v.features, ...(v.prediction ? [v.prediction] : [])].filter((x) => x.status === "alert")) {
-        await raiseAlert(d, { model: m.name, version: v.version, kind: "drift", subject: f.feature, details: { psi: f.psi, js: f.js, test: f.test, samples: f.samples, reasons: f.reasons } }, now);
+        await raiseAlert(d, { model: m.name, version: v.version, kind: "drift", subject: f.feature, details: { psi: f.psi, js: f.js, test: f.test, samples: f.samples, reasons: f.reasons, window: judged } }, now);
         raised++;
       }
     }
@@ -58,18 +72,18 @@ export async function sweep(d: Db, now = Date.now(), windowMs = 3_600_000): Prom
       counts.push(w.samples);
       if (w.samples < g.min_samples) continue;
       if (w.error_rate > g.max_error_rate) {
-        await raiseAlert(d, { model: m.name, version: 0, kind: "guardrail", subject: `${variant}:error_rate`, details: { error_rate: w.error_rate, max: g.max_error_rate, samples: w.samples } }, now);
+        await raiseAlert(d, { model: m.name, version: 0, kind: "guardrail", subject: `${variant}:error_rate`, details: { error_rate: w.error_rate, max: g.max_error_rate, samples: w.samples, window: judged } }, now);
         raised++;
       }
       if (w.p99_ms !== null && w.p99_ms > g.max_p99_ms) {
-        await raiseAlert(d, { model: m.name, version: 0, kind: "guardrail", subject: `${variant}:p99`, details: { p99_ms: w.p99_ms, max: g.max_p99_ms, samples: w.samples } }, now);
+        await raiseAlert(d, { model: m.name, version: 0, kind: "guardrail", subject: `${variant}:p99`, details: { p99_ms: w.p99_ms, max: g.max_p99_ms, samples: w.samples, window: judged } }, now);
         raised++;
       }
     }
     if (counts.length > 1 && counts.reduce((s, x) => s + x, 0) >= 1000) {
       const srm = sampleRatioMismatch(counts, [...shares.values()]);
       if (srm.mismatch) {
-        await raiseAlert(d, { model: m.name, version: 0, kind: "sample_ratio_mismatch", subject: "assignment", details: { ...srm, counts, weights: [...shares.values()] } }, now);
+        await raiseAlert(d, { model: m.name, version: 0, kind: "sample_ratio_mismatch", subject: "assignment", details: { ...srm, counts, weights: [...shares.values()], window: judged } }, now);
         raised++;
       }
     }

@@ -1,9 +1,11 @@
 // Folds prediction log records into per-minute rollups, counting each record exactly once
 // however often the queue delivers it.
 import { and, eq, sql } from "drizzle-orm";
-import { binOf, latencyBucket, logRecordKey, logRecordSchema, type DriftReference, type LogRecord, type VersionMetadata } from "@verge/shared";
+import { logRecordKey, type LogRecord, type VersionMetadata } from "@verge/shared";
 import type { Db } from "../db/client.ts";
 import { ingested, models, rollupBins, rollupLatency, rollups, versions } from "../db/schema.ts";
+import { addRecord, binPlan, emptyFold, foldRows, type BinPlan } from "./fold.ts";
+import { parseLogRecord } from "./record-check.ts";
 
 export interface FoldResult {
   /** Records that parsed (already-counted redeliveries included). */
@@ -25,8 +27,8 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
   const byKey = new Map<string, LogRecord>();
   let rejected = 0;
   for (const body of bodies) {
-    const parsed = logRecordSchema.safeParse(body);
-    if (parsed.success) byKey.set(logRecordKey(parsed.data), parsed.data);
+    const record = parseLogRecord(body);
+    if (record) byKey.set(logRecordKey(record), record);
     else rejected++;
   }
   const accepted = bodies.length - rejected;
@@ -35,43 +37,20 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
   const seen = await d.all<{ key: string }>(sql`SELECT key FROM ${ingested} WHERE key IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`);
   for (const { key } of seen) byKey.delete(key);
   if (byKey.size === 0) return { accepted, counted: 0, rejected };
-  const fresh = [...byKey.entries()];
-  const references = await loadReferences(d, fresh.map(([, r]) => r));
-
-  const counts = new Map<string, { minute: number; model: string; version: number; variant: string; shadow: number; count: number; errors: number; latencySumMs: number; latencyMaxMs: number }>();
-  const latency = new Map<string, { minute: number; model: string; version: number; variant: string; shadow: number; bucket: number; count: number }>();
-  const bins = new Map<string, { minute: number; model: string; version: number; variant: string; shadow: number; feature: string; bin: number; count: number }>();
-  const keyRows = fresh.map(([key, r]) => {
-    const dims = { minute: Math.floor(r.ts / 60_000), model: r.model, version: r.version, variant: r.variant, shadow: r.shadow ? 1 : 0 };
-    const dimKey = `${dims.minute}|${dims.model}|${dims.version}|${dims.variant}|${dims.shadow}`;
-    const total = r.latency_ms.total;
-    const c = counts.get(dimKey) ?? { ...dims, count: 0, errors: 0, latencySumMs: 0, latencyMaxMs: 0 };
-    c.count++;
-    c.errors += r.status === "ok" ? 0 : 1;
-    c.latencySumMs += total;
-    c.latencyMaxMs = Math.max(c.latencyMaxMs, total);
-    counts.set(dimKey, c);
-    const bucket = latencyBucket(total);
-    const l = latency.get(`${dimKey}|${bucket}`) ?? { ...dims, bucket, count: 0 };
-    l.count++;
-    latency.set(`${dimKey}|${bucket}`, l);
-    for (const [feature, bin] of binsOf(r, references.get(`${r.model}@${r.version}`))) {
-      const b = bins.get(`${dimKey}|${feature}|${bin}`) ?? { ...dims, feature, bin, count: 0 };
-      b.count++;
-      bins.set(`${dimKey}|${feature}|${bin}`, b);
-    }
-    return { key, ...dims, error: r.status === "ok" ? 0 : 1, latencyMs: total, latencyBucket: bucket, requestId: r.request_id, score: scoreOf(r) };
-  });
+  const planOf = await loadPlans(d, byKey.values());
+  const fold = emptyFold();
+  for (const [key, r] of byKey) addRecord(fold, key, r, planOf);
+  const { counts, latency, bins } = foldRows(fold);
 
   // The guard is `ingested.key`'s primary key: if any of these records was counted meanwhile, the
-  // first insert fails and the whole batch (one transaction) with it.
+  // first insert fails and the whole batch (one transaction) with it. Rows travel as JSON arrays,
+  // not objects: shorter to write and to read back column by column.
   await d.batch([
-    ...chunks(keyRows).map((rows) => d.insert(ingested).select(sql`
-      SELECT j.value ->> '$.key', ${batchId}, j.value ->> '$.minute', j.value ->> '$.model', j.value ->> '$.version', j.value ->> '$.variant',
-             j.value ->> '$.shadow', j.value ->> '$.error', j.value ->> '$.latencyMs', j.value ->> '$.latencyBucket',
-             j.value ->> '$.requestId', j.value ->> '$.score'
+    ...chunks(fold.ingested).map((rows) => d.insert(ingested).select(sql`
+      SELECT j.value ->> 0, ${batchId}, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
+             j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10
       FROM json_each(${JSON.stringify(rows)}) AS j`)),
-    ...chunks([...counts.values()]).map((rows) => d.insert(rollups).select(sql`
+    ...chunks(counts).map((rows) => d.insert(rollups).select(sql`
       SELECT j.value ->> '$.minute', j.value ->> '$.model', j.value ->> '$.version', j.value ->> '$.variant', j.value ->> '$.shadow',
              j.value ->> '$.count', j.value ->> '$.errors', j.value ->> '$.latencySumMs', j.value ->> '$.latencyMaxMs'
       FROM json_each(${JSON.stringify(rows)}) AS j WHERE true
@@ -80,18 +59,18 @@ export async function foldRecords(d: Db, bodies: readonly unknown[], batchId: st
         errors = ${rollups.errors} + excluded.errors,
         latency_sum_ms = ${rollups.latencySumMs} + excluded.latency_sum_ms,
         latency_max_ms = max(${rollups.latencyMaxMs}, excluded.latency_max_ms)`)),
-    ...chunks([...latency.values()]).map((rows) => d.insert(rollupLatency).select(sql`
+    ...chunks(latency).map((rows) => d.insert(rollupLatency).select(sql`
       SELECT j.value ->> '$.minute', j.value ->> '$.model', j.value ->> '$.version', j.value ->> '$.variant', j.value ->> '$.shadow',
              j.value ->> '$.bucket', j.value ->> '$.count'
       FROM json_each(${JSON.stringify(rows)}) AS j WHERE true
       ON CONFLICT (model, version, variant, shadow, minute, bucket) DO UPDATE SET count = ${rollupLatency.count} + excluded.count`)),
-    ...chunks([...bins.values()]).map((rows) => d.insert(rollupBins).select(sql`
+    ...chunks(bins).map((rows) => d.insert(rollupBins).select(sql`
       SELECT j.value ->> '$.minute', j.value ->> '$.model', j.value ->> '$.version', j.value ->> '$.variant', j.value ->> '$.shadow',
              j.value ->> '$.feature', j.value ->> '$.bin', j.value ->> '$.count'
       FROM json_each(${JSON.stringify(rows)}) AS j WHERE true
       ON CONFLICT (model, version, feature, minute, variant, shadow, bin) DO UPDATE SET count = ${rollupBins.count} + excluded.count`)),
   ] as unknown as Parameters<Db["batch"]>[0]);
-  return { accepted, counted: fresh.length, rejected };
+  return { accepted, counted: fold.ingested.length, rejected };
 }
 
 /** Rows per statement: each chunk is one JSON parameter, well inside D1's per-value size limit. */
@@ -103,53 +82,32 @@ function chunks<T>(rows: readonly T[]): T[][] {
   return out;
 }
 
-export const PREDICTION_FEATURE = "__prediction__";
-export const DEFAULTED_BIN = -1;
+/** Versions are immutable, so their bin plans are cached for the isolate's life. */
+const planCache = new Map<string, BinPlan | null>();
+const planKey = (model: string, version: number) => `${model}@${version}`;
 
-/** Versions are immutable, so their drift references are cached for the isolate's life. */
-const referenceCache = new Map<string, DriftReference | null>();
-
-async function loadReferences(d: Db, records: readonly LogRecord[]): Promise<Map<string, DriftReference | null>> {
-  for (const key of new Set(records.map((r) => `${r.model}@${r.version}`))) {
-    if (referenceCache.has(key)) continue;
-    const [model, version] = [key.slice(0, key.lastIndexOf("@")), Number(key.slice(key.lastIndexOf("@") + 1))];
-    const row = await d
-      .select({ metadata: versions.metadata })
-      .from(versions)
-      .innerJoin(models, eq(models.id, versions.modelId))
-      .where(and(eq(models.name, model), eq(versions.version, version)))
-      .get();
-    // An unknown version is not cached: it may be registered a moment later.
-    if (row) referenceCache.set(key, (row.metadata as VersionMetadata).reference ?? null);
+/** Loads the plans of the records' versions; the returned lookup gives null for a version without a reference. */
+async function loadPlans(d: Db, records: Iterable<LogRecord>): Promise<(model: string, version: number) => BinPlan | null> {
+  const wanted = new Map<string, Set<number>>();
+  for (const r of records) {
+    const list = wanted.get(r.model) ?? new Set<number>();
+    list.add(r.version);
+    wanted.set(r.model, list);
   }
-  return referenceCache;
-}
-
-/** `[feature, bin]` pairs for one record on its version's reference bins. */
-function binsOf(r: LogRecord, reference: DriftReference | null | undefined): [string, number][] {
-  if (!reference) return [];
-  const out: [string, number][] = [];
-  const defaulted = new Set(r.degraded.map((x) => x.feature));
-  for (const [feature, h] of Object.entries(reference.features)) {
-    if (defaulted.has(feature)) {
-      out.push([feature, DEFAULTED_BIN]);
-      continue;
+  for (const [model, list] of wanted) {
+    for (const version of list) {
+      if (planCache.has(planKey(model, version))) continue;
+      const row = await d
+        .select({ metadata: versions.metadata })
+        .from(versions)
+        .innerJoin(models, eq(models.id, versions.modelId))
+        .where(and(eq(models.name, model), eq(versions.version, version)))
+        .get();
+      // An unknown version is not cached: it may be registered a moment later.
+      if (!row) continue;
+      const reference = (row.metadata as VersionMetadata).reference;
+      planCache.set(planKey(model, version), reference ? binPlan(reference) : null);
     }
-    const bin = binOf(h, r.features[feature]);
-    if (bin !== undefined) out.push([feature, bin]);
   }
-  const prediction = scoreOf(r);
-  if (reference.prediction && prediction !== null) {
-    const bin = binOf(reference.prediction, prediction);
-    if (bin !== undefined) out.push([PREDICTION_FEATURE, bin]);
-  }
-  return out;
+  return (model, version) => planCache.get(planKey(model, version)) ?? null;
 }
-
-/** The record's score: its first output (the last class's value for a vector output). */
-function scoreOf(r: LogRecord): number | null {
-  const first = Object.values(r.outputs)[0];
-  const v = typeof first === "number" ? first : first?.at(-1);
-  return v === undefined || !Number.isFinite(v) ? null : v;
-}
-

@@ -8,7 +8,7 @@ import { driftSettings, rollupBins, versions } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
-import { DEFAULTED_BIN, PREDICTION_FEATURE } from "./consume.ts";
+import { DEFAULTED_BIN, PREDICTION_FEATURE } from "./fold.ts";
 import { windowOf, windowQuery } from "./routes.ts";
 
 export const driftQuery = windowQuery.extend({
