@@ -93,7 +93,7 @@ describe("alerts", () => {
     await deployOneFeatureModel("watched", REFERENCE);
     // 500 predictions whose x sits far above the reference.
     await send(Array.from({ length: 500 }, (_, i) => record("watched", `a-${i}`, Date.now(), 2.5 + (i % 3))));
-    await eventually(async () => ((await driftSamples("watched")) === 500 ? true : undefined));
+    await eventually(async () => ((await driftSamples("watched")) === 500 ? true : undefined), 60_000);
     const t0 = Date.now();
     await tick(stack, t0); // raises the alert; the first delivery fails (503)
     expect(hitsOf("/hooks/flaky").map((h) => h.status)).toEqual([503]);
@@ -216,7 +216,7 @@ describe("webhook delivery backoff", () => {
     const hook = await stack.admin.ok<{ id: string }>("POST", "/v1/webhooks", { url: hookUrl("/hooks/down") });
     await deployOneFeatureModel("backoff", REFERENCE);
     await send(Array.from({ length: 500 }, (_, i) => record("backoff", `b-${i}`, Date.now(), 2.5)));
-    await eventually(async () => ((await driftSamples("backoff")) === 500 ? true : undefined));
+    await eventually(async () => ((await driftSamples("backoff")) === 500 ? true : undefined), 60_000);
 
     // (Other models' alerts may go to the same receiver; only this model's are counted.)
     const attempts = () => hitsOf("/hooks/down").filter((h) => (JSON.parse(h.body) as { alert: { model: string } }).alert.model === "backoff").length;

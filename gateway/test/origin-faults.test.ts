@@ -14,7 +14,8 @@ import { CLIENT_KEY, errorOf, testStack, type TestStack } from "../../test/helpe
 import { settledAt, tick } from "../../test/drain.ts";
 
 const SECRET = "origin-secret-0123456789abcdef";
-const DEADLINE_MS = 1500;
+// Far above the slow origin's 600 ms, so a loaded machine does not turn slowness into a timeout.
+const DEADLINE_MS = 5000;
 const ORIGIN_OUTPUT = 0.25;
 
 type Mode = { kind: "ok"; delayMs?: number } | { kind: "hang" } | { kind: "reset"; times: number } | { kind: "status"; status: number };
@@ -76,11 +77,15 @@ describe("a staged rollout on a slow origin", () => {
     mode = { kind: "ok", delayMs: 600 };
 
     const units = Array.from({ length: 40 }, (_, i) => `p99-${i}`);
-    const served = await Promise.all(units.map(async (unit) => {
-      const res = await stack.predict("demo", { unit, features });
-      expect(res.status).toBe(200);
-      return { unit, ...((await res.json()) as Body) };
-    }));
+    const served: (Body & { unit: string; fallback?: unknown })[] = [];
+    for (let i = 0; i < units.length; i += 10) {
+      served.push(...(await Promise.all(units.slice(i, i + 10).map(async (unit) => {
+        const res = await stack.predict("demo", { unit, features });
+        expect(res.status).toBe(200);
+        return { unit, ...((await res.json()) as Body) };
+      }))));
+    }
+    expect(served.filter((s) => s.fallback !== undefined)).toEqual([]);
     const onCandidate = served.filter((s) => s.variant === "candidate");
     expect(onCandidate.length).toBeGreaterThanOrEqual(10);
     for (const s of onCandidate) expect(s).toMatchObject({ version: originVersion, outputs: { probability: ORIGIN_OUTPUT } });
@@ -143,7 +148,7 @@ describe("origin faults", () => {
       expect(res.status).toBe(503);
       expect((await errorOf(res)).message).toBe(`origin: no answer within ${DEADLINE_MS} ms`);
       expect(ms).toBeGreaterThanOrEqual(DEADLINE_MS - 5);
-      expect(ms).toBeLessThan(DEADLINE_MS + 1000);
+      expect(ms).toBeLessThan(DEADLINE_MS + 2000);
     });
     expect(calls).toEqual(["hang"]);
   });

@@ -44,7 +44,7 @@ describe("snapshot", () => {
     const created = await stack.admin.ok<{ id: string; key: string }>("POST", "/v1/keys", { name: "short-lived", models: ["demo"] });
     const call = (key: string) => stack.predict("demo", { unit: "u1" }, { authorization: `Bearer ${key}` });
     // The new key works as soon as the isolate's snapshot carries it (within one TTL).
-    await eventually(async () => ((await call(created.key)).status === 200 ? true : undefined), 5_000, 50);
+    await eventually(async () => ((await call(created.key)).status === 200 ? true : undefined), 30_000, 50);
     await stack.admin.ok("DELETE", `/v1/keys/${created.id}`);
     // No request was in flight during the revocation, so the held snapshot was checked before it:
     // from one TTL after it on, every request must see the key gone.
