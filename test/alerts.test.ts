@@ -146,7 +146,7 @@ describe("guardrail and sample-ratio-mismatch alerts", () => {
 });
 
 describe("concept drift", () => {
-  it("raises a concept-drift alert when labelled errors jump; a redelivered label does not move the detector twice", async () => {
+  it("raises a concept-drift alert when labelled errors jump; a redelivered label does not move the detector twice", { timeout: 240_000 }, async () => {
     const version = await deployOneFeatureModel("concept");
     const feedbackQ = await stack.mf.getQueueProducer<unknown>("FEEDBACK", "verge-gateway");
     const N = 1200;
