@@ -225,13 +225,17 @@ describe("the response playbook", () => {
     const rollouts = await stack.admin.ok<{ rollouts: { candidate: number; status: string }[] }>("GET", "/v1/models/churn/rollouts");
     expect(rollouts.rollouts[0]).toMatchObject({ candidate, status: "running" });
     const production = async () => (await stack.admin.ok<{ aliases: { alias: string; version: number }[] }>("GET", "/v1/models/churn/aliases")).aliases.find((a) => a.alias === "production")?.version;
+    // Each step lasts its plan's interval (1 s) by the clock; then every evaluation must answer.
     const decisions: string[] = [];
-    for (let i = 0; i < 6 && (await production()) !== candidate; i++) {
-      await new Promise((r) => setTimeout(r, 1100));
-      const res = await stack.admin.call<{ decision: { action: string } }>("POST", "/v1/models/churn/rollouts/evaluate");
-      if (res.status === 200) decisions.push(res.body.decision.action);
+    for (let i = 0; i < 4 && (await production()) !== candidate; i++) {
+      const running = (await stack.admin.ok<{ rollouts: { step_started_at: string; interval_s: number }[] }>("GET", "/v1/models/churn/rollouts")).rollouts[0]!;
+      const due = Date.parse(running.step_started_at) + running.interval_s * 1000;
+      while (Date.now() <= due) await new Promise((r) => setTimeout(r, due + 1 - Date.now()));
+      const res = await stack.admin.call<{ decision: { action: string; applied: string } }>("POST", "/v1/models/churn/rollouts/evaluate");
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      decisions.push(res.body.decision.applied);
     }
-    expect(decisions).toContain("advance");
+    expect(decisions).toEqual(["advanced to 10000 bp", `promoted: production → version ${candidate}`]);
     expect(await production()).toBe(candidate);
     // The drift baseline is now the candidate's own reference, built from the data it was trained on.
     const v = (await versionsOf("churn")).find((x) => x.version === candidate)!;

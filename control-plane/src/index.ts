@@ -49,12 +49,14 @@ export default {
   fetch: app.fetch,
   queue: handleQueue,
   // Cron trigger: promotion rules judge running rollouts, the monitoring sweep raises alerts,
-  // and due webhook deliveries go out.
-  async scheduled(_controller, env) {
+  // and due webhook deliveries go out. Every step judges the tick's own time, so a late start
+  // judges the same window, and a tick can be replayed for a chosen moment.
+  async scheduled(controller, env) {
     const d = db(env);
-    await evaluateAll(d);
-    await sweep(d);
-    await deliverDue(d, Number(env.ALERT_RETRY_BASE_MS));
-    await compact(d, Date.now(), Number(env.INGESTED_RETENTION_DAYS));
+    const now = controller.scheduledTime;
+    await evaluateAll(d, now);
+    await sweep(d, now);
+    await deliverDue(d, Number(env.ALERT_RETRY_BASE_MS), now);
+    await compact(d, now, Number(env.INGESTED_RETENTION_DAYS));
   },
 } satisfies ExportedHandler<Env>;

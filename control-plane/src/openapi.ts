@@ -43,7 +43,7 @@ export const ROUTES: RouteDoc[] = [
   { method: "post", path: "/v1/models/{model}/rollouts/evaluate", role: "operator", summary: "Judge the running rollout now and apply the decision" },
   { method: "post", path: "/v1/models/{model}/rollouts/cancel", role: "operator", summary: "Cancel the running rollout, restoring the deployment" },
   { method: "get", path: "/v1/models/{model}/metrics", role: "viewer", summary: "Windowed counts, errors and latency per version and variant; with `step`, a time series", query: metricsQuery },
-  { method: "get", path: "/v1/models/{model}/drift", role: "viewer", summary: "Drift per feature and for the prediction against each version's reference (PSI, JS, KS / chi-square)", query: driftQuery },
+  { method: "get", path: "/v1/models/{model}/drift", role: "viewer", summary: "Drift per feature and for the prediction against each version's reference (PSI, JS, KS / chi-square), and the state of its concept-drift detector (labels taken in, window error rate)", query: driftQuery },
   { method: "put", path: "/v1/models/{model}/drift-thresholds", role: "operator", summary: "Set the model's drift thresholds (any subset over the defaults)", body: driftThresholdsSchema },
   { method: "get", path: "/v1/models/{model}/drift-thresholds", role: "viewer", summary: "The model's drift thresholds" },
   { method: "get", path: "/v1/models/{model}/experiment", role: "viewer", summary: "Experiment report: per-variant traffic, errors, latency and labelled quality; SRM; mSPRT; sample size", query: experimentQuery },
@@ -58,6 +58,7 @@ export const ROUTES: RouteDoc[] = [
   { method: "post", path: "/v1/alerts/{id}/ack", role: "operator", summary: "Acknowledge an open alert" },
   { method: "post", path: "/v1/webhooks", role: "admin", summary: "Register a webhook for alerts (its signing secret is shown once)", body: createWebhookSchema },
   { method: "get", path: "/v1/webhooks", role: "admin", summary: "List webhooks" },
+  { method: "get", path: "/v1/webhooks/{id}/deliveries", role: "admin", summary: "A webhook's deliveries, newest first: status (pending, delivered, failed once the attempts run out), attempts, next attempt, last error" },
   { method: "delete", path: "/v1/webhooks/{id}", role: "admin", summary: "Revoke a webhook" },
   { method: "get", path: "/v1/snapshot", role: "gateway", summary: "The routing snapshot for gateways (ETag / If-None-Match)" },
 ];

@@ -5,7 +5,8 @@ import type { LogRecord } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoMetadata } from "../../scripts/lib/demo.ts";
 import { AdminClient } from "../../scripts/lib/admin.ts";
-import { eventually, GATEWAY_TOKEN, tableCounts, testStack, type TestStack } from "../../test/helpers.ts";
+import { GATEWAY_TOKEN, tableCounts, testStack, type TestStack } from "../../test/helpers.ts";
+import { settledAt, tick } from "../../test/drain.ts";
 import { ROUTES } from "../src/openapi.ts";
 
 let stack: TestStack;
@@ -97,11 +98,12 @@ describe("promotion and rollback", () => {
 });
 
 describe("staged rollout", () => {
-  const logs = async (variant: string, version: number, n: number, error: boolean) => {
+  // Rollout time is driven explicitly: evaluations run as the cron tick of a chosen moment.
+  const logs = async (variant: string, version: number, n: number, error: boolean, ts = Date.now()) => {
     const q = await stack.mf.getQueueProducer<LogRecord>("PREDICTION_LOGS", "verge-gateway");
     const records = Array.from({ length: n }, (_, i) => ({
-      request_id: `${variant}-${version}-${Date.now()}-${i}`,
-      ts: Date.now(),
+      request_id: `${variant}-${version}-${ts}-${i}`,
+      ts,
       model: "m",
       version,
       variant,
@@ -117,35 +119,45 @@ describe("staged rollout", () => {
     }));
     for (let i = 0; i < records.length; i += 100) await q.sendBatch(records.slice(i, i + 100).map((body) => ({ body })));
   };
-  const metricsFor = (variant: string) => eventually(async () => {
-    const m = await stack.admin.ok<{ series: { variant: string; count: number }[] }>("GET", "/v1/models/m/metrics");
-    return m.series.find((s) => s.variant === variant && s.count >= 60) ? m : undefined;
-  });
+  type Series = { variant: string; version: number; count: number; errors: number }[];
+  /** Waits until the candidate's counted predictions since `from` reach `n`, and checks none is counted twice. */
+  const counted = async (version: number, n: number, from: number, field: "count" | "errors" = "count") => {
+    const read = async () => (await stack.admin.ok<{ series: Series }>("GET", `/v1/models/m/metrics?from=${from - 60_000}&to=${Date.now() + 600_000}`)).series.filter((s) => s.variant === "candidate" && s.version === version).reduce((t, s) => t + s[field], 0);
+    expect(await settledAt(stack, read, n)).toBe(n);
+  };
+  type RolloutView = { status: string; step: number; weight_bp: number; step_started_at: string; reason: string | null; last_decision: { action: string; reasons: string[]; applied?: string } | null };
+  const current = async () => (await stack.admin.ok<{ rollouts: RolloutView[] }>("GET", "/v1/models/m/rollouts")).rollouts[0]!;
 
   it("steps traffic up and promotes when the rule passes, restoring the deployment", async () => {
     await stack.admin.ok("PUT", "/v1/models/m/deployment", { variants: [{ name: "main", alias: "production", weight: 10000 }] });
     await stack.admin.ok("PUT", "/v1/models/m/promotion-rule", { min_samples: 50, min_duration_s: 0, guardrails: { max_error_rate: 0.05, max_p99_ms: 500, min_samples: 20 } });
-    const started = await stack.admin.ok<{ rollout: { steps: number[]; weight_bp: number } }>("POST", "/v1/models/m/promote", { version: 3, plan: { steps: [2000, 10000], interval_s: 1 } });
+    const started = await stack.admin.ok<{ rollout: RolloutView & { steps: number[] } }>("POST", "/v1/models/m/promote", { version: 3, plan: { steps: [2000, 10000], interval_s: 60 } });
     expect(started.rollout.weight_bp).toBe(2000);
+    const t0 = Date.parse(started.rollout.step_started_at);
     const dep = await stack.admin.ok<{ variants: { name: string; weight: number }[] }>("GET", "/v1/models/m/deployment");
     expect(dep.variants.map((v) => [v.name, v.weight])).toEqual([["baseline", 8000], ["candidate", 2000]]);
 
-    // Too few samples: hold.
+    // Too few samples, and the step is young: hold (the evaluate route answers every time, or the test fails).
     const held = await stack.admin.ok<{ decision: { action: string; reasons: string[] } }>("POST", "/v1/models/m/rollouts/evaluate");
     expect(held.decision.action).toBe("hold");
-    await logs("candidate", 3, 60, false);
-    await metricsFor("candidate");
-    await new Promise((r) => setTimeout(r, 1000));
-    const step = await stack.admin.ok<{ decision: { applied: string }; rollout: { weight_bp: number } }>("POST", "/v1/models/m/rollouts/evaluate");
-    expect(step.rollout.weight_bp).toBe(10000);
-    // The new step's window starts empty: samples again, then the last step promotes.
-    await logs("candidate", 3, 60, false);
-    await new Promise((r) => setTimeout(r, 1500));
-    const done = await eventually(async () => {
-      const r = await stack.admin.ok<{ decision: { applied: string }; rollout: { status: string } }>("POST", "/v1/models/m/rollouts/evaluate").catch(() => undefined);
-      return r?.rollout.status === "completed" ? r : undefined;
-    });
-    expect(done.decision.applied).toMatch(/promoted: production → version 3/);
+    await logs("candidate", 3, 60, false, t0);
+    await counted(3, 60, t0);
+    // Enough samples, but the plan's interval (60 s) has not passed: still hold, and say why.
+    await tick(stack, t0 + 59_999);
+    expect(await current()).toMatchObject({ status: "running", step: 0, last_decision: { action: "hold", reasons: ["59 of 60 s in this step"] } });
+    await tick(stack, t0 + 60_000);
+    const stepped = await current();
+    expect(stepped).toMatchObject({ status: "running", step: 1, weight_bp: 10000, last_decision: { action: "advance" } });
+    const t1 = Date.parse(stepped.step_started_at);
+    expect(t1).toBe(t0 + 60_000);
+    // The new step's window starts empty: the first step's samples do not count again.
+    await tick(stack, t1 + 60_000);
+    expect(await current()).toMatchObject({ status: "running", step: 1, last_decision: { action: "hold", reasons: ["0 of 50 samples"] } });
+    await logs("candidate", 3, 60, false, t1 + 60_000);
+    await counted(3, 60, t1 + 60_000);
+    await tick(stack, t1 + 60_001);
+    const done = await current();
+    expect(done).toMatchObject({ status: "completed", last_decision: { action: "advance" } });
     const aliases = await stack.admin.ok<{ aliases: { alias: string; version: number }[] }>("GET", "/v1/models/m/aliases");
     expect(aliases.aliases.find((a) => a.alias === "production")!.version).toBe(3);
     const restored = await stack.admin.ok<{ variants: { name: string; alias?: string }[] }>("GET", "/v1/models/m/deployment");
@@ -153,14 +165,12 @@ describe("staged rollout", () => {
   });
 
   it("rolls back by itself when a guardrail breaks, from the cron trigger", async () => {
-    await stack.admin.ok("POST", "/v1/models/m/promote", { version: 1, plan: { steps: [5000, 10000], interval_s: 1 } });
-    await logs("candidate", 1, 60, true); // every prediction fails
-    await eventually(async () => {
-      const m = await stack.admin.ok<{ series: { variant: string; version: number; errors: number }[] }>("GET", "/v1/models/m/metrics");
-      return m.series.find((s) => s.variant === "candidate" && s.version === 1 && s.errors >= 60) ? true : undefined;
-    });
-    const worker = await stack.mf.getWorker("verge-control-plane");
-    await worker.scheduled({ cron: "* * * * *" });
+    const started = await stack.admin.ok<{ rollout: RolloutView }>("POST", "/v1/models/m/promote", { version: 1, plan: { steps: [5000, 10000], interval_s: 60 } });
+    const t0 = Date.parse(started.rollout.step_started_at);
+    await logs("candidate", 1, 60, true, t0); // every prediction fails
+    await counted(1, 60, t0, "errors");
+    // A guardrail does not wait for the interval: the next tick rolls back.
+    await tick(stack, t0 + 1);
     const list = await stack.admin.ok<{ rollouts: { status: string; reason: string }[] }>("GET", "/v1/models/m/rollouts");
     expect(list.rollouts[0]).toMatchObject({ status: "rolled_back" });
     expect(list.rollouts[0]!.reason).toMatch(/guardrail: error rate/);

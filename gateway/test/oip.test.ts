@@ -38,23 +38,38 @@ describe("Open Inference Protocol v2", () => {
     }
   });
 
-  it("routes by parameters.unit like the predict API, with one tensor per feature", async () => {
-    const res = await infer("/infer", {
-      parameters: { unit: "user-9" },
-      inputs: [
-        { name: "tenure_months", shape: [2], datatype: "FP32", data: [4, 40] },
-        { name: "plan", shape: [2, 1], datatype: "BYTES", data: [["team"], ["free"]] },
-        { name: "is_member", shape: [2], datatype: "BOOL", data: [true, false] },
-      ],
-    });
-    expect(res.status).toBe(200);
-    const out = (await res.json()) as Out;
-    const viaPredict = (await (await stack.predict("demo", { unit: "user-9" })).json()) as { variant: string; version: number };
-    expect(out.parameters.variant).toBe(viaPredict.variant);
-    expect(out.model_version).toBe(String(viaPredict.version));
-    const kind = viaPredict.variant === "control" ? "lr" : "mlp";
-    expect(out.outputs[0]!.data[0]).toBeCloseTo(demoExpected(kind, { tenure_months: 4, plan: "team", is_member: true }), 5);
-    expect(out.outputs[0]!.data[1]).toBeCloseTo(demoExpected(kind, { tenure_months: 40, plan: "free", is_member: false }), 5);
+  it("routes by parameters.unit (or x-verge-unit) like the predict API, not by the request id, with one tensor per feature", async () => {
+    const unit = "user-9";
+    const viaPredict = (await (await stack.predict("demo", { unit })).json()) as { variant: string; version: number };
+    // A request id that the predict API, routing by request id, sends to the other variant: a
+    // gateway that routed OIP requests by their id would answer with the wrong variant every time.
+    let id: string | undefined;
+    for (let i = 0; i < 64 && id === undefined; i++) {
+      const byId = (await (await stack.predict("demo", { request_id: `oip-${i}` })).json()) as { variant: string; routed_by: string };
+      expect(byId.routed_by).toBe("request_id");
+      if (byId.variant !== viaPredict.variant) id = `oip-${i}`;
+    }
+    expect(id, "a request id routed to the other variant").toBeDefined();
+    const inputs = [
+      { name: "tenure_months", shape: [2], datatype: "FP32", data: [4, 40] },
+      { name: "plan", shape: [2, 1], datatype: "BYTES", data: [["team"], ["free"]] },
+      { name: "is_member", shape: [2], datatype: "BOOL", data: [true, false] },
+    ];
+    for (const [body, headers] of [[{ id, parameters: { unit }, inputs }, {}], [{ id, inputs }, { "x-verge-unit": unit }]] as const) {
+      const res = await infer("/infer", body, headers);
+      expect(res.status).toBe(200);
+      const out = (await res.json()) as Out & { parameters: { routed_by: string } };
+      expect(out.id).toBe(id);
+      expect(out.parameters).toMatchObject({ variant: viaPredict.variant, routed_by: "unit" });
+      expect(out.model_version).toBe(String(viaPredict.version));
+      const kind = viaPredict.variant === "control" ? "lr" : "mlp";
+      expect(out.outputs[0]!.data[0]).toBeCloseTo(demoExpected(kind, { tenure_months: 4, plan: "team", is_member: true }), 5);
+      expect(out.outputs[0]!.data[1]).toBeCloseTo(demoExpected(kind, { tenure_months: 40, plan: "free", is_member: false }), 5);
+    }
+    // Without a unit, the id routes it, as the predict API does.
+    const byId = (await (await infer("/infer", { id, inputs })).json()) as Out & { parameters: { routed_by: string } };
+    expect(byId.parameters).toMatchObject({ routed_by: "request_id" });
+    expect(byId.parameters.variant).not.toBe(viaPredict.variant);
   });
 
   it("answers a shape that does not match its data, and other bad tensors, with a 400", async () => {

@@ -81,8 +81,8 @@ describe("origin forwarding", () => {
   });
 
   it("answers 503 in the shared shape when there is no fallback", async () => {
+    // The test stack's snapshot TTL is 0: the next request sees the new deployment.
     await stack.admin.ok("PUT", "/v1/models/demo/deployment", { variants: [{ name: "heavy", version: originVersion, weight: 10000 }] });
-    await new Promise((r) => setTimeout(r, 50));
     const res = await stack.predict("demo", { unit: "x", features });
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unavailable");

@@ -3,7 +3,7 @@ import { and, desc, eq, isNull, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { ApiError, nameSchema, randomToken } from "@verge/shared";
 import { auditEntry, db } from "../db/client.ts";
-import { alerts, webhooks } from "../db/schema.ts";
+import { alerts, deliveries, webhooks } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { presentAlert } from "./service.ts";
@@ -14,6 +14,7 @@ export const alertQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 const idParam = z.object({ id: z.coerce.number().int().positive() });
+const webhookParam = z.object({ id: z.string().min(1).max(64) });
 export const createWebhookSchema = z.object({ url: z.url({ protocol: /^https?$/ }).max(2048) });
 
 export const alertRoutes = newApp()
@@ -53,7 +54,17 @@ export const webhookRoutes = newApp()
     const rows = await db(c.env).select().from(webhooks).where(isNull(webhooks.revokedAt)).all();
     return c.json({ webhooks: rows.map((w) => ({ id: w.id, url: w.url, created_at: w.createdAt })) });
   })
-  .delete("/:id", requireRole("admin"), validate("param", z.object({ id: z.string().min(1).max(64) })), async (c) => {
+  // The delivery outbox of one webhook, newest first: what was sent, retried or given up.
+  .get("/:id/deliveries", requireRole("admin"), validate("param", webhookParam), async (c) => {
+    const d = db(c.env);
+    const { id } = c.req.valid("param");
+    if (!(await d.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.id, id)).get())) throw new ApiError("not_found", `webhook "${id}" does not exist`);
+    const rows = await d.select().from(deliveries).where(eq(deliveries.webhookId, id)).orderBy(desc(deliveries.id)).limit(100).all();
+    return c.json({
+      deliveries: rows.map((r) => ({ alert_id: r.alertId, status: r.status, attempts: r.attempts, next_attempt_at: r.status === "pending" ? new Date(r.nextAttemptAt).toISOString() : null, last_error: r.lastError })),
+    });
+  })
+  .delete("/:id", requireRole("admin"), validate("param", webhookParam), async (c) => {
     const d = db(c.env);
     const { id } = c.req.valid("param");
     const row = await d.select().from(webhooks).where(and(eq(webhooks.id, id), isNull(webhooks.revokedAt))).get();

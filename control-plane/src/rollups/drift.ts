@@ -2,9 +2,9 @@
 // the window's histograms (from rollups, so the cost grows with bins, not with traffic).
 import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, driftThresholdsSchema, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
+import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, type AdwinState, driftThresholdsSchema, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
 import { auditEntry, db, findModel, type Db } from "../db/client.ts";
-import { driftSettings, rollupBins, versions } from "../db/schema.ts";
+import { conceptState, driftSettings, rollupBins, versions } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
@@ -76,7 +76,14 @@ export async function driftReport(d: Db, model: { id: number; name: string }, wi
     )
     .groupBy(rollupBins.version, rollupBins.feature, rollupBins.bin)
     .all();
-  const versionNumbers = [...new Set(counts.map((r) => r.version))];
+  // Concept-drift detectors of the model; a version whose detector took labels in the window is reported even without a reference.
+  const detectors = await d
+    .select()
+    .from(conceptState)
+    .where(and(eq(conceptState.model, model.name), ...(version !== undefined ? [eq(conceptState.version, version)] : [])))
+    .all();
+  const labelledInWindow = detectors.filter((x) => Date.parse(x.updatedAt) >= from && Date.parse(x.updatedAt) < to).map((x) => x.version);
+  const versionNumbers = [...new Set([...counts.map((r) => r.version), ...labelledInWindow])];
   const metas = versionNumbers.length
     ? await d.select({ version: versions.version, metadata: versions.metadata }).from(versions).where(and(eq(versions.modelId, model.id), inArray(versions.version, versionNumbers))).all()
     : [];
@@ -102,6 +109,14 @@ export async function driftReport(d: Db, model: { id: number; name: string }, wi
       alerts: all.filter((f) => f.status === "alert").map((f) => f.feature),
       features,
       prediction,
+      concept: conceptOf(detectors.find((x) => x.version === m.version)?.state as AdwinState | undefined),
     };
   });
+}
+
+/** The concept-drift detector of a version: labels it has taken in, and the error rate of its current window. */
+function conceptOf(state: AdwinState | undefined) {
+  if (!state) return null;
+  const n = state.window.length;
+  return { labels: state.seen ?? null, window: n, error_rate: n ? state.window.reduce((s, x) => s + x, 0) / n : null };
 }
