@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomToken } from "@verge/shared";
-import { AdminClient } from "./lib/admin.ts";
+import { controlPlaneClient } from "@verge/client";
 import { buildWorkers, ROOT, WORKERS } from "./lib/build.ts";
 import { seedDemo } from "./lib/demo.ts";
 import { ownWorkerdPids, recordPids, stopRecorded } from "./lib/orphans.ts";
@@ -84,7 +84,7 @@ process.on("SIGTERM", stop);
 
 const cp = `http://127.0.0.1:${ports.controlPlane}`;
 const gw = `http://127.0.0.1:${ports.gateway}`;
-const admin = new AdminClient((path, init) => fetch(`${cp}${path}`, init), s.adminToken);
+const admin = controlPlaneClient({ baseUrl: `${cp}`, token: s.adminToken });
 const seeded = await seedDemo(admin, s.clientKey);
 
 console.log(`

@@ -57,12 +57,12 @@ describe("demo model, 50/50 over two real versions", () => {
   it("counts every prediction exactly once in the rollups once the queue drains", async () => {
     const expected = N + 15;
     const total = await eventually(async () => {
-      const m = await stack.admin.ok<{ total: number }>("GET", "/v1/models/demo/metrics");
+      const m = await stack.admin.ok("GET", "/v1/models/demo/metrics");
       return m.total >= expected ? m.total : undefined;
     }, 60_000);
     // Settle: nothing more may arrive after the count is reached.
     await new Promise((r) => setTimeout(r, 2500));
-    const m = await stack.admin.ok<{ total: number; series: { variant: string; count: number; errors: number }[] }>("GET", "/v1/models/demo/metrics");
+    const m = await stack.admin.ok("GET", "/v1/models/demo/metrics");
     expect(total).toBe(expected);
     expect(m.total).toBe(expected);
     expect(m.series.reduce((s, r) => s + r.errors, 0)).toBe(0);

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { serve } from "@hono/node-server";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeRows, type JobView, type VersionMetadata } from "@verge/shared";
+import { encodeRows, rolloutEvaluationSchema, versionListSchema, type JobView, type VersionView } from "@verge/shared";
 import { kvStore, type KvNamespaceLike } from "@verge/shared/online-store/kv";
 import { ROOT, WORKERS } from "../scripts/lib/build.ts";
 import { churnJob, writeChurnData } from "../scripts/lib/demo-data.ts";
@@ -66,10 +66,13 @@ const finished = async (id: string): Promise<JobView> => {
   await services.runner.whenIdle();
   return (await api<JobView>("GET", `/jobs/${id}`)).body;
 };
-const versionsOf = async (model: string) => ((await stack.admin.call<{ versions: (VersionMetadata & { version: number })[] }>("GET", `/v1/models/${model}/versions`)).body.versions ?? []);
+const versionsOf = async (model: string) => {
+  const res = await stack.admin.raw("GET", `/v1/models/${model}/versions`);
+  return res.status === 200 ? versionListSchema.parse(res.body).versions : [];
+};
 
 describe("a training job in the local stack", () => {
-  let v1: VersionMetadata & { version: number };
+  let v1: VersionView;
 
   it("trains from the CLI with a live progress bar, registers with lineage and reference, and stages", async () => {
     const file = join(dir, "job.json");
@@ -92,7 +95,7 @@ describe("a training job in the local stack", () => {
     expect(v1!.lineage).toMatchObject({ parent_job: "churn-1", training_data_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), params: { algorithm: "logreg" } });
     expect(Object.keys(v1!.reference!.features).sort()).toEqual(["is_member", "plan", "sessions_7d", "tenure_months"]);
     expect(v1!.reference!.prediction).toBeDefined();
-    const aliases = (await stack.admin.ok<{ aliases: { alias: string; version: number }[] }>("GET", "/v1/models/churn/aliases")).aliases;
+    const aliases = (await stack.admin.ok("GET", "/v1/models/churn/aliases")).aliases;
     expect(aliases).toContainEqual(expect.objectContaining({ alias: "staging", version: 1 }));
     // Quality on the time-based holdout, against the true model's own AUC on the same rows.
     const byTime = [...data.truth].sort((a, b) => a.ts - b.ts);
@@ -199,14 +202,14 @@ describe("the response playbook", () => {
     // Production traffic whose sessions_7d has shifted far above its training distribution.
     const q = await stack.mf.getQueueProducer<unknown>("PREDICTION_LOGS", WORKERS.gateway.name);
     const records = Array.from({ length: 600 }, (_, i) => ({ request_id: `pb-${i}`, ts: Date.now(), model: "churn", version: 1, variant: "main", shadow: false, snapshot_version: 1, unit_hash: i, features: { tenure_months: 10 + (i % 30), sessions_7d: 40 + (i % 5), plan: ["free", "pro", "team"][i % 3], is_member: i % 4 === 0 }, outputs: { probability: 0.1 }, latency_ms: { total: 2, features: 0, infer: 1 }, status: "ok", degraded: [], colo: "t" }));
-    const samples = async () => (await stack.admin.ok<{ versions: { version: number; features: { samples: number }[] }[] }>("GET", "/v1/models/churn/drift")).versions.find((v) => v.version === 1)?.features[0]?.samples ?? 0;
+    const samples = async () => (await stack.admin.ok("GET", "/v1/models/churn/drift")).versions.find((v) => v.version === 1)?.features[0]?.samples ?? 0;
     const already = await samples(); // the predictions served by the earlier tests
     await q.sendBatch([0, 100, 200, 300, 400, 500].map((i) => ({ body: { records: records.slice(i, i + 100) } })));
     await eventually(async () => ((await samples()) === already + 600 ? true : undefined));
     const before = (await versionsOf("churn")).length;
     const cron = await stack.mf.getWorker(WORKERS.controlPlane.name);
     await cron.scheduled({ cron: "* * * * *" }); // raises the drift alerts and delivers them to the trainer
-    const alerts = await stack.admin.ok<{ alerts: { id: number; kind: string; subject: string; status: string }[] }>("GET", "/v1/alerts?model=churn");
+    const alerts = await stack.admin.ok("GET", "/v1/alerts?model=churn");
     const sessions = alerts.alerts.find((a) => a.kind === "drift" && a.subject === "sessions_7d")!;
     expect(sessions).toBeDefined();
     const jobs = (await api<{ jobs: JobView[] }>("GET", "/jobs")).body.jobs.filter((j) => j.id.startsWith("playbook-alert-"));
@@ -222,14 +225,14 @@ describe("the response playbook", () => {
 
     // The A/B rollout is the control plane's, judged by the promotion rules.
     await stack.admin.ok("PUT", "/v1/models/churn/promotion-rule", { min_samples: 0, min_duration_s: 0, block_on_drift_alert: false });
-    const rollouts = await stack.admin.ok<{ rollouts: { candidate: number; status: string }[] }>("GET", "/v1/models/churn/rollouts");
+    const rollouts = await stack.admin.ok("GET", "/v1/models/churn/rollouts");
     expect(rollouts.rollouts[0]).toMatchObject({ candidate, status: "running" });
-    const production = async () => (await stack.admin.ok<{ aliases: { alias: string; version: number }[] }>("GET", "/v1/models/churn/aliases")).aliases.find((a) => a.alias === "production")?.version;
+    const production = async () => (await stack.admin.ok("GET", "/v1/models/churn/aliases")).aliases.find((a) => a.alias === "production")?.version;
     const decisions: string[] = [];
     for (let i = 0; i < 6 && (await production()) !== candidate; i++) {
       await new Promise((r) => setTimeout(r, 1100));
-      const res = await stack.admin.call<{ decision: { action: string } }>("POST", "/v1/models/churn/rollouts/evaluate");
-      if (res.status === 200) decisions.push(res.body.decision.action);
+      const res = await stack.admin.raw("POST", "/v1/models/churn/rollouts/evaluate");
+      if (res.status === 200) decisions.push(rolloutEvaluationSchema.parse(res.body).decision.action);
     }
     expect(decisions).toContain("advance");
     expect(await production()).toBe(candidate);
@@ -238,7 +241,7 @@ describe("the response playbook", () => {
     expect(v.reference!.features.sessions_7d).toBeDefined();
     expect(v.lineage).toMatchObject({ parent_job: job.id });
     // Every step is in the audit log.
-    const audit = await stack.admin.ok<{ entries: { action: string; target: string }[] }>("GET", "/v1/audit?limit=200");
+    const audit = await stack.admin.ok("GET", "/v1/audit?limit=200");
     const actions = new Set(audit.entries.map((e) => e.action));
     for (const a of ["alert.ack", "version.create", "rollout.start", "alias.set"]) expect(actions).toContain(a);
     expect([...actions].some((a) => a.startsWith("deployment."))).toBe(true);

@@ -1,9 +1,11 @@
-// The HTTP edge every part shares: one error handler and request validation with shared schemas.
+// The HTTP edge every part shares: one error handler and request validation with shared schemas
+// (each validator also documents its schema for the OpenAPI document).
 import type { Context } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { validator } from "hono/validator";
 import type { z } from "zod";
 import { ApiError, validationError } from "./errors.ts";
+import { documentRequest } from "./openapi.ts";
 
 /** Errors that mean "someone changed this concurrently" or "it already exists". */
 const CONFLICTS: readonly [RegExp, string][] = [
@@ -39,9 +41,10 @@ export function onError(err: Error, c: Context): Response {
  * app.post("/v1/models", validate("json", createModelSchema), (c) => c.json(c.req.valid("json")))
  */
 export function validate<T extends z.ZodType, Target extends "query" | "param" | "header">(target: Target, schema: T) {
-  return zValidator(target, schema, (result) => {
+  const middleware = zValidator(target, schema, (result) => {
     if (!result.success) throw validationError(result.error as unknown as z.ZodError, target);
   });
+  return documentRequest(middleware, target, schema);
 }
 
 /**
@@ -52,7 +55,7 @@ export function validate<T extends z.ZodType, Target extends "query" | "param" |
  * app.post("/v1/models", jsonBody(createModelSchema), (c) => c.json(c.req.valid("json")))
  */
 export function jsonBody<T extends z.ZodType>(schema: T) {
-  return validator("json", async (value, c): Promise<z.output<T>> => {
+  const middleware = validator("json", async (value, c): Promise<z.output<T>> => {
     let raw: unknown = value;
     if (!/^application\/([a-z0-9.+-]+\+)?json/i.test(c.req.header("content-type") ?? "")) {
       const text = await c.req.text();
@@ -66,4 +69,5 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
     if (!result.success) throw validationError(result.error as unknown as z.ZodError, "body");
     return result.data as z.output<T>;
   });
+  return documentRequest(middleware, "json", schema);
 }

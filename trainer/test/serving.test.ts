@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { ApiError, sha256Hex, signRequest } from "@verge/shared";
+import { registeredVersion } from "../../scripts/lib/demo.ts";
 import { logisticRegressionModel, mlpModel } from "@verge/shared/onnx/writer";
 import { loadConfig } from "../src/config.ts";
 import { buildOrigin, startOrigin } from "../src/server.ts";
@@ -134,7 +135,7 @@ describe("dynamic batching", () => {
 const W = [0.05, 0.2, 0.5, -0.3, 0.1, 0.4];
 const lr = logisticRegressionModel(W, 0.3);
 async function fakeRegistry(): Promise<typeof fetch> {
-  const meta = JSON.stringify({ sha256: await sha256Hex(lr) });
+  const meta = JSON.stringify(registeredVersion(await sha256Hex(lr), lr.byteLength, W.length));
   return (async (input: string | URL | Request) => {
     const path = new URL(typeof input === "string" || input instanceof URL ? input : input.url).pathname;
     if (path === "/v1/models/churn/versions/1") return new Response(meta, { headers: { "content-type": "application/json" } });
