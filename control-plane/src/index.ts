@@ -1,5 +1,4 @@
 // The control plane worker: admin API, snapshot for gateways, and the prediction-log consumer.
-import { ApiError } from "@verge/shared";
 import { alertRoutes, webhookRoutes } from "./alerts/routes.ts";
 import { deliverDue, sweep } from "./alerts/service.ts";
 import { auditRoutes } from "./audit/routes.ts";
@@ -11,7 +10,7 @@ import { tokenRoutes } from "./keys/tokens.ts";
 import { promotionRoutes } from "./registry/promote.ts";
 import { rolloutRoutes } from "./rollouts/routes.ts";
 import { evaluateAll } from "./rollouts/service.ts";
-import { newApp, onError, type AppEnv } from "./http/app.ts";
+import { newApp, notFound, onError, type AppEnv } from "./http/app.ts";
 import type { Hono } from "hono";
 import { deploymentRoutes } from "./deployments/routes.ts";
 import { keyRoutes } from "./keys/routes.ts";
@@ -45,7 +44,7 @@ export const app: Hono<AppEnv> = newApp()
   .route("/v1/alerts", alertRoutes)
   .route("/v1/webhooks", webhookRoutes)
   .route("/v1/snapshot", snapshotRoutes)
-  .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
+  .notFound(notFound)
   .onError(onError);
 
 export default {

@@ -27,11 +27,29 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError("internal", "internal error");
 }
 
-/** The one `onError` for a Hono app: the shared shape out, internals only in the log. */
+/** Whether a path belongs to the Open Inference Protocol, whose clients expect its own error body. */
+export const isOipPath = (path: string) => path === "/v2" || path.startsWith("/v2/");
+
+/**
+ * The error as the Open Inference Protocol's clients read it, `{"error": "<message>"}`, with
+ * Verge's code alongside; same status as the shared shape.
+ */
+export function oipErrorResponse(apiError: ApiError): Response {
+  const res = apiError.toResponse();
+  return new Response(JSON.stringify({ error: apiError.message, code: apiError.code }), { status: res.status, headers: res.headers });
+}
+
+/** The one `onError` for a Hono app: the shared shape out (the protocol's under `/v2`), internals only in the log. */
 export function onError(err: Error, c: Context): Response {
   const apiError = toApiError(err);
   if (apiError.code === "internal") console.error(`${c.req.method} ${c.req.path} failed:`, err);
-  return apiError.toResponse();
+  return isOipPath(c.req.path) ? oipErrorResponse(apiError) : apiError.toResponse();
+}
+
+/** The one `notFound`: a 404 in the shared shape (the protocol's under `/v2`). */
+export function notFound(c: Context): Response {
+  const apiError = new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`);
+  return isOipPath(c.req.path) ? oipErrorResponse(apiError) : apiError.toResponse();
 }
 
 /**
