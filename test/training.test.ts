@@ -9,7 +9,8 @@ import { spawn } from "node:child_process";
 import { serve } from "@hono/node-server";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeRows, rolloutEvaluationSchema, versionListSchema, type JobView, type VersionView } from "@verge/shared";
+import { trainerClient } from "@verge/client";
+import { encodeRows, materializeResultSchema, rolloutEvaluationSchema, versionListSchema, type JobView, type VersionView } from "@verge/shared";
 import { kvStore, type KvNamespaceLike } from "@verge/shared/online-store/kv";
 import { ROOT, WORKERS } from "../scripts/lib/build.ts";
 import { churnJob, writeChurnData } from "../scripts/lib/demo-data.ts";
@@ -24,6 +25,7 @@ let stack: TestStack;
 let services: TrainerServices;
 let server: { close(cb: () => void): void };
 let trainerUrl: string;
+let cpUrl: string;
 let dir: string;
 let data: Awaited<ReturnType<typeof writeChurnData>>;
 
@@ -31,6 +33,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "verge-training-"));
   data = await writeChurnData(join(dir, "offline"), { users: 1500, events: 15_000 });
   const cpPort = await freePort();
+  cpUrl = `http://127.0.0.1:${cpPort}`;
   stack = await testStack({ ports: { gateway: await freePort(), controlPlane: cpPort } });
   const port = await freePort();
   trainerUrl = `http://127.0.0.1:${port}`;
@@ -58,14 +61,21 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
-  const res = await fetch(`${trainerUrl}${path.startsWith("/hooks") ? "" : "/v1"}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as T };
-};
+const trainer = () => trainerClient({ baseUrl: trainerUrl, token: TOKEN });
 const finished = async (id: string): Promise<JobView> => {
   await services.runner.whenIdle();
-  return (await api<JobView>("GET", `/jobs/${id}`)).body;
+  return trainer().api.getJob({ params: { id } });
 };
+/** The `verge` CLI as a real process (asynchronously: the trainer answering it lives in this very process). */
+const verge = (args: string[]) =>
+  new Promise<{ code: number | null; output: string; stdout: string }>((resolve) => {
+    const child = spawn(join(ROOT, "node_modules/.bin/verge"), args, { env: { ...process.env, VERGE_URL: cpUrl, VERGE_TOKEN: ADMIN_TOKEN, VERGE_TRAINER_URL: trainerUrl, VERGE_TRAINER_TOKEN: TOKEN, VERGE_CONFIG: join(dir, "verge.json") } });
+    let output = "";
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => ((output += c.toString()), (stdout += c.toString())));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    child.on("close", (code) => resolve({ code, output, stdout }));
+  });
 const versionsOf = async (model: string) => {
   const res = await stack.admin.raw("GET", `/v1/models/${model}/versions`);
   return res.status === 200 ? versionListSchema.parse(res.body).versions : [];
@@ -77,14 +87,7 @@ describe("a training job in the local stack", () => {
   it("trains from the CLI with a live progress bar, registers with lineage and reference, and stages", async () => {
     const file = join(dir, "job.json");
     writeFileSync(file, JSON.stringify(churnJob({ id: "churn-1" })));
-    // Asynchronously: the trainer answering the CLI lives in this very process.
-    const cli = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(join(ROOT, "node_modules/.bin/tsx"), [join(ROOT, "trainer/src/cli.ts"), "submit", file], { env: { ...process.env, VERGE_TRAINER_URL: trainerUrl, VERGE_TRAINER_TOKEN: TOKEN } });
-      let output = "";
-      child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-      child.on("close", (code) => resolve({ code, output }));
-    });
+    const cli = await verge(["jobs", "submit", file]);
     expect(cli.output).toContain("job churn-1 succeeded: churn version 1 (staged)");
     expect(cli.code).toBe(0);
     expect(cli.output).toMatch(/training\s+\[/); // the bar showed the training phase
@@ -107,11 +110,11 @@ describe("a training job in the local stack", () => {
 
   it("the gateway serves the staged version with materialized view features, equal to the trainer's model", async () => {
     // Materialize the latest snapshot of every user into the gateway's online store (KV here).
-    const res = await api<{ views: Record<string, { written: number }> }>("POST", "/materialize", {
-      views: [{ name: "user_activity", path: "churn/user_activity.parquet", entity: "user_id" }],
-    });
-    expect(res.status).toBe(200);
-    expect(res.body.views.user_activity!.written).toBe(data.users);
+    const request = join(dir, "materialize.json");
+    writeFileSync(request, JSON.stringify({ views: [{ name: "user_activity", path: "churn/user_activity.parquet", entity: "user_id" }] }));
+    const res = await verge(["materialize", request, "--json"]);
+    expect(res.code, res.output).toBe(0);
+    expect(materializeResultSchema.parse(JSON.parse(res.stdout)).views.user_activity!.written).toBe(data.users);
     await stack.admin.ok("PUT", "/v1/models/churn/deployment", { variants: [{ name: "staged", alias: "staging", weight: 10000 }] });
     const model = readFileSync(join(dir, "state/jobs/churn-1/model.onnx"));
     const session = await ort.InferenceSession.create(model);
@@ -127,7 +130,7 @@ describe("a training job in the local stack", () => {
   });
 
   it("a gradient-boosted model trained here runs inside workerd (ai.onnx.ml trees) with the trainer's outputs", async () => {
-    const submitted = await api<{ id: string }>("POST", "/jobs", churnJob({ id: "churn-gbdt", algorithm: "gbdt", params: { n_trees: 40 }, stage: false }));
+    const submitted = await trainer().raw("POST", "/v1/jobs", churnJob({ id: "churn-gbdt", algorithm: "gbdt", params: { n_trees: 40 }, stage: false }));
     expect(submitted.status).toBe(202);
     const job = await finished("churn-gbdt");
     expect(job).toMatchObject({ phase: "succeeded", version: 2 });
@@ -146,7 +149,7 @@ describe("a training job in the local stack", () => {
   it("a command job runs an outside program under the contract and is evaluated against production", async () => {
     await stack.admin.ok("PUT", "/v1/models/churn/aliases/production", { version: 1 });
     const argv = [join(ROOT, "node_modules/.bin/tsx"), join(ROOT, "trainer/test/fixtures/train-command.ts"), "{train}", "{params}", "{output}"];
-    await api("POST", "/jobs", churnJob({ id: "churn-cmd", algorithm: "command", command: { argv }, params: { epochs: 60 }, stage: false }));
+    await trainer().raw("POST", "/v1/jobs", churnJob({ id: "churn-cmd", algorithm: "command", command: { argv }, params: { epochs: 60 }, stage: false }));
     const job = await finished("churn-cmd");
     expect(job.error).toBeUndefined();
     expect(job).toMatchObject({ phase: "succeeded", version: 3, metrics: { fit_epochs: 60, production_version: 1 } });
@@ -169,7 +172,7 @@ describe("bad jobs fail with a reason and register nothing", () => {
       [{ algorithm: "command", command: { argv: [join(ROOT, "node_modules/.bin/tsx"), join(ROOT, "trainer/test/fixtures/train-command.ts"), "{train}", "{params}", "{output}"] }, params: { fail: true } }, /exited with 3.*out of memory/],
     ];
     for (const [i, [override, reason]] of cases.entries()) {
-      const res = await api<{ id: string }>("POST", "/jobs", churnJob({ id: `bad-${i}`, ...override }));
+      const res = await trainer().raw("POST", "/v1/jobs", churnJob({ id: `bad-${i}`, ...override }));
       expect(res.status).toBe(202);
       const job = await finished(`bad-${i}`);
       expect(job.phase).toBe("failed");
@@ -177,9 +180,9 @@ describe("bad jobs fail with a reason and register nothing", () => {
     }
     expect((await versionsOf("churn")).length).toBe(before);
     // Malformed bodies never become jobs.
-    const bad = await api<{ error: { message: string } }>("POST", "/jobs", { ...churnJob(), feature_spec: { features: [] } });
+    const bad = await trainer().raw("POST", "/v1/jobs", { ...churnJob(), feature_spec: { features: [] } });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.message).toContain("feature_spec.features");
+    expect(JSON.stringify(bad.body)).toContain("feature_spec.features");
     const unauthorized = await fetch(`${trainerUrl}/v1/jobs`);
     expect(unauthorized.status).toBe(401);
   });
@@ -189,13 +192,12 @@ describe("the response playbook", () => {
   it("a drift alert → retraining on recent data → evaluation against production → shadow → A/B rollout → promotion moves the baseline", async () => {
     await stack.admin.ok("PUT", "/v1/models/churn/deployment", { variants: [{ name: "main", alias: "production", weight: 10000 }] });
     const { dataset, feature_spec } = churnJob();
-    const set = await api<{ webhook: { url: string } }>("PUT", "/playbooks/churn", {
+    const set = await trainer().ok("PUT", "/v1/playbooks/churn", {
       job: { algorithm: "logreg", dataset, feature_spec },
       lookback_days: 3650,
       deploy: { min_improvement: -0.05, shadow_s: 1, rollout: { steps: [5000, 10000], interval_s: 1 } },
     });
-    expect(set.status).toBe(200);
-    expect(set.body.webhook.url).toBe(`${trainerUrl}/hooks/alerts`);
+    expect(set.webhook.url).toBe(`${trainerUrl}/hooks/alerts`);
     // An unsigned call to the hook is refused.
     expect((await fetch(`${trainerUrl}/hooks/alerts`, { method: "POST", body: "{}" })).status).toBe(401);
 
@@ -212,7 +214,7 @@ describe("the response playbook", () => {
     const alerts = await stack.admin.ok("GET", "/v1/alerts?model=churn");
     const sessions = alerts.alerts.find((a) => a.kind === "drift" && a.subject === "sessions_7d")!;
     expect(sessions).toBeDefined();
-    const jobs = (await api<{ jobs: JobView[] }>("GET", "/jobs")).body.jobs.filter((j) => j.id.startsWith("playbook-alert-"));
+    const jobs = (await trainer().api.listJobs()).jobs.filter((j) => j.id.startsWith("playbook-alert-"));
     expect(jobs).toHaveLength(1); // one retraining for the whole shift, however many alerts it raised
     expect(alerts.alerts.every((a) => a.status === "acknowledged")).toBe(true);
     await cron.scheduled({ cron: "* * * * *" }); // nothing new to deliver: still one job
