@@ -6,6 +6,7 @@ import { compact } from "./rollups/compact.ts";
 import { db } from "./db/client.ts";
 import { controlPlaneDocument, controlPlaneReference } from "./openapi.ts";
 import { whoamiRoutes } from "./keys/whoami.ts";
+import { uiRoutes } from "./ui/routes.ts";
 import { tokenRoutes } from "./keys/tokens.ts";
 import { promotionRoutes } from "./registry/promote.ts";
 import { rolloutRoutes } from "./rollouts/routes.ts";
@@ -27,6 +28,8 @@ export const app: Hono<AppEnv> = newApp()
   .get("/healthz", (c) => c.json({ ok: true }))
   .get("/openapi.json", async (c) => c.json(await controlPlaneDocument(app)))
   .get("/docs", async (c) => c.html(await controlPlaneReference(app)))
+  .get("/ui/", (c) => c.redirect("/ui"))
+  .route("/ui", uiRoutes)
   .route("/v1/whoami", whoamiRoutes)
   .route("/v1/models", modelRoutes)
   .route("/v1/models", versionRoutes)
