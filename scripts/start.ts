@@ -103,7 +103,10 @@ Try:
   curl -s ${cp}/v1/models/demo/deployment -H 'authorization: Bearer ${s.adminToken}'
   curl -s ${cp}/v1/models/demo/metrics -H 'authorization: Bearer ${s.adminToken}'
 
+Dashboard (sign in with the admin token):  ${cp}/ui
+CLI:  export VERGE_URL=${cp} VERGE_TOKEN=${s.adminToken} VERGE_TRAINER_TOKEN=${s.trainerToken}; npx verge --help
+
 Train, register and stage a model from the offline store, with a live progress bar:
-  VERGE_TRAINER_TOKEN=${s.trainerToken} npm run job -- submit examples/churn-job.json
+  npx verge jobs submit examples/churn-job.json
 
 Ctrl-C stops everything.`);

@@ -51,9 +51,12 @@ beforeAll(async () => {
   for (let i = 0; i < 1200; i++) {
     const b = i % 2 === 1;
     const variant = b ? "b" : "a";
-    records.push({ request_id: `shop-${i}`, ts: now - 30 * MIN + Math.floor((i / 1200) * 30 * MIN), model: "shop", version: b ? 2 : 1, variant, shadow: false, snapshot_version: 1, unit_hash: i, features: { x: b ? 2.5 + (i % 3) : stationary[i % 10]! }, outputs: { probability: b ? 0.7 : 0.3 }, latency_ms: { total: (b ? 12 : 4) + (i % 7), features: 1, infer: 2 }, status: b && i % 40 === 1 ? "error" : "ok", degraded: [], colo: "local" });
+    records.push({ request_id: `shop-${i}`, ts: now - 30 * MIN + Math.floor((i / 1200) * 30 * MIN), model: "shop", version: b ? 2 : 1, variant, shadow: false, snapshot_version: 1, unit_hash: i, features: { x: b ? 2.5 + (i % 3) : stationary[(i / 2) % 10]! }, outputs: { probability: b ? 0.7 : 0.3 }, latency_ms: { total: (b ? 12 : 4) + (i % 7), features: 1, infer: 2 }, status: b && i % 40 === 1 ? "error" : "ok", degraded: [], colo: "local" });
     sent[variant] = (sent[variant] ?? 0) + 1;
+    // One in five of variant a's requests is mirrored to version 2 as a shadow.
+    if (!b && i % 10 === 0) records.push({ ...records.at(-1)!, version: 2, shadow: true, latency_ms: { total: 9, features: 1, infer: 3 } });
   }
+  const shadows = records.filter((r) => r.shadow).length;
   const q = await stack.mf.getQueueProducer<unknown>("PREDICTION_LOGS", "verge-gateway");
   for (let i = 0; i < records.length; i += 100) await q.sendBatch([{ body: { records: records.slice(i, i + 100) } }]);
   // And live traffic through the gateway for the experiment on `demo`, with labels as feedback.
@@ -63,7 +66,10 @@ beforeAll(async () => {
     for (const [j, r] of replies.entries()) items.push({ request_id: r.request_id, label: (i + j) % (r.variant === "treatment" ? 2 : 5) === 0 ? 1 : 0 });
   }
   await stack.gateway("/v1/feedback", { method: "POST", headers: { authorization: `Bearer ${CLIENT_KEY}` }, body: JSON.stringify({ items }) });
-  await eventually(async () => ((await stack.admin.ok("GET", `/v1/models/shop/metrics?from=${now - 31 * MIN}`)).total === 1200 ? true : undefined));
+  await eventually(async () => {
+    const m = await stack.admin.ok("GET", `/v1/models/shop/metrics?from=${now - 31 * MIN}`);
+    return m.total === 1200 && m.series.some((r) => r.shadow && r.count === shadows) ? true : undefined;
+  });
   await eventually(async () => ((await stack.admin.ok("GET", "/v1/models/demo/experiment")).variants.reduce((s, v) => s + v.labels.n, 0) === 200 ? true : undefined));
   // The cron's monitoring sweep raises the drift alerts.
   await (await stack.mf.getWorker("verge-control-plane")).scheduled({ cron: "* * * * *" });
@@ -138,6 +144,7 @@ describe("the dashboard", () => {
     const drawn = (label: string) => traffic.data[traffic.labels.indexOf(label) + 1]!.reduce((s: number, v) => s + (v ?? 0), 0);
     expect(drawn("a v1")).toBe(sent.a);
     expect(drawn("b v2")).toBe(sent.b);
+    expect(drawn("a v2 (shadow)")).toBe(120);
     expect(traffic.data[0]!.length).toBeGreaterThanOrEqual(25);
     const errors = (await chart(admin, "errors"))!;
     const bErrors = errors.data[errors.labels.indexOf("b v2") + 1]!.filter((v): v is number => v !== null);

@@ -20,7 +20,12 @@ export async function alertsPage(s: Session, _params: string[], query: URLSearch
     });
     return b;
   };
-  const detail = (d: Record<string, unknown>) => Object.entries(d).filter(([k]) => k !== "window").map(([k, v]) => `${k} ${typeof v === "number" ? fmt.num(v) : JSON.stringify(v)}`).join(" · ");
+  // The sweep's own reasons say it best; other details as name and value (numbers only).
+  const detail = (d: Record<string, unknown>) => {
+    const reasons = Array.isArray(d.reasons) ? d.reasons.map(String) : [];
+    const numbers = Object.entries(d).filter(([k, v]) => typeof v === "number" && !reasons.some((r) => r.toLowerCase().includes(k))).map(([k, v]) => `${k} ${fmt.num(v as number)}`);
+    return [...reasons, ...numbers].join(" · ");
+  };
   render(
     h("h1", {}, "Alerts"),
     h("div", { class: "controls" }, ...["all", "open", "acknowledged"].map((x) => h("a", { href: x === "all" ? "#/alerts" : `#/alerts?status=${x}` }, x))),
