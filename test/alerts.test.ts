@@ -83,13 +83,13 @@ async function send(records: LogRecord[]): Promise<void> {
 }
 
 type Alert = { id: number; kind: string; subject: string; status: string; opened_at: string; details: Record<string, unknown> };
-const alertsOf = async (model: string, status = "") => (await stack.admin.ok<{ alerts: Alert[] }>("GET", `/v1/alerts?model=${model}${status && `&status=${status}`}`)).alerts;
+const alertsOf = async (model: string, status = "") => (await stack.admin.ok("GET", `/v1/alerts?model=${model}${status && `&status=${status}`}`)).alerts;
 const driftSamples = async (model: string, query = "") =>
-  (await stack.admin.ok<{ versions: { features: { samples: number }[] }[] }>("GET", `/v1/models/${model}/drift${query}`)).versions[0]?.features[0]?.samples ?? 0;
+  ((await stack.admin.ok("GET", `/v1/models/${model}/drift${query}`)) as { versions: { features: { samples: number }[] }[] }).versions[0]?.features[0]?.samples ?? 0;
 
 describe("alerts", () => {
   it("raises a drift alert once, delivers it signed, and retries a failed delivery once the backoff is due", async () => {
-    const hook = await stack.admin.ok<{ id: string; secret: string }>("POST", "/v1/webhooks", { url: hookUrl("/hooks/flaky") });
+    const hook = await stack.admin.ok("POST", "/v1/webhooks", { url: hookUrl("/hooks/flaky") });
     await deployOneFeatureModel("watched", REFERENCE);
     // 500 predictions whose x sits far above the reference.
     await send(Array.from({ length: 500 }, (_, i) => record("watched", `a-${i}`, Date.now(), 2.5 + (i % 3))));
@@ -108,12 +108,12 @@ describe("alerts", () => {
     const verdict = await verifyRequest(hook.secret, { method: "POST", path: delivery.path, timestamp: delivery.headers["x-verge-timestamp"] as string, signature: delivery.headers["x-verge-signature"] as string, body: delivery.body });
     expect(verdict).toEqual({ ok: true });
     expect(JSON.parse(delivery.body)).toMatchObject({ event: "alert.opened", alert: { id: open[0]!.id, kind: "drift", subject: "x", model: "watched" } });
-    const outbox = await stack.admin.ok<{ deliveries: { alert_id: number; status: string; attempts: number }[] }>("GET", `/v1/webhooks/${hook.id}/deliveries`);
+    const outbox = await stack.admin.ok("GET", `/v1/webhooks/${hook.id}/deliveries`);
     expect(outbox.deliveries).toEqual([expect.objectContaining({ alert_id: open[0]!.id, status: "delivered", attempts: 2 })]);
 
-    const acked = await stack.admin.ok<{ status: string }>("POST", `/v1/alerts/${open[0]!.id}/ack`);
+    const acked = await stack.admin.ok("POST", `/v1/alerts/${open[0]!.id}/ack`);
     expect(acked.status).toBe("acknowledged");
-    expect((await stack.admin.call("POST", `/v1/alerts/${open[0]!.id}/ack`)).status).toBe(409);
+    expect((await stack.admin.raw("POST", `/v1/alerts/${open[0]!.id}/ack`)).status).toBe(409);
   });
 });
 
@@ -167,7 +167,7 @@ describe("concept drift", () => {
     expect(details.error_rate_after).toBeGreaterThan(details.error_rate_before);
 
     type Concept = { labels: number | null; window: number; error_rate: number | null } | null;
-    const detector = async () => (await stack.admin.ok<{ versions: { version: number; concept: Concept }[] }>("GET", "/v1/models/concept/drift")).versions.find((v) => v.version === version)!.concept;
+    const detector = async () => (await stack.admin.ok("GET", "/v1/models/concept/drift")).versions.find((v) => v.version === version)!.concept;
     await eventually(async () => ((await detector())?.labels ?? 0) >= N ? true : undefined, 60_000);
     // The barrier label goes after every copy: once it is in, nothing is left to arrive.
     await feedbackQ.send({ request_id: `c-${N}`, label: 1, ts: Date.now() + N, key_id: "k" });
@@ -212,8 +212,8 @@ describe("alert timing", () => {
 describe("webhook delivery backoff", () => {
   it("doubles the wait after each failure and gives up after the eighth attempt", async () => {
     // Only the failing receiver is registered now.
-    for (const w of (await stack.admin.ok<{ webhooks: { id: string }[] }>("GET", "/v1/webhooks")).webhooks) await stack.admin.ok("DELETE", `/v1/webhooks/${w.id}`);
-    const hook = await stack.admin.ok<{ id: string }>("POST", "/v1/webhooks", { url: hookUrl("/hooks/down") });
+    for (const w of (await stack.admin.ok("GET", "/v1/webhooks")).webhooks) await stack.admin.ok("DELETE", `/v1/webhooks/${w.id}`);
+    const hook = await stack.admin.ok("POST", "/v1/webhooks", { url: hookUrl("/hooks/down") });
     await deployOneFeatureModel("backoff", REFERENCE);
     await send(Array.from({ length: 500 }, (_, i) => record("backoff", `b-${i}`, Date.now(), 2.5)));
     await eventually(async () => ((await driftSamples("backoff")) === 500 ? true : undefined), 60_000);
@@ -238,7 +238,7 @@ describe("webhook delivery backoff", () => {
     await tick(stack, at + 86_400_000);
     expect(attempts()).toBe(8);
     const alert = (await alertsOf("backoff")).find((a) => a.kind === "drift")!;
-    const outbox = await stack.admin.ok<{ deliveries: { alert_id: number; status: string; attempts: number; last_error: string; next_attempt_at: string | null }[] }>("GET", `/v1/webhooks/${hook.id}/deliveries`);
+    const outbox = await stack.admin.ok("GET", `/v1/webhooks/${hook.id}/deliveries`);
     expect(outbox.deliveries.find((d) => d.alert_id === alert.id)).toEqual({ alert_id: alert.id, status: "failed", attempts: 8, last_error: "answered 503", next_attempt_at: null });
   });
 });

@@ -20,7 +20,7 @@ export async function tick(stack: TestStack, at: number): Promise<void> {
 
 /** The model's count of primary (non-shadow) predictions over a window (default: the last hour), from `GET …/metrics`. */
 export async function countedTotal(stack: TestStack, model: string, window = ""): Promise<number> {
-  return (await stack.admin.ok<{ total: number }>("GET", `/v1/models/${model}/metrics${window}`)).total;
+  return ((await stack.admin.ok("GET", `/v1/models/${model}/metrics${window}`)) as { total: number }).total;
 }
 
 let barriers = 0;
@@ -30,7 +30,7 @@ let barriers = 0;
  * record for a model of its own goes through the same queue and must be counted exactly once.
  */
 export async function predictionLogsDrained(stack: TestStack, timeoutMs = 60_000): Promise<void> {
-  const created = await stack.admin.call("POST", "/v1/models", { name: BARRIER_MODEL, task: "regression" });
+  const created = await stack.admin.raw("POST", "/v1/models", { name: BARRIER_MODEL, task: "regression" });
   if (created.status !== 201 && created.status !== 409) throw new Error(`barrier model: ${created.status} ${JSON.stringify(created.body)}`);
   const before = await countedTotal(stack, BARRIER_MODEL);
   const q = await stack.mf.getQueueProducer<{ records: LogRecord[] }>("PREDICTION_LOGS", "verge-gateway");

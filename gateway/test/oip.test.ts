@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoExpected, seedDemo } from "../../scripts/lib/demo.ts";
 import { CLIENT_KEY, testStack, type TestStack } from "../../test/helpers.ts";
+import { conforms, oipErrorOf, protocol } from "../../test/oip-protocol.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -20,9 +21,38 @@ describe("Open Inference Protocol v2", () => {
     expect(await (await stack.gateway("/v2/health/live")).json()).toEqual({ live: true });
     expect(await (await stack.gateway("/v2/health/ready")).json()).toEqual({ ready: true });
     expect(await (await stack.gateway("/v2/models/demo/ready", { headers: auth })).json()).toEqual({ name: "demo", ready: true });
-    const meta = (await (await stack.gateway("/v2/models/demo", { headers: auth })).json()) as { inputs: { name: string; shape: number[] }[]; versions: string[] };
+    const meta = await conforms(await stack.gateway("/v2/models/demo", { headers: auth }), protocol.modelMetadata);
     expect(meta.inputs).toEqual([{ name: "input", datatype: "FP32", shape: [-1, 6] }]);
     expect(meta.versions).toEqual(["1", "2"]);
+  });
+
+  it("serves the protocol's server metadata, and version-level metadata and readiness", async () => {
+    expect(await conforms(await stack.gateway("/v2"), protocol.serverMetadata)).toEqual({ name: "verge-gateway", version: "1", extensions: [] });
+    const v2 = await conforms(await stack.gateway("/v2/models/demo/versions/2", { headers: auth }), protocol.modelMetadata);
+    expect(v2).toMatchObject({ name: "demo", versions: ["2"], inputs: [{ name: "input", datatype: "FP32", shape: [-1, 6] }], outputs: [{ name: "probability", datatype: "FP32", shape: [-1, 1] }] });
+    expect(await (await stack.gateway("/v2/models/demo/versions/1/ready", { headers: auth })).json()).toEqual({ name: "demo", ready: true });
+    const missing = await stack.gateway("/v2/models/demo/versions/9/ready", { headers: auth });
+    expect(missing.status).toBe(404);
+    expect((await oipErrorOf(missing)).message).toMatch(/no version 9/);
+  });
+
+  it("answers every error under /v2 with the protocol's error object and Verge's code beside it", async () => {
+    const cases: [Promise<Response>, number, string][] = [
+      [stack.gateway("/v2/models/demo"), 401, "unauthorized"],
+      [stack.gateway("/v2/models/nope", { headers: auth }), 403, "forbidden"],
+      [stack.gateway("/v2/models/demo/versions/9", { headers: auth }), 404, "not_found"],
+      [stack.gateway("/v2/models/Bad!/ready", { headers: auth }), 400, "bad_request"],
+      [stack.gateway("/v2/models/demo/infer", { method: "POST", headers: auth, body: "{oops" }), 400, "bad_request"],
+      [stack.gateway("/v2/no/such/route"), 404, "not_found"],
+    ];
+    for (const [pending, status, code] of cases) {
+      const res = await pending;
+      expect(res.status).toBe(status);
+      expect((await oipErrorOf(res)).code).toBe(code);
+    }
+    // Outside /v2 the shared shape stays.
+    const v1 = (await (await stack.gateway("/v1/models/nope/predict", { method: "POST", headers: auth, body: "{}" })).json()) as { error: { code: string } };
+    expect(v1.error.code).toBe("forbidden");
   });
 
   it("runs a pinned version on the model's own tensor, nested or flat", async () => {
@@ -30,7 +60,7 @@ describe("Open Inference Protocol v2", () => {
     for (const data of [x, x.flat()]) {
       const res = await infer("/versions/1/infer", { id: "r1", inputs: [{ name: "input", shape: [2, 6], datatype: "FP32", data }] });
       expect(res.status).toBe(200);
-      const out = (await res.json()) as Out;
+      const out = (await conforms(res, protocol.inferenceResponse)) as Out;
       expect(out).toMatchObject({ model_version: "1", id: "r1", parameters: { variant: "pinned" } });
       expect(out.outputs[0]).toMatchObject({ name: "probability", shape: [2, 1], datatype: "FP32" });
       expect(out.outputs[0]!.data[0]).toBeCloseTo(demoExpected("lr", { tenure_months: 12, sessions_7d: 3, is_member: false, plan: "free" }), 5);
@@ -85,7 +115,7 @@ describe("Open Inference Protocol v2", () => {
     for (const [body, message] of cases) {
       const res = await infer("/versions/1/infer", body);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(message);
+      expect((await oipErrorOf(res)).message).toMatch(message);
     }
     expect((await infer("/versions/9/infer", { inputs: [{ name: "input", shape: [1, 6], datatype: "FP32", data: [1, 2, 3, 4, 5, 6] }] })).status).toBe(404);
   });

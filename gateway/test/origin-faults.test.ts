@@ -73,7 +73,7 @@ describe("a staged rollout on a slow origin", () => {
     await stack.admin.ok("PUT", "/v1/models/demo/aliases/production", { version: 1 });
     await stack.admin.ok("PUT", "/v1/models/demo/deployment", { variants: [{ name: "main", alias: "production", weight: 10000 }] });
     await stack.admin.ok("PUT", "/v1/models/demo/promotion-rule", { min_samples: 1000, min_duration_s: 0, guardrails: { max_error_rate: 0.5, max_p99_ms: 400, min_samples: 10 } });
-    const started = await stack.admin.ok<{ rollout: { step_started_at: string } }>("POST", "/v1/models/demo/promote", { version: originVersion, plan: { steps: [5000, 10000], interval_s: 600 } });
+    const started = await stack.admin.ok("POST", "/v1/models/demo/promote", { version: originVersion, plan: { steps: [5000, 10000], interval_s: 600 } });
     mode = { kind: "ok", delayMs: 600 };
 
     const units = Array.from({ length: 40 }, (_, i) => `p99-${i}`);
@@ -93,7 +93,7 @@ describe("a staged rollout on a slow origin", () => {
 
     // Every prediction counted, then one tick of the cron judges the step.
     type Series = { variant: string; count: number; errors: number; latency_ms: { p99: number | null } }[];
-    const series = async () => (await stack.admin.ok<{ series: Series }>("GET", "/v1/models/demo/metrics")).series;
+    const series = async () => (await stack.admin.ok("GET", "/v1/models/demo/metrics")).series;
     const total = async () => (await series()).filter((s) => s.variant === "candidate" || s.variant === "baseline").reduce((t, s) => t + s.count, 0);
     expect(await settledAt(stack, total, units.length)).toBe(units.length);
     const candidate = (await series()).find((s) => s.variant === "candidate")!;
@@ -101,10 +101,10 @@ describe("a staged rollout on a slow origin", () => {
     expect(candidate.latency_ms.p99).toBeGreaterThan(400);
     await tick(stack, Date.parse(started.rollout.step_started_at) + 1000);
 
-    const rollout = (await stack.admin.ok<{ rollouts: { status: string; reason: string }[] }>("GET", "/v1/models/demo/rollouts")).rollouts[0]!;
+    const rollout = (await stack.admin.ok("GET", "/v1/models/demo/rollouts")).rollouts[0]!;
     expect(rollout.status).toBe("rolled_back");
     expect(rollout.reason).toMatch(/^guardrail: p99 \d+\.\d ms > 400 ms$/);
-    expect((await stack.admin.ok<{ variants: { name: string }[] }>("GET", "/v1/models/demo/deployment")).variants.map((v) => v.name)).toEqual(["main"]);
+    expect((await stack.admin.ok("GET", "/v1/models/demo/deployment")).variants.map((v) => v.name)).toEqual(["main"]);
     // The units that were on the candidate are back on production, at the edge.
     const before = received.length;
     for (const s of onCandidate.slice(0, 5)) {

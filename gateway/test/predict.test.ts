@@ -156,7 +156,7 @@ describe("shadows", () => {
     const withShadows = await send();
     expect(withShadows).toEqual(without);
     const m = await eventually(async () => {
-      const r = await stack.admin.ok<{ series: { version: number; shadow: boolean; count: number }[] }>("GET", "/v1/models/shadowed/metrics");
+      const r = await stack.admin.ok("GET", "/v1/models/shadowed/metrics");
       return r.series.some((s) => s.shadow) ? r : undefined;
     });
     expect(m.series.filter((s) => s.shadow).map((s) => s.version)).toEqual([b.version]); // 1 bp: this unit is not sampled

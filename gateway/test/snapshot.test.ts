@@ -41,7 +41,7 @@ describe("snapshot", () => {
   });
 
   it("refuses a revoked client key once the snapshot TTL has passed since the revocation", async () => {
-    const created = await stack.admin.ok<{ id: string; key: string }>("POST", "/v1/keys", { name: "short-lived", models: ["demo"] });
+    const created = await stack.admin.ok("POST", "/v1/keys", { name: "short-lived", models: ["demo"] });
     const call = (key: string) => stack.predict("demo", { unit: "u1" }, { authorization: `Bearer ${key}` });
     // The new key works as soon as the isolate's snapshot carries it (within one TTL).
     await eventually(async () => ((await call(created.key)).status === 200 ? true : undefined), 30_000, 50);

@@ -4,7 +4,7 @@
 // Simulations check what the numbers claim: power, false positives under peeking.
 import { describe, expect, it } from "vitest";
 import ref from "../test-vectors/experiment-reference.json" with { type: "json" };
-import { aucFromBins, msprt, sampleRatioMismatch, sampleSizePerArm } from "../src/experiment.ts";
+import { aucFromBins, msprt, sampleRatioMismatch, sampleSizePerArm, wilsonInterval } from "../src/experiment.ts";
 
 /** Seeded uniforms (mulberry32: a plain LCG's consecutive draws are too correlated for simulation). */
 function uniforms(seed: number) {
@@ -124,5 +124,25 @@ describe("AUC from binned scores", () => {
     expect(aucFromBins([1, 0], [0, 1])).toBe(0);
     expect(aucFromBins([0, 1], [1, 1])).toBeCloseTo(0.75, 12);
     expect(aucFromBins([0, 0], [1, 1])).toBeNull();
+  });
+});
+
+describe("Wilson score interval", () => {
+  it("matches published values and stays inside [0, 1]", () => {
+    // statsmodels' proportion_confint(k, n, method="wilson") at 95%.
+    const mid = wilsonInterval(50, 100)!;
+    expect(mid.low).toBeCloseTo(0.40383, 4);
+    expect(mid.high).toBeCloseTo(0.59617, 4);
+    const none = wilsonInterval(0, 10)!;
+    expect(none.low).toBe(0);
+    expect(none.high).toBeCloseTo(0.27753, 4);
+    expect(wilsonInterval(0, 0)).toBeUndefined();
+    for (const [k, n] of [[1, 3], [3, 3], [7, 1000]] as const) {
+      const w = wilsonInterval(k, n)!;
+      expect(w.low).toBeGreaterThanOrEqual(0);
+      expect(w.high).toBeLessThanOrEqual(1);
+      expect(w.low).toBeLessThanOrEqual(k / n);
+      expect(w.high).toBeGreaterThanOrEqual(k / n);
+    }
   });
 });

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { ApiError, sha256Hex, signRequest } from "@verge/shared";
+import { conforms, oipErrorOf, protocol } from "../../test/oip-protocol.ts";
 import { logisticRegressionModel, mlpModel } from "@verge/shared/onnx/writer";
 import { loadConfig } from "../src/config.ts";
 import { buildOrigin, startOrigin } from "../src/server.ts";
@@ -178,13 +179,14 @@ describe("the origin app", () => {
     services.readiness.state = "draining";
     const res = await app.request("/v2/health/ready");
     expect(res.status).toBe(503);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+    expect((await oipErrorOf(res)).code).toBe("unavailable");
   });
 
-  it("answers model readiness and metadata from the session, 404 in the shared shape for unknown models", async () => {
+  it("answers server, model readiness and metadata as the protocol documents them, and 404 in its error shape for unknown models", async () => {
     const { app } = buildOrigin(config());
+    expect(await conforms(await app.request("/v2"), protocol.serverMetadata)).toEqual({ name: "verge-origin", version: "1", extensions: [] });
     expect(await (await app.request("/v2/models/churn/versions/1/ready")).json()).toEqual({ name: "churn", ready: true });
-    expect(await (await app.request("/v2/models/churn/versions/1")).json()).toEqual({
+    expect(await conforms(await app.request("/v2/models/churn/versions/1"), protocol.modelMetadata)).toEqual({
       name: "churn",
       versions: ["1"],
       platform: "onnxruntime",
@@ -193,7 +195,8 @@ describe("the origin app", () => {
     });
     const missing = await app.request("/v2/models/other/versions/3/ready");
     expect(missing.status).toBe(404);
-    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    expect((await oipErrorOf(missing)).code).toBe("not_found");
+    expect((await oipErrorOf(await app.request("/v2/no/such/route"))).code).toBe("not_found");
   });
 
   it("batches signed infer requests and counts them in /metrics", async () => {
@@ -202,12 +205,16 @@ describe("the origin app", () => {
     const responses = await Promise.all(inputs.map((x) => signedInfer(app, [x])));
     for (const [i, res] of responses.entries()) {
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { outputs: { shape: number[]; data: number[] }[] };
+      const body = await conforms(res, protocol.inferenceResponse);
       expect(body.outputs[0]!.shape).toEqual([1, 1]);
       expect(body.outputs[0]!.data[0]).toBeCloseTo(expected(inputs[i]!), 6);
     }
-    expect((await signedInfer(app, [[1, 2, 3]])).status).toBe(400);
-    expect((await signedInfer(app, [inputs[0]!], "another-secret-0123456789")).status).toBe(401);
+    const refused = await signedInfer(app, [[1, 2, 3]]);
+    expect(refused.status).toBe(400);
+    expect((await oipErrorOf(refused)).code).toBe("bad_request");
+    const unsigned = await signedInfer(app, [inputs[0]!], "another-secret-0123456789");
+    expect(unsigned.status).toBe(401);
+    expect((await oipErrorOf(unsigned)).message).toMatch(/signature/);
 
     const res = await app.request("/metrics");
     expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -227,7 +234,7 @@ describe("the origin app", () => {
   });
 
   it("refuses an artifact whose bytes do not match the registry's sha256, and serves it once they do", async () => {
-    const meta = await stack.admin.ok<{ sha256: string }>("GET", "/v1/models/churn/versions/2");
+    const meta = await stack.admin.ok("GET", "/v1/models/churn/versions/2");
     const bucket = await stack.mf.getR2Bucket("ARTIFACTS", "verge-control-plane");
     const key = `artifacts/churn/${meta.sha256}.onnx`;
     const genuine = new Uint8Array(await (await bucket.get(key))!.arrayBuffer());
@@ -238,7 +245,7 @@ describe("the origin app", () => {
     try {
       for (const res of [await signedInfer(app, [[1, 2, 1, 0, 0, 1]], SECRET, 2), await app.request("/v2/models/churn/versions/2/ready")]) {
         expect(res.status).toBe(503);
-        expect(((await res.json()) as { error: { code: string; message: string } }).error).toEqual({ code: "unavailable", message: "artifact of churn v2 failed verification (sha256 mismatch)" });
+        expect(await oipErrorOf(res)).toEqual({ code: "unavailable", message: "artifact of churn v2 failed verification (sha256 mismatch)" });
       }
     } finally {
       await bucket.put(key, genuine);

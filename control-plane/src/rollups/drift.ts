@@ -1,26 +1,19 @@
 // GET /v1/models/{model}/drift: per version, every reference feature and the prediction against
 // the window's histograms (from rollups, so the cost grows with bins, not with traffic).
 import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
-import { z } from "zod";
-import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, type AdwinState, driftThresholdsSchema, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
+import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, type AdwinState, driftQuerySchema, driftThresholdsSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
 import { auditEntry, db, findModel, type Db } from "../db/client.ts";
 import { conceptState, driftSettings, rollupBins, versions } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "../registry/models.ts";
 import { DEFAULTED_BIN, PREDICTION_FEATURE } from "./fold.ts";
-import { windowOf, windowQuery } from "./routes.ts";
+import { windowOf } from "./routes.ts";
 
-export const driftQuery = windowQuery.extend({
-  version: versionNumberSchema.optional(),
-  psi_warn: z.coerce.number().positive().optional(),
-  psi_alert: z.coerce.number().positive().optional(),
-  js_warn: z.coerce.number().positive().optional(),
-  p_value: z.coerce.number().positive().max(1).optional(),
-  min_samples: z.coerce.number().int().min(1).optional(),
-});
+export const driftQuery = driftQuerySchema;
 
-export const driftRoutes = newApp().get("/:model/drift", requireRole("viewer"), validate("param", modelParam), validate("query", driftQuery), async (c) => {
+export const driftRoutes = newApp().get("/:model/drift", guard(api.drift), validate("param", modelParam), validate("query", driftQuery), async (c) => {
   const d = db(c.env);
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");
@@ -44,7 +37,7 @@ export async function modelThresholds(d: Db, modelId: number): Promise<DriftThre
 }
 
 export const driftSettingsRoutes = newApp()
-  .put("/:model/drift-thresholds", requireRole("operator"), validate("param", modelParam), jsonBody(driftThresholdsSchema), async (c) => {
+  .put("/:model/drift-thresholds", guard(api.putDriftThresholds), validate("param", modelParam), jsonBody(driftThresholdsSchema), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     const thresholds = c.req.valid("json");
@@ -54,7 +47,7 @@ export const driftSettingsRoutes = newApp()
     ]);
     return c.json(await modelThresholds(d, model.id));
   })
-  .get("/:model/drift-thresholds", requireRole("viewer"), validate("param", modelParam), async (c) => {
+  .get("/:model/drift-thresholds", guard(api.getDriftThresholds), validate("param", modelParam), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     return c.json(await modelThresholds(d, model.id));
