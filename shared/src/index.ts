@@ -21,3 +21,4 @@ export * from "./drift.ts";
 export * from "./experiment.ts";
 export * from "./adwin.ts";
 export * from "./schemas/jobs.ts";
+export * from "./schemas/origin-pools.ts";

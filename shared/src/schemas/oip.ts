@@ -24,6 +24,33 @@ export const oipInferRequestSchema = z.object({
 });
 export type OipInferRequest = z.infer<typeof oipInferRequestSchema>;
 
+/**
+ * An inference response as the gateway reads it from an origin, any OIP v2 server included:
+ * only the protocol's fields, and lenient where servers differ from the letter of the spec
+ * (documented examples omit `model_name`; KServe's servers send `null` for absent parameters).
+ */
+export const oipInferResponseSchema = z.object({
+  model_name: z.string().nullish(),
+  model_version: z.string().nullish(),
+  id: z.string().nullish(),
+  parameters: z.record(z.string(), z.unknown()).nullish(),
+  outputs: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        shape: z.array(z.number().int().min(0)),
+        datatype: z.string(),
+        parameters: z.record(z.string(), z.unknown()).nullish(),
+        data: z.array(nested),
+      }),
+    )
+    .min(1),
+});
+export type OipInferResponseBody = z.infer<typeof oipInferResponseSchema>;
+
+/** The protocol's error body: `{ "error": "<message>" }`. */
+export const oipErrorSchema = z.object({ error: z.string() });
+
 export interface OipInferResponse {
   model_name: string;
   model_version: string;
