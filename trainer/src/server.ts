@@ -20,8 +20,10 @@ export interface OriginOptions {
 /** The origin's app and the services behind it, not yet listening (readiness is `starting`). */
 export function buildOrigin(config: Config, options: OriginOptions = {}) {
   const models = modelCache(config, options.fetcher, options.sessionOptions);
-  const metrics = originMetrics(() => models.loaded());
-  const services: OriginServices = { models, metrics, batches: batcher(policyFromConfig(config), metrics.batchHooks), readiness: { state: "starting" } };
+  let batches: ReturnType<typeof batcher> | undefined;
+  const metrics = originMetrics(() => models.loaded(), () => batches?.waiting() ?? new Map());
+  batches = batcher(policyFromConfig(config), metrics.batchHooks);
+  const services: OriginServices = { models, metrics, batches, readiness: { state: "starting" } };
   const app = originApp(config, services);
   for (const extra of options.extraRoutes ?? []) app.route(extra.path, extra.app);
   return { app, services };

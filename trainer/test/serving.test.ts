@@ -216,9 +216,29 @@ describe("the origin app", () => {
     expect(runs).toBeLessThan(8);
     expect(metricValue(text, 'verge_origin_batch_rows_sum{model="churn",version="1"}')).toBe(8);
     expect(metricValue(text, 'verge_origin_queue_delay_seconds_count{model="churn",version="1"}')).toBe(8);
+    expect(metricValue(text, 'verge_origin_batch_fill_ratio_count{model="churn",version="1"}')).toBe(runs);
+    // 8 rows in `runs` runs of at most 32 rows each.
+    expect(metricValue(text, 'verge_origin_batch_fill_ratio_sum{model="churn",version="1"}')).toBeCloseTo(8 / 32, 6);
+    expect(metricValue(text, "verge_origin_in_flight_requests")).toBe(0);
+    expect(metricValue(text, 'verge_origin_queue_depth{model="churn"}')).toBe(0);
     expect(metricValue(text, "verge_origin_models_loaded")).toBe(1);
     expect(metricValue(text, 'verge_origin_execution_provider_info{model="churn",version="1",provider="cpu"}')).toBe(1);
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+  });
+
+  it("shows requests waiting for a batch as queue depth and in-flight requests while they wait", async () => {
+    const { app } = buildOrigin(config({ VERGE_BATCHING: '{"churn":{"max_batch_size":32,"max_queue_delay_ms":1000}}' }), { fetcher: await fakeRegistry() });
+    const scrape = async () => {
+      const text = await (await app.request("/metrics")).text();
+      return { depth: metricValue(text, 'verge_origin_queue_depth{model="churn"}'), rows: metricValue(text, 'verge_origin_queue_rows{model="churn"}'), inFlight: metricValue(text, "verge_origin_in_flight_requests") };
+    };
+    const pending = [signedInfer(app, [[1, 2, 1, 0, 0, 1]]), signedInfer(app, [[2, 2, 1, 0, 0, 1], [3, 2, 1, 0, 0, 1]]), signedInfer(app, [[4, 2, 1, 0, 0, 1]])];
+    // The three wait up to a second for company: poll until all are queued.
+    let seen = await scrape();
+    for (let i = 0; i < 40 && seen.depth !== 3; i++) seen = await new Promise((r) => setTimeout(r, 20)).then(scrape);
+    expect(seen).toEqual({ depth: 3, rows: 4, inFlight: 3 });
+    for (const res of await Promise.all(pending)) expect(res.status).toBe(200);
+    expect(await scrape()).toEqual({ depth: 0, rows: 0, inFlight: 0 });
   });
 
   it("listens, mounts extra routes, and drains on close", async () => {
