@@ -20,6 +20,7 @@ import { driftRoutes, driftSettingsRoutes } from "./rollups/drift.ts";
 import { experimentRoutes } from "./rollups/experiment.ts";
 import { metricsRoutes } from "./rollups/routes.ts";
 import { handleQueue } from "./rollups/queue.ts";
+import { scheduleRoutes } from "./schedules/routes.ts";
 import { snapshotRoutes } from "./snapshot/routes.ts";
 
 export const app = newApp()
@@ -41,6 +42,7 @@ export const app = newApp()
   .route("/v1/audit", auditRoutes)
   .route("/v1/alerts", alertRoutes)
   .route("/v1/webhooks", webhookRoutes)
+  .route("/v1/schedules", scheduleRoutes)
   .route("/v1/snapshot", snapshotRoutes)
   .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
   .onError(onError);

@@ -1,7 +1,7 @@
 // The OpenAPI document, generated from the same zod schemas that validate the requests, and a
 // plain reference page built from it.
 import { z } from "zod";
-import { createKeySchema, driftThresholdsSchema, createModelSchema, promotionRuleSchema, putAliasSchema, putDeploymentSchema, versionMetadataSchema } from "@verge/shared";
+import { claimRunSchema, putScheduleSchema, reportRunSchema, runsQuerySchema, createKeySchema, driftThresholdsSchema, createModelSchema, promotionRuleSchema, putAliasSchema, putDeploymentSchema, versionMetadataSchema } from "@verge/shared";
 import { alertQuery, createWebhookSchema } from "./alerts/routes.ts";
 import { auditQuery } from "./audit/routes.ts";
 import { createTokenSchema } from "./keys/tokens.ts";
@@ -59,6 +59,17 @@ export const ROUTES: RouteDoc[] = [
   { method: "post", path: "/v1/webhooks", role: "admin", summary: "Register a webhook for alerts (its signing secret is shown once)", body: createWebhookSchema },
   { method: "get", path: "/v1/webhooks", role: "admin", summary: "List webhooks" },
   { method: "delete", path: "/v1/webhooks/{id}", role: "admin", summary: "Revoke a webhook" },
+  { method: "put", path: "/v1/schedules/{id}", role: "operator", summary: "Create or replace a schedule: a cron (5 or 6 fields) in a time zone, a task (train, materialize, batch_predictions), an optional data trigger, retries", body: putScheduleSchema },
+  { method: "get", path: "/v1/schedules", role: "viewer", summary: "List schedules with their next and last runs" },
+  { method: "get", path: "/v1/schedules/{id}", role: "viewer", summary: "Read a schedule" },
+  { method: "delete", path: "/v1/schedules/{id}", role: "operator", summary: "Delete a schedule and its run history" },
+  { method: "post", path: "/v1/schedules/{id}/pause", role: "operator", summary: "Pause: no new cron occurrences until resumed" },
+  { method: "post", path: "/v1/schedules/{id}/resume", role: "operator", summary: "Resume from now (occurrences missed while paused are not run)" },
+  { method: "post", path: "/v1/schedules/{id}/run", role: "operator", summary: "Run now: a pending run the next trainer claims" },
+  { method: "get", path: "/v1/schedules/{id}/runs", role: "viewer", summary: "Run history, newest first: status, attempts, result or error", query: runsQuerySchema },
+  { method: "get", path: "/v1/schedules/_work", role: "operator", summary: "For trainers: every schedule and the open runs, with the control plane's clock" },
+  { method: "post", path: "/v1/schedules/{id}/runs/{at}/claim", role: "operator", summary: "For trainers: claim an occurrence (at: epoch ms) or the next attempt of an open run; 409 when taken", body: claimRunSchema },
+  { method: "post", path: "/v1/schedules/{id}/runs/{at}/report", role: "operator", summary: "For trainers: heartbeat (extends the lease) or the run's outcome; 409 when the lease was lost", body: reportRunSchema },
   { method: "get", path: "/v1/snapshot", role: "gateway", summary: "The routing snapshot for gateways (ETag / If-None-Match)" },
 ];
 

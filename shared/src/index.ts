@@ -22,3 +22,5 @@ export * from "./experiment.ts";
 export * from "./adwin.ts";
 export * from "./schemas/jobs.ts";
 export * from "./schemas/origin-pools.ts";
+export * from "./schedule.ts";
+export * from "./schemas/schedules.ts";

@@ -74,7 +74,7 @@ export function registryClient(config: Pick<Config, "VERGE_CONTROL_PLANE_URL" | 
   };
 }
 
-async function registryError(method: string, path: string, res: Response): Promise<ApiError> {
+export async function registryError(method: string, path: string, res: Response): Promise<ApiError> {
   const text = await res.text();
   let message = text.slice(0, 500);
   try {
