@@ -138,6 +138,7 @@ export class Scheduler {
     let fingerprint: string | undefined;
     // Renew the lease well before it runs out; a refusal means another trainer took the run over.
     const heartbeat = setInterval(() => {
+      if (controller.signal.aborted) return clearInterval(heartbeat);
       report({ status: "running", runner, attempt, lease_ms: leaseMs }).catch((err: unknown) => {
         if (err instanceof ApiError && err.code === "conflict") controller.abort(lost);
       });
@@ -156,7 +157,7 @@ export class Scheduler {
           return;
         }
       }
-      const result = await this.deps.execute({
+      const result: unknown = await this.deps.execute({
         schedule,
         run,
         occurrence: at,
@@ -164,6 +165,8 @@ export class Scheduler {
         signal: controller.signal,
         setJob: (id) => report({ status: "running", runner, attempt, lease_ms: leaseMs, job_id: id }).then(() => undefined),
       });
+      // A run taken over meanwhile (or a "crashed" scheduler) must not report, whatever the task did.
+      if (controller.signal.reason === lost || controller.signal.reason === abandoned) return;
       await report({ status: "succeeded", runner, attempt, result: result ?? null, ...(fingerprint ? { fingerprint } : {}) });
     } catch (err) {
       const reason = controller.signal.reason;
