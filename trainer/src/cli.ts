@@ -1,10 +1,12 @@
-// `npm run job -- <command>`: submit a training job and watch it with a live progress bar.
+// `npm run job -- <command>`: submit a training job and watch it with a live progress bar, and
+// manage schedules (kept by the control plane, reached through the trainer).
 //   submit <job.json> [--detach]   watch <id>   status <id>   list   cancel <id>
+//   schedule put <id> <schedule.json> | list | show <id> | runs <id> [--limit N] | pause <id> | resume <id> | run <id> | delete <id>   (--json for raw output)
 // Reads VERGE_TRAINER_URL (default http://127.0.0.1:8789) and VERGE_TRAINER_TOKEN.
 import { readFileSync } from "node:fs";
 import { SingleBar } from "cli-progress";
 import { createParser } from "eventsource-parser";
-import type { JobEvent, JobView } from "@verge/shared";
+import type { JobEvent, JobView, ScheduleRunView, ScheduleView } from "@verge/shared";
 
 const base = (process.env.VERGE_TRAINER_URL ?? "http://127.0.0.1:8789").replace(/\/$/, "");
 const token = process.env.VERGE_TRAINER_TOKEN ?? "";
@@ -53,6 +55,62 @@ function report(view: JobView): number {
   return 1;
 }
 
+function runLine(r: ScheduleRunView): string {
+  const what = r.error ?? (r.result === undefined ? "" : JSON.stringify(r.result));
+  return `${r.occurrence}  ${r.reason.padEnd(6)} ${r.status.padEnd(10)} attempt ${r.attempt}  ${what.slice(0, 100)}`;
+}
+
+async function schedule(sub: string | undefined, args: string[]): Promise<void> {
+  const json = args.includes("--json");
+  const [id, file] = args.filter((a) => !a.startsWith("--"));
+  const path = `/v1/schedules${id ? `/${encodeURIComponent(id)}` : ""}`;
+  const show = (value: unknown, human: () => void) => (json ? console.log(JSON.stringify(value, null, 2)) : human());
+  const needId = () => {
+    if (!id) throw new Error(`usage: schedule ${sub} <id>`);
+  };
+  switch (sub) {
+    case "put": {
+      if (!id || !file) throw new Error("usage: schedule put <id> <schedule.json>");
+      const s = await call<ScheduleView>("PUT", path, JSON.parse(readFileSync(file, "utf8")));
+      return show(s, () => console.log(`schedule ${s.id} (revision ${s.revision}): ${s.cron} ${s.timezone}, next run ${s.next_run_at ?? "none (paused)"}`));
+    }
+    case "list": {
+      const { schedules } = await call<{ schedules: ScheduleView[] }>("GET", "/v1/schedules");
+      return show(schedules, () => {
+        for (const s of schedules) console.log(`${s.id.padEnd(24)} ${s.task.kind.padEnd(18)} ${`${s.cron} ${s.timezone}`.padEnd(28)} ${s.paused ? "paused" : `next ${s.next_run_at}`}`);
+      });
+    }
+    case "show":
+      needId();
+      return console.log(JSON.stringify(await call("GET", path), null, 2));
+    case "runs": {
+      needId();
+      const limit = args[args.indexOf("--limit") + 1];
+      const { runs } = await call<{ runs: ScheduleRunView[] }>("GET", `${path}/runs${args.includes("--limit") && limit ? `?limit=${Number(limit)}` : ""}`);
+      return show(runs, () => runs.forEach((r) => console.log(runLine(r))));
+    }
+    case "pause":
+    case "resume": {
+      needId();
+      const s = await call<ScheduleView>("POST", `${path}/${sub}`);
+      return show(s, () => console.log(`schedule ${s.id} ${s.paused ? "paused" : `resumed, next run ${s.next_run_at}`}`));
+    }
+    case "run": {
+      needId();
+      const r = await call<ScheduleRunView>("POST", `${path}/run`);
+      return show(r, () => console.log(`run of ${r.schedule} at ${r.occurrence} requested`));
+    }
+    case "delete":
+      needId();
+      await fetch(`${base}${path}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } }).then(async (res) => {
+        if (!res.ok) throw new Error(`${res.status}: ${await res.text()}`);
+      });
+      return console.log(`schedule ${id} deleted`);
+    default:
+      throw new Error("usage: schedule put <id> <schedule.json> | list | show <id> | runs <id> [--limit N] | pause <id> | resume <id> | run <id> | delete <id>  [--json]");
+  }
+}
+
 const [command, arg, ...rest] = process.argv.slice(2);
 try {
   switch (command) {
@@ -75,8 +133,11 @@ try {
     case "cancel":
       console.log(JSON.stringify(await call("POST", `/v1/jobs/${arg}/cancel`), null, 2));
       break;
+    case "schedule":
+      await schedule(arg, rest);
+      break;
     default:
-      console.error("usage: npm run job -- submit <job.json> [--detach] | watch <id> | status <id> | list | cancel <id>");
+      console.error("usage: npm run job -- submit <job.json> [--detach] | watch <id> | status <id> | list | cancel <id> | schedule …");
       process.exitCode = 2;
   }
 } catch (err) {
