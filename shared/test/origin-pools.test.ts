@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { originPoolsFrom } from "../src/schemas/origin-pools.ts";
 
@@ -28,5 +30,13 @@ describe("origin pool configuration", () => {
     expect(bad({ gpu: { nodes: ["http://x"], auth: { kind: "bearer", token: "lower-case" } } })).toMatchObject({ ok: false, message: expect.stringMatching(/^ORIGIN_POOLS\.gpu\.auth\.token: must name a binding/) });
     expect(bad({ gpu: { nodes: ["http://x"], secret: "inline" } })).toMatchObject({ ok: false, message: expect.stringMatching(/^ORIGIN_POOLS\.gpu/) });
     expect(bad({ "GPU!": { nodes: ["http://x"] } })).toMatchObject({ ok: false });
+  });
+
+  it("accepts the README's example pools", () => {
+    const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
+    const json = /ORIGIN_POOLS = '''([\s\S]*?)'''/.exec(readme)?.[1];
+    const r = originPoolsFrom({ ORIGIN_POOLS: json });
+    if (!r.ok) throw new Error(r.message);
+    expect(Object.keys(r.pools)).toEqual(["gpu", "kserve", "triton"]);
   });
 });
