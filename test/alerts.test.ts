@@ -26,7 +26,8 @@ const receiver = createServer((req, res) => {
 
 beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  stack = await testStack({ alertRetryBaseMs: 200 });
+  // Long enough that two cron calls on a loaded machine fit before the first retry is due.
+  stack = await testStack({ alertRetryBaseMs: 2000 });
   await deployOneFeatureModel("watched", { features: { x: { edges: [0, 1, 2], counts: [100, 400, 400, 100] } } });
 });
 
@@ -64,8 +65,11 @@ describe("alerts", () => {
     await cron.scheduled({ cron: "* * * * *" }); // raises the alert; the first delivery fails (503)
     await cron.scheduled({ cron: "* * * * *" }); // same alert: refreshed, not duplicated; retry not due yet
     expect(received).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 300));
-    await cron.scheduled({ cron: "* * * * *" }); // the retry goes out
+    // The retry goes out on the first cron call after its backoff.
+    await eventually(async () => {
+      await cron.scheduled({ cron: "* * * * *" });
+      return received.length > 0 ? true : undefined;
+    }, 15_000, 250);
     expect(received).toHaveLength(1);
 
     const open = await stack.admin.ok<{ alerts: { id: number; kind: string; subject: string; status: string }[] }>("GET", "/v1/alerts?status=open&model=watched");

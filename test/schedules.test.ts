@@ -80,11 +80,12 @@ describe("a scheduled retrain-evaluate-deploy pipeline", () => {
     expect(trainer.services.runner.get("bootstrap")).toMatchObject({ phase: "succeeded", version: 1 });
     await stack.admin.ok("PUT", "/v1/models/churn/aliases/production", { version: 1 });
     await stack.admin.ok("PUT", "/v1/models/churn/deployment", { variants: [{ name: "primary", alias: "production", weight: 10000 }] });
+    const deploy = { min_improvement: -1, shadow_s: 0, rollout: { steps: [10000], interval_s: 60 } };
     const spec = {
       description: "nightly churn retrain (every 3 s here)",
       cron: "*/3 * * * * *",
       timezone: "Europe/Paris",
-      task: { kind: "train", lookback_days: 3650, job: churnJob({ stage: false, deploy: { min_improvement: -1, shadow_s: 0, rollout: { steps: [10000], interval_s: 60 } } }) },
+      task: { kind: "train", lookback_days: 3650, job: churnJob({ stage: false, deploy }) },
       trigger: { kind: "files", path: "churn/labels.parquet" },
       retry: { attempts: 2, backoff_s: 1 },
     };
@@ -111,7 +112,7 @@ describe("a scheduled retrain-evaluate-deploy pipeline", () => {
 
     // The evaluation gate is raised (a new revision of the schedule, same cron), then new labels land:
     // the next occurrence trains a candidate, evaluates it against production, and holds it back.
-    writeFileSync(join(dir, "schedule.json"), JSON.stringify({ ...spec, task: { ...spec.task, job: { ...spec.task.job, deploy: { ...spec.task.job.deploy, min_improvement: 0.5 } } } }));
+    writeFileSync(join(dir, "schedule.json"), JSON.stringify({ ...spec, task: { ...spec.task, job: churnJob({ stage: false, deploy: { ...deploy, min_improvement: 0.5 } }) } }));
     expect((await cli(trainer.url, "schedule", "put", "churn-nightly", join(dir, "schedule.json"))).stdout).toMatch(/\(revision 2\)/);
     await writeChurnData(join(dir, "offline"), { users: 900, events: 6500 });
     const second = await eventually(async () => (await runsOf("churn-nightly")).find((r) => r.status !== "skipped" && Date.parse(r.occurrence) > Date.parse(skipped.occurrence) && ["succeeded", "failed"].includes(r.status)), 90_000, 250);
@@ -128,7 +129,7 @@ describe("a scheduled retrain-evaluate-deploy pipeline", () => {
     expect(new Set(all.map((r) => r.occurrence)).size).toBe(all.length);
     expect(await versionsOf("churn")).toHaveLength(1 + all.filter((r) => r.status === "succeeded").length);
     await trainer.services.close();
-  });
+  }, 300_000);
 
   it("a trainer that stops after registering is taken over by a restarted one, which records the version instead of training again", async () => {
     const first = await startTrainer("node-b");
@@ -154,5 +155,5 @@ describe("a scheduled retrain-evaluate-deploy pipeline", () => {
     expect(await versionsOf("churn-weekly")).toHaveLength(1);
     const view = await stack.admin.ok<ScheduleView>("GET", "/v1/schedules/churn-weekly");
     expect(view.last_occurrence).toBeNull();
-  });
+  }, 300_000);
 });

@@ -107,7 +107,7 @@ describe("scheduled runs across replicas", () => {
       expect(Date.parse(r.occurrence) % 2000).toBe(0);
       expect(r.attempts).toHaveLength(1);
     }
-  });
+  }, 120_000);
 
   it("hands a run to another replica when its runner dies mid-run: the occurrence runs once to completion", async () => {
     let release: () => void = () => {};
@@ -132,7 +132,7 @@ describe("scheduled runs across replicas", () => {
       ["rescuer", 2],
     ]);
     await client.pause("takeover");
-  });
+  }, 120_000);
 
   it("retries a failed run after its backoff and records every attempt", async () => {
     let calls = 0;
@@ -151,7 +151,7 @@ describe("scheduled runs across replicas", () => {
     expect(gap(0)).toBeGreaterThanOrEqual(300);
     expect(gap(1)).toBeGreaterThanOrEqual(600);
     expect(calls).toBe(3);
-  });
+  }, 120_000);
 
   it("gives up after the last attempt with the last error", async () => {
     replica("broken", async () => {
@@ -161,7 +161,7 @@ describe("scheduled runs across replicas", () => {
     const asked = await client.runNow("broken");
     const run = await eventually(async () => (await runs("broken")).find((r) => r.occurrence === asked.occurrence && r.status === "failed"), 20_000, 100);
     expect(run).toMatchObject({ attempt: 2, error: "no such table" });
-  });
+  }, 120_000);
 });
 
 describe("data-triggered runs", () => {
@@ -192,5 +192,5 @@ describe("data-triggered runs", () => {
     const asked = await client.runNow("on-data");
     await eventually(async () => (await runs("on-data")).find((r) => r.occurrence === asked.occurrence && r.status === "succeeded"), 20_000, 100);
     await client.pause("on-data");
-  });
+  }, 120_000);
 });
