@@ -74,7 +74,7 @@ const stop = async () => {
   if (stopping) return;
   stopping = true;
   console.log("\nstopping…");
-  await services.runner.close();
+  await services.close();
   await trainer.close();
   await stack.dispose();
   process.exit(0);

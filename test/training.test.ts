@@ -55,7 +55,7 @@ beforeAll(async () => {
   await stack.admin.ok("POST", "/v1/keys", { name: "churn", models: ["*"], key: CLIENT_KEY });
 });
 afterAll(async () => {
-  await services?.runner.close();
+  await services?.close();
   await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   await stack?.dispose();
   rmSync(dir, { recursive: true, force: true });

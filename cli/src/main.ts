@@ -1,14 +1,15 @@
-// `verge`: every task of the control-plane API, and the trainer's jobs, from a terminal.
+// `verge`: every task of the control-plane API, the trainer's jobs, and schedules, from a terminal.
 // Tables for people, `--json` for scripts; connection from flags, environment or a profile.
 import { Command } from "commander";
 import { accessCommands } from "./commands/access.ts";
 import { deployCommands } from "./commands/deploy.ts";
 import { monitoringCommands } from "./commands/monitoring.ts";
 import { registryCommands } from "./commands/registry.ts";
+import { scheduleCommands } from "./commands/schedules.ts";
 import { trainerCommands } from "./commands/trainer.ts";
 
 const program = new Command("verge")
-  .description("Verge from the terminal: models, deployments, promotion, monitoring, access, training.\nConnection: --url/--token, or VERGE_URL/VERGE_TOKEN, or a profile saved by `verge login` (VERGE_CONFIG, ~/.config/verge/config.json).")
+  .description("Verge from the terminal: models, deployments, promotion, monitoring, access, training, schedules.\nConnection: --url/--token, or VERGE_URL/VERGE_TOKEN, or a profile saved by `verge login` (VERGE_CONFIG, ~/.config/verge/config.json).")
   .option("--url <url>", "the control plane (default http://127.0.0.1:8788)")
   .option("--token <token>", "an admin-API token")
   .option("--trainer-url <url>", "the trainer (default http://127.0.0.1:8789)")
@@ -26,6 +27,7 @@ deployCommands(program);
 monitoringCommands(program);
 accessCommands(program);
 trainerCommands(program);
+scheduleCommands(program);
 program
   .command("dead-letters")
   .description("dead-lettered log batches: list and re-drive (arrives with the log pipeline's dead-letter routes)")

@@ -41,7 +41,7 @@ export function explain(err: unknown, where: { url: string; trainerUrl: string; 
     unreachable: `start it (npm start) or point ${urlFlag} at it`,
     unauthorized: where.tokenSource === "default" ? `give a token with ${tokenFlag}` : `the token is unknown or revoked: give a valid one with ${tokenFlag}`,
     forbidden: "your token's role is too low for this: ask an admin for a token with the role it needs (`verge tokens create`)",
-    not_found: "check the name (`verge models list`, `verge versions list MODEL`)",
+    not_found: / \/v1\/schedules\//.test(err.message) ? "check the id (`verge schedules list`)" : "check the name (`verge models list`, `verge versions list MODEL`)",
     conflict: "it changed or exists already: read it again (`show`/`list`) and retry",
     bad_request: "fix the named field and retry",
     payload_too_large: "send less: a smaller artifact (or runtime origin) or a smaller body",

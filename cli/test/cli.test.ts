@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alertListSchema, auditPageSchema, deploymentViewSchema, metricsReportSchema, modelListSchema, versionViewSchema } from "@verge/shared";
+import { alertListSchema, auditPageSchema, deploymentViewSchema, metricsReportSchema, modelListSchema, scheduleListSchema, scheduleRunViewSchema, scheduleViewSchema, versionViewSchema } from "@verge/shared";
 import { demoArtifacts, demoMetadata, seedDemo } from "../../scripts/lib/demo.ts";
 import { ROOT } from "../../scripts/lib/build.ts";
 import { freePort } from "../../scripts/lib/redis-server.ts";
@@ -50,7 +50,9 @@ describe("verge", () => {
   it("has help everywhere", async () => {
     const top = await verge(["--help"]);
     expect(top.code).toBe(0);
-    for (const command of ["models", "versions", "aliases", "deployment", "promote", "rollback", "rollouts", "metrics", "drift", "experiment", "alerts", "keys", "tokens", "audit", "jobs", "materialize"]) expect(top.stdout).toContain(command);
+    for (const command of ["models", "versions", "aliases", "deployment", "promote", "rollback", "rollouts", "metrics", "drift", "experiment", "alerts", "keys", "tokens", "audit", "jobs", "materialize", "schedules"]) expect(top.stdout).toContain(command);
+    const schedules = await verge(["schedules", "--help"]);
+    for (const command of ["list", "put <id> <schedule.json>", "show <id>", "runs [options] <id>", "pause <id>", "resume <id>", "run <id>", "delete <id>"]) expect(schedules.stdout).toContain(command);
     const set = await verge(["deployment", "set", "--help"]);
     expect(set.stdout).toMatch(/--variant <name:target:weight>/);
     expect(set.stdout).toMatch(/--shadow/);
@@ -136,6 +138,44 @@ describe("verge", () => {
     expect(refused.stderr.trim().split("\n")).toHaveLength(1);
     expect(refused.stderr).toMatch(/^error: POST \/v1\/models\/churn\/rollback → 403 forbidden: .*operator.* — .*role/);
     expect((await verge(["whoami"], { VERGE_URL: url, VERGE_TOKEN: viewer.token })).stdout).toMatch(/\(viewer\)/);
+  });
+
+  it("manages schedules: put from a file, list, show, pause, resume, run now with its history, delete", async () => {
+    // The example nightly schedule shipped with the project, as an operator would use it.
+    const example = join(ROOT, "examples/churn-nightly-schedule.json");
+    const put = await verge(["schedules", "put", "churn-nightly", example]);
+    expect(put.code, put.stderr).toBe(0);
+    expect(put.stdout).toMatch(/^schedule churn-nightly \(revision 1\): 0 2 \* \* \* Europe\/Paris, next run \d{4}-\d\d-\d\dT/);
+    expect((await verge(["schedules", "list"])).stdout).toMatch(/churn-nightly\s.*train churn \(logreg\)\s.*0 2 \* \* \*\s.*Europe\/Paris\s.*\d{4}-/);
+    expect(scheduleListSchema.shape.schedules.parse(await json(["schedules", "list"])).map((s) => s.id)).toEqual(["churn-nightly"]);
+    expect(scheduleViewSchema.parse(await json(["schedules", "show", "churn-nightly"]))).toMatchObject({ id: "churn-nightly", paused: false, retry: { attempts: 3, backoff_s: 300, factor: 2, max_backoff_s: 3600 }, trigger: { kind: "files", path: "churn/labels.parquet" } });
+    const shown = (await verge(["schedules", "show", "churn-nightly"])).stdout;
+    expect(shown).toMatch(/trigger\s+new or changed files under churn\/labels\.parquet/);
+    expect(shown).toMatch(/retry\s+3 attempts, 300 s backoff ×2/);
+
+    expect((await verge(["schedules", "pause", "churn-nightly"])).stdout).toBe("schedule churn-nightly paused\n");
+    expect((await verge(["schedules", "list"])).stdout).toMatch(/churn-nightly\s.*paused/);
+    expect((await verge(["schedules", "resume", "churn-nightly"])).stdout).toMatch(/^schedule churn-nightly resumed, next run \d{4}-/);
+    // No trainer runs in this stack: the requested run stays pending, in the history.
+    const asked = scheduleRunViewSchema.parse(await json(["schedules", "run", "churn-nightly"]));
+    expect(asked).toMatchObject({ schedule: "churn-nightly", reason: "manual", status: "pending" });
+    const runs = (await verge(["schedules", "runs", "churn-nightly", "--limit", "5"])).stdout;
+    expect(runs).toContain(asked.occurrence);
+    expect(runs).toMatch(/manual\s.*pending/);
+    const audit = auditPageSchema.parse(await json(["audit", "--target", "schedules/churn-nightly"]));
+    expect(audit.entries.map((e) => e.action)).toEqual(["schedule.run", "schedule.resume", "schedule.pause", "schedule.create"]);
+
+    expect((await verge(["schedules", "delete", "churn-nightly"])).stdout).toBe("schedule churn-nightly deleted\n");
+    const gone = await verge(["schedules", "show", "churn-nightly"]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr.trim()).toMatch(/^error: GET \/v1\/schedules\/churn-nightly → 404 not_found: .* — check the id \(`verge schedules list`\)$/);
+    // A cron that does not read is refused before anything is sent, naming the file and field.
+    const bad = join(dir, "bad-schedule.json");
+    writeFileSync(bad, JSON.stringify({ ...JSON.parse(readFileSync(example, "utf8")), cron: "61 * * * *" }));
+    const refused = await verge(["schedules", "put", "broken", bad]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: .*bad-schedule\.json: cron: /);
+    expect(scheduleListSchema.shape.schedules.parse(await json(["schedules", "list"]))).toEqual([]);
   });
 
   it("saves a profile with login and uses it when no flag or variable is given", async () => {

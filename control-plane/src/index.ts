@@ -22,6 +22,7 @@ import { driftRoutes, driftSettingsRoutes } from "./rollups/drift.ts";
 import { experimentRoutes } from "./rollups/experiment.ts";
 import { metricsRoutes } from "./rollups/routes.ts";
 import { handleQueue } from "./rollups/queue.ts";
+import { scheduleRoutes } from "./schedules/routes.ts";
 import { snapshotRoutes } from "./snapshot/routes.ts";
 
 export const app: Hono<AppEnv> = newApp()
@@ -46,6 +47,7 @@ export const app: Hono<AppEnv> = newApp()
   .route("/v1/audit", auditRoutes)
   .route("/v1/alerts", alertRoutes)
   .route("/v1/webhooks", webhookRoutes)
+  .route("/v1/schedules", scheduleRoutes)
   .route("/v1/snapshot", snapshotRoutes)
   .notFound(notFound)
   .onError(onError);

@@ -36,8 +36,9 @@ describe("roles", () => {
     "POST /v1/keys": { name: "k", models: ["m"] },
     "POST /v1/tokens": { name: "t", role: "viewer" },
     "POST /v1/webhooks": { url: "http://127.0.0.1:9/hook" },
+    "PUT /v1/schedules/{id}": { cron: "0 3 * * *", task: { kind: "materialize", request: { views: [{ name: "v", path: "v.parquet", entity: "id" }] } } },
   };
-  const concrete = (path: string) => path.replace("{model}", "m").replace("{version}", "1").replace("{alias}", "staging").replace("{id}", "1");
+  const concrete = (path: string) => path.replace("{model}", "m").replace("{version}", "1").replace("{alias}", "staging").replace("{id}", "1").replace("{at}", "0");
 
   it("refuses every documented route to every role below its own, with 403", async () => {
     // Driven by the generated document: every route it lists, with the access its guard enforces.

@@ -49,11 +49,14 @@ origin.on("connection", (s) => {
 
 let stack: TestStack;
 let originVersion: number;
+/** The scripted origin's URL, which the gateway's messages name (it is the default pool's one node). */
+let originUrl: string;
 const features = { tenure_months: 7, sessions_7d: 2, is_member: true, plan: "team" };
 
 beforeAll(async () => {
   const port = await freePort();
   await new Promise<void>((r) => origin.listen(port, "127.0.0.1", r));
+  originUrl = `http://127.0.0.1:${port}`;
   // A long cool-down: once open, the breaker stays open for the rest of the file.
   stack = await testStack({ gatewayBindings: { ORIGIN_URL: `http://127.0.0.1:${port}`, ORIGIN_SECRET: SECRET, ORIGIN_DEADLINE_MS: String(DEADLINE_MS), ORIGIN_BREAKER_COOLDOWN_MS: "600000" } });
   await seedDemo(stack.admin, CLIENT_KEY);
@@ -146,7 +149,7 @@ describe("origin faults", () => {
     const calls = await reached(async () => {
       const { res, ms } = await predict();
       expect(res.status).toBe(503);
-      expect((await errorOf(res)).message).toBe(`origin: no answer within ${DEADLINE_MS} ms`);
+      expect((await errorOf(res)).message).toBe(`origin ${originUrl}: no answer within ${DEADLINE_MS} ms`);
       expect(ms).toBeGreaterThanOrEqual(DEADLINE_MS - 5);
       expect(ms).toBeLessThan(DEADLINE_MS + 2000);
     });
@@ -165,7 +168,7 @@ describe("origin faults", () => {
     const failed = await reached(async () => {
       const { res } = await predict();
       expect(res.status).toBe(503);
-      expect((await errorOf(res)).message).toMatch(/^origin: unreachable \(/);
+      expect((await errorOf(res)).message.startsWith(`origin ${originUrl}: unreachable (`)).toBe(true);
     });
     expect(failed).toHaveLength(2);
   });
@@ -193,7 +196,9 @@ describe("origin faults", () => {
       for (let i = 0; i < 5; i++) {
         const { res } = await predict();
         expect(res.status).toBe(503);
-        expect((await errorOf(res)).message).toBe("origin: answered 503");
+        // A 503 says the node ran nothing: another node of the pool may take the request, but
+        // this pool has one node, which just refused, so nothing is retried.
+        expect((await errorOf(res)).message).toBe(`origin ${originUrl}: not ready (scripted)`);
       }
     });
     expect(calls).toHaveLength(5);
@@ -201,7 +206,7 @@ describe("origin faults", () => {
     const blocked = await reached(async () => {
       const { res } = await predict();
       expect(res.status).toBe(503);
-      expect((await errorOf(res)).message).toBe("origin: circuit open after repeated failures");
+      expect((await errorOf(res)).message).toBe('origin: circuit open after repeated failures on every node of pool "default"');
     });
     expect(blocked).toHaveLength(0);
   });

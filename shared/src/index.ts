@@ -25,3 +25,6 @@ export * from "./schemas/admin/access.ts";
 export * from "./schemas/admin/registry.ts";
 export * from "./schemas/admin/monitoring.ts";
 export * from "./api/index.ts";
+export * from "./schemas/origin-pools.ts";
+export * from "./schedule.ts";
+export * from "./schemas/schedules.ts";

@@ -1,10 +1,12 @@
-// The trainer's own API for origin operators (jobs, materialization, batch predictions), behind
-// one bearer token, and the services it runs on: the offline store, the job runner, the registry.
+// The trainer's own API for origin operators (jobs, materialization, batch predictions,
+// schedules), behind one bearer token, and the services it runs on: the offline store, the job
+// runner, the registry, the scheduler.
 import { execFileSync } from "node:child_process";
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hostname } from "node:os";
 import { Hono } from "hono";
 import * as ort from "onnxruntime-node";
-import { ApiError, batchPredictionsSchema, materializeSchema, type OnlineStore } from "@verge/shared";
+import { ApiError, batchPredictionsSchema, materializeSchema, type BatchPredictionsRequest, type MaterializeRequest, type OnlineStore } from "@verge/shared";
 import { jsonBody, onError } from "@verge/shared/http";
 import { trainerApi as api } from "@verge/shared/api/trainer";
 import { describe } from "@verge/shared/openapi";
@@ -23,6 +25,11 @@ import { materialize } from "./materialize/materialize.ts";
 import { createSession } from "./serving/models.ts";
 import { alertHook, playbookRoutes, PlaybookStore } from "./playbook/playbook.ts";
 import { registryClient, type RegistryClient } from "./registry/client.ts";
+import { scheduleClient, type ScheduleClient } from "./schedules/client.ts";
+import { scheduleRoutes } from "./schedules/routes.ts";
+import { Scheduler } from "./schedules/scheduler.ts";
+import { executeTask } from "./schedules/tasks.ts";
+import { evaluateTrigger, type LabelledLogSource } from "./schedules/triggers.ts";
 import { referenceHistograms } from "./validation/reference.ts";
 import { validateTrainingSet } from "./validation/validate.ts";
 
@@ -30,11 +37,23 @@ export interface TrainerServices {
   runner: JobRunner;
   playbooks: PlaybookStore;
   registry: RegistryClient;
+  schedules: ScheduleClient;
+  /** Runs due schedules (started unless VERGE_SCHEDULES=off). */
+  scheduler: Scheduler;
   onlineStore: OnlineStore | undefined;
   config: Config;
+  /** Stops the scheduler, then the jobs. */
+  close(): Promise<void>;
 }
 
-export async function trainerServices(config: Config, options: { onlineStore?: OnlineStore | undefined; fetcher?: typeof fetch } = {}): Promise<TrainerServices> {
+export interface TrainerServicesOptions {
+  onlineStore?: OnlineStore | undefined;
+  fetcher?: typeof fetch;
+  /** Where a `labelled_logs` schedule trigger counts labelled predictions (none yet: such runs fail saying so). */
+  labelledLogs?: LabelledLogSource;
+}
+
+export async function trainerServices(config: Config, options: TrainerServicesOptions = {}): Promise<TrainerServices> {
   const onlineStore = options.onlineStore ?? (config.VERGE_ONLINE_STORE === "upstash" ? upstashStore({ url: config.UPSTASH_REDIS_REST_URL!, token: config.UPSTASH_REDIS_REST_TOKEN! }) : undefined);
   const registry = registryClient(config, options.fetcher);
   const offline = offlineStoreOptions(config);
@@ -58,7 +77,47 @@ export async function trainerServices(config: Config, options: { onlineStore?: O
   };
   const runner = new JobRunner(new JobStore(config.VERGE_TRAINER_STATE), pipeline, config.VERGE_JOB_CONCURRENCY, recover);
   await runner.start();
-  return { runner, registry, onlineStore, config, playbooks: new PlaybookStore(config.VERGE_TRAINER_STATE) };
+  const schedules = scheduleClient(config, options.fetcher);
+  const partial = { runner, registry, onlineStore, config };
+  const scheduler = new Scheduler({
+    client: schedules,
+    // A fresh suffix per process: a restarted trainer does not pass for its former self.
+    runner: `${config.VERGE_TRAINER_ID ?? hostname()}#${randomBytes(3).toString("hex")}`,
+    leaseMs: config.VERGE_SCHEDULE_LEASE_MS,
+    tickMs: config.VERGE_SCHEDULE_TICK_MS,
+    execute: (ctx) => executeTask(ctx, { runner, registry, materialize: (r) => runMaterialize(partial, r), batchPredictions: (r) => runBatchPredictions(partial, r) }),
+    evaluateTrigger: (trigger, last) => evaluateTrigger(trigger, last, { offline, labelledLogs: options.labelledLogs }),
+  });
+  if (config.VERGE_SCHEDULES === "on") scheduler.start();
+  return {
+    ...partial,
+    schedules,
+    scheduler,
+    playbooks: new PlaybookStore(config.VERGE_TRAINER_STATE),
+    async close() {
+      await scheduler.close();
+      await runner.close();
+    },
+  };
+}
+
+type Services = Pick<TrainerServices, "config" | "onlineStore" | "registry">;
+
+export async function runMaterialize(services: Services, request: MaterializeRequest) {
+  const online = requireOnline(services);
+  return withOfflineStore(offlineStoreOptions(services.config), (offline) => materialize(offline, online, request, services.config.VERGE_TRAINER_STATE));
+}
+
+export async function runBatchPredictions(services: Services, request: BatchPredictionsRequest) {
+  const online = requireOnline(services);
+  const version = await services.registry.version(request.model, request.version);
+  if (!version) throw new ApiError("not_found", `model: ${request.model} has no version ${request.version}`);
+  const { session } = await createSession(await services.registry.artifact(request.model, request.version), "cpu");
+  const run = async (x: Float32Array, rows: number, width: number) => {
+    const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor("float32", x, [rows, width]) });
+    return Float32Array.from(out[session.outputNames[0]!]!.data as Float32Array);
+  };
+  return withOfflineStore(offlineStoreOptions(services.config), (offline) => batchPredictions(offline, online, request, { model: request.model, ...version }, run));
 }
 
 export function trainerApi(services: TrainerServices) {
@@ -75,28 +134,13 @@ export function trainerApi(services: TrainerServices) {
     })
     .route("/v1/jobs", jobRoutes(services.runner))
     .route("/v1/playbooks", playbookRoutes(services.playbooks, services.registry, `${publicUrl}/hooks/alerts`))
-    .post("/v1/materialize", describe(api.materialize), jsonBody(materializeSchema), async (c) => {
-      const online = requireOnline(services);
-      const request = c.req.valid("json");
-      return c.json(await withOfflineStore(offlineStoreOptions(services.config), (offline) => materialize(offline, online, request, services.config.VERGE_TRAINER_STATE)));
-    })
-    .post("/v1/batch-predictions", describe(api.batchPredictions), jsonBody(batchPredictionsSchema), async (c) => {
-      const online = requireOnline(services);
-      const request = c.req.valid("json");
-      const version = await services.registry.version(request.model, request.version);
-      if (!version) throw new ApiError("not_found", `model: ${request.model} has no version ${request.version}`);
-      const { session } = await createSession(await services.registry.artifact(request.model, request.version), "cpu");
-      const run = async (x: Float32Array, rows: number, width: number) => {
-        const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor("float32", x, [rows, width]) });
-        return Float32Array.from(out[session.outputNames[0]!]!.data as Float32Array);
-      };
-      const result = await withOfflineStore(offlineStoreOptions(services.config), (offline) => batchPredictions(offline, online, request, { model: request.model, ...version }, run));
-      return c.json(result);
-    })
+    .route("/v1/schedules", scheduleRoutes(services.schedules, () => void services.scheduler.tick().catch(() => undefined)))
+    .post("/v1/materialize", describe(api.materialize), jsonBody(materializeSchema), async (c) => c.json(await runMaterialize(services, c.req.valid("json"))))
+    .post("/v1/batch-predictions", describe(api.batchPredictions), jsonBody(batchPredictionsSchema), async (c) => c.json(await runBatchPredictions(services, c.req.valid("json"))))
     .onError(onError);
 }
 
-function requireOnline(services: TrainerServices): OnlineStore {
+function requireOnline(services: Pick<TrainerServices, "onlineStore">): OnlineStore {
   if (!services.onlineStore) throw new ApiError("unavailable", "no online store is configured: set VERGE_ONLINE_STORE=upstash with UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN");
   return services.onlineStore;
 }

@@ -49,6 +49,13 @@ const configSchema = z.object({
   VERGE_TRAINER_PUBLIC_URL: z.url().optional(),
   /** Jobs running at once; the rest wait in order. */
   VERGE_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** Run schedules on this trainer (every replica may: claims in the control plane keep each run to one). */
+  VERGE_SCHEDULES: z.enum(["on", "off"]).default("on"),
+  /** How often the scheduler looks for due runs, and how long a claimed run's lease lasts without renewal. */
+  VERGE_SCHEDULE_TICK_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
+  VERGE_SCHEDULE_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
+  /** This node's name in run claims and history; the host name when unset. */
+  VERGE_TRAINER_ID: z.string().min(1).max(96).regex(/^[\w.:-]+$/, "must be letters, digits, '.', ':', '_' or '-'").optional(),
   /** The online store that materialization and batch inference write to. */
   VERGE_ONLINE_STORE: z.enum(["upstash", "none"]).default("none"),
   UPSTASH_REDIS_REST_URL: z.url().optional(),

@@ -21,12 +21,14 @@ export interface OriginOptions {
 /** The origin's app and the services behind it, not yet listening (readiness is `starting`). */
 export function buildOrigin(config: Config, options: OriginOptions = {}) {
   const models = modelCache(config, options.fetcher, options.sessionOptions);
-  const metrics = originMetrics(() => models.loaded());
-  const services: OriginServices = { models, metrics, batches: batcher(policyFromConfig(config), metrics.batchHooks), readiness: { state: "starting" } };
+  let batches: ReturnType<typeof batcher> | undefined;
+  const metrics = originMetrics(() => models.loaded(), () => batches?.waiting() ?? new Map());
+  batches = batcher(policyFromConfig(config), metrics.batchHooks);
+  const services: OriginServices = { models, metrics, batches, readiness: { state: "starting" } };
   const app = originApp(config, services);
   for (const extra of options.extraRoutes ?? []) app.route(extra.path, extra.app);
   let doc: ReturnType<typeof openApiDocument> | undefined;
-  const document = () => (doc ??= openApiDocument(app, { title: "Verge trainer and origin", description: "Training jobs, materialization, batch predictions and playbooks (trainer token); the Open Inference Protocol for heavy models (signed)." }));
+  const document = () => (doc ??= openApiDocument(app, { title: "Verge trainer and origin", description: "Training jobs, materialization, batch predictions, playbooks and schedules (trainer token); the Open Inference Protocol for heavy models (signed)." }));
   app.get("/openapi.json", async (c) => c.json(await document()));
   app.get("/docs", async (c) => c.html(referencePage(await document())));
   return { app, services };

@@ -10,7 +10,7 @@ import { buildOrigin, startOrigin } from "../src/server.ts";
 import { batcher, type BatchPolicy, type BatchSession, type Feeds } from "../src/serving/batcher.ts";
 import { freePort } from "../../scripts/lib/redis-server.ts";
 import { demoMetadata } from "../../scripts/lib/demo.ts";
-import { ADMIN_TOKEN, testStack, type TestStack } from "../../test/helpers.ts";
+import { ADMIN_TOKEN, eventually, testStack, type TestStack } from "../../test/helpers.ts";
 
 const SECRET = "origin-secret-0123456789abcdef";
 const WIDTH = 6;
@@ -228,6 +228,11 @@ describe("the origin app", () => {
     expect(runs).toBeLessThan(8);
     expect(metricValue(text, 'verge_origin_batch_rows_sum{model="churn",version="1"}')).toBe(8);
     expect(metricValue(text, 'verge_origin_queue_delay_seconds_count{model="churn",version="1"}')).toBe(8);
+    expect(metricValue(text, 'verge_origin_batch_fill_ratio_count{model="churn",version="1"}')).toBe(runs);
+    // 8 rows in `runs` runs of at most 32 rows each.
+    expect(metricValue(text, 'verge_origin_batch_fill_ratio_sum{model="churn",version="1"}')).toBeCloseTo(8 / 32, 6);
+    expect(metricValue(text, "verge_origin_in_flight_requests")).toBe(0);
+    expect(metricValue(text, 'verge_origin_queue_depth{model="churn"}')).toBe(0);
     expect(metricValue(text, "verge_origin_models_loaded")).toBe(1);
     expect(metricValue(text, 'verge_origin_execution_provider_info{model="churn",version="1",provider="cpu"}')).toBe(1);
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
@@ -255,6 +260,25 @@ describe("the origin app", () => {
     expect(res.status).toBe(200);
     const z = [1, 2, 1, 0, 0, 1].reduce((s, v, i) => s + v * W[i]!, -0.3);
     expect(((await res.json()) as { outputs: { data: number[] }[] }).outputs[0]!.data[0]).toBeCloseTo(1 / (1 + Math.exp(-z)), 6);
+  });
+
+  it("shows requests waiting for a batch as queue depth and in-flight requests while they wait", async () => {
+    // The longest queue delay allowed (1 s): the window in which the three requests are seen queued.
+    const { app } = buildOrigin(config({ VERGE_BATCHING: '{"churn":{"max_batch_size":32,"max_queue_delay_ms":1000}}' }));
+    // Loaded first, so the three requests below reach the queue together.
+    expect((await app.request("/v2/models/churn/versions/1/ready")).status).toBe(200);
+    const scrape = async () => {
+      const text = await (await app.request("/metrics")).text();
+      return { depth: metricValue(text, 'verge_origin_queue_depth{model="churn"}'), rows: metricValue(text, 'verge_origin_queue_rows{model="churn"}'), inFlight: metricValue(text, "verge_origin_in_flight_requests") };
+    };
+    const pending = [signedInfer(app, [[1, 2, 1, 0, 0, 1]]), signedInfer(app, [[2, 2, 1, 0, 0, 1], [3, 2, 1, 0, 0, 1]]), signedInfer(app, [[4, 2, 1, 0, 0, 1]])];
+    const seen = await eventually(async () => {
+      const now = await scrape();
+      return now.depth === 3 ? now : undefined;
+    }, 1000, 10);
+    expect(seen).toEqual({ depth: 3, rows: 4, inFlight: 3 });
+    for (const res of await Promise.all(pending)) expect(res.status).toBe(200);
+    expect(await scrape()).toEqual({ depth: 0, rows: 0, inFlight: 0 });
   });
 
   it("listens, mounts extra routes, and drains on close", async () => {

@@ -1,25 +1,12 @@
 // The trainer: training jobs (submit, watch with a progress bar, list, cancel), materialization
 // with progress, batch predictions and response playbooks.
-import { readFileSync } from "node:fs";
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { followJob, type TrainerClient } from "@verge/client";
 import { batchPredictionsSchema, materializeSchema, playbookSchema, submitJobSchema, type JobEvent, type JobView } from "@verge/shared";
-import type { z } from "zod";
 import { act } from "../action.ts";
+import { readJson } from "../input.ts";
 import { emit, fields, table } from "../output.ts";
-
-function readJson<T extends z.ZodType>(file: string, schema: T): z.output<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (err) {
-    throw new Error(`${file}: cannot read it as JSON (${(err as Error).message})`);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues[0]?.path.join(".") || "(root)"}: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
-}
 
 /** Follows a job to its end: a live bar on a terminal, one line per phase otherwise. */
 async function watch(trainer: TrainerClient, id: string, quiet: boolean): Promise<JobView> {

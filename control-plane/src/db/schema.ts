@@ -291,6 +291,47 @@ export const deliveries = sqliteTable(
   (t) => [uniqueIndex("deliveries_once").on(t.webhookId, t.alertId), index("deliveries_due").on(t.status, t.nextAttemptAt)],
 );
 
+
+/** Schedules of recurring trainer pipelines; trainers read them and claim their runs here. */
+export const schedules = sqliteTable("schedules", {
+  id: text("id").primaryKey(),
+  /** The validated schedule (cron, time zone, task, trigger, retry policy) as JSON. */
+  spec: text("spec", { mode: "json" }).notNull(),
+  paused: integer("paused", { mode: "boolean" }).notNull().default(false),
+  revision: integer("revision").notNull().default(1),
+  /** Cron times before this (ms) are never run: set on creation, resume, and a change of cron. */
+  activeSince: integer("active_since").notNull(),
+  createdAt: text("created_at").notNull().default(now),
+  updatedAt: text("updated_at").notNull().default(now),
+  createdBy: text("created_by").notNull(),
+});
+
+/**
+ * One row per occurrence of a schedule: the primary key is the claim, so two trainers can never
+ * both start the same occurrence; attempts move it on by conditional updates.
+ */
+export const scheduleRuns = sqliteTable(
+  "schedule_runs",
+  {
+    scheduleId: text("schedule_id").notNull(),
+    /** The cron time (or the "run now" time), ISO with milliseconds. */
+    occurrence: text("occurrence").notNull(),
+    reason: text("reason", { enum: ["cron", "manual"] }).notNull(),
+    status: text("status", { enum: ["pending", "running", "retry_wait", "succeeded", "failed", "skipped"] }).notNull(),
+    attempt: integer("attempt").notNull().default(0),
+    runner: text("runner"),
+    leaseUntil: integer("lease_until"),
+    nextAttemptAt: integer("next_attempt_at"),
+    result: text("result", { mode: "json" }),
+    error: text("error"),
+    fingerprint: text("fingerprint"),
+    attempts: text("attempts", { mode: "json" }).notNull(),
+    createdAt: text("created_at").notNull().default(now),
+    finishedAt: text("finished_at"),
+  },
+  (t) => [primaryKey({ columns: [t.scheduleId, t.occurrence] }), index("schedule_runs_by_status").on(t.status)],
+);
+
 /**
  * One row whose CHECK fails on purpose: a batch that starts by writing `ok = 0` here aborts
  * whole, which is how optimistic preconditions are enforced inside an atomic D1 batch.

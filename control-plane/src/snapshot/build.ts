@@ -35,6 +35,7 @@ export async function buildSnapshot(d: Db): Promise<Snapshot> {
         outputs: meta.outputs,
         feature_spec: meta.feature_spec,
         ...(meta.precomputed ? { precomputed: meta.precomputed } : {}),
+        ...(meta.pool ? { pool: meta.pool } : {}),
       };
     }
     const dep = deploymentRows.find((r) => r.modelId === m.id);

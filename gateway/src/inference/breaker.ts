@@ -1,4 +1,4 @@
-// A circuit breaker per origin per isolate: it opens after consecutive failures, then lets one
+// A circuit breaker per origin node per isolate: it opens after consecutive failures, then lets one
 // probe through after a cool-down (half-open); a success closes it.
 export interface BreakerOptions {
   failures?: number;
@@ -15,6 +15,12 @@ export class CircuitBreaker {
   get state(): "closed" | "open" | "half-open" {
     if (this.openedAt === undefined) return "closed";
     return Date.now() - this.openedAt >= this.options.coolDownMs ? "half-open" : "open";
+  }
+
+  /** Whether `allow()` would let a call through now, without claiming the half-open probe. */
+  get available(): boolean {
+    const state = this.state;
+    return state === "closed" || (state === "half-open" && !this.probing);
   }
 
   /** Whether a call may go out now; in half-open state only one probe at a time. */
@@ -37,12 +43,4 @@ export class CircuitBreaker {
     this.consecutive++;
     if (this.openedAt !== undefined || this.consecutive >= this.options.failures) this.openedAt = Date.now();
   }
-}
-
-const breakers = new Map<string, CircuitBreaker>();
-
-export function breakerFor(origin: string, options: BreakerOptions = {}): CircuitBreaker {
-  let b = breakers.get(origin);
-  if (!b) breakers.set(origin, (b = new CircuitBreaker({ failures: options.failures ?? 5, coolDownMs: options.coolDownMs ?? 10_000 })));
-  return b;
 }

@@ -1,55 +1,59 @@
-// The origin runtime: `origin` versions run on the GPU origin's Open Inference Protocol endpoint,
-// signed, under a deadline, retried once on connection errors only, behind a circuit breaker.
-import { ApiError, oipInferResponseSchema, signRequest, type SnapshotVersion } from "@verge/shared";
-import { breakerFor } from "./breaker.ts";
+// The origin runtime: an `origin` version runs on a node of its pool, chosen by the pool's
+// balancer, under the pool's deadline. Inference is idempotent, so a call that never ran (the
+// node refused the connection, reset it, or said it is not ready) is retried once on another
+// node within what is left of the deadline; a timeout is not, as the deadline is spent, nor is
+// any other answer (4xx, 5xx), as the node may have run it.
+import { ApiError, type SnapshotVersion } from "@verge/shared";
+import { buildInferRequest, inferOnNode, inferPath, OriginCallError } from "./oip-client.ts";
+import type { PoolNode } from "./pool.ts";
+import type { ResolvedPool } from "./pools.ts";
 import type { ModelRuntime, Outputs } from "./runtime.ts";
 
-export interface OriginOptions {
-  url: string;
-  secret: string;
-  deadlineMs: number;
-  coolDownMs?: number;
+export interface OriginRuntimeOptions {
+  pool: ResolvedPool;
+  /** Verge's model name (the pool may know it by another). */
   model: string;
+  /** Sent as the protocol's request `id`, so the node's logs line up with the gateway's. */
+  requestId?: string;
 }
 
-export function originRuntime(o: OriginOptions): ModelRuntime {
-  const breaker = breakerFor(o.url, o.coolDownMs === undefined ? {} : { coolDownMs: o.coolDownMs });
+export function originRuntime(o: OriginRuntimeOptions): ModelRuntime {
+  const { pool } = o;
   return {
     async run(version: SnapshotVersion, input: Float32Array, rows: number): Promise<Outputs> {
-      if (!breaker.allow()) throw new ApiError("unavailable", "origin: circuit open after repeated failures");
-      const width = rows ? input.length / rows : 0;
-      const path = `/v2/models/${o.model}/versions/${version.version}/infer`;
-      const body = JSON.stringify({ inputs: [{ name: version.feature_spec.input, shape: [rows, width], datatype: "FP32", data: Array.from(input) }] });
       const started = Date.now();
-      const attempt = async () => {
-        const headers = { "content-type": "application/json", ...(await signRequest(o.secret, "POST", path, body)) };
-        const remaining = Math.max(1, o.deadlineMs - (Date.now() - started));
-        return fetch(`${o.url}${path}`, { method: "POST", headers, body, signal: AbortSignal.timeout(remaining) });
-      };
-      let res: Response;
-      try {
-        // One retry, on connection errors only: a timeout or an HTTP error is not retried.
-        res = await attempt().catch((err: Error) => (err.name === "TimeoutError" || err.name === "AbortError" ? Promise.reject(err) : attempt()));
-      } catch (err) {
-        breaker.failure();
-        const timedOut = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError";
-        throw new ApiError("unavailable", timedOut ? `origin: no answer within ${o.deadlineMs} ms` : `origin: unreachable (${(err as Error).message})`);
+      const id = o.requestId ?? crypto.randomUUID();
+      const path = inferPath(pool.modelNames[o.model] ?? o.model, pool.versions === "verge" ? String(version.version) : undefined);
+      const body = JSON.stringify(buildInferRequest(version, input, rows, id));
+      const tried = new Set<PoolNode>();
+      let lastError: OriginCallError | undefined;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const remaining = pool.deadlineMs - (Date.now() - started);
+        if (remaining <= 0) break;
+        // A pool of one retries a lost connection on the same node (one dropped while idle is worth
+        // a second try), but not a node that said it is not ready.
+        const node = pool.nodes.pick(tried) ?? (lastError?.retry === "anywhere" && pool.nodes.nodes.length === 1 ? pool.nodes.pick() : undefined);
+        if (!node) break;
+        tried.add(node);
+        try {
+          const outputs = await pool.nodes.track(node, () => inferOnNode({ url: node.url, auth: pool.auth }, path, body, rows, id, { timeoutMs: remaining, deadlineMs: pool.deadlineMs }));
+          node.breaker.success();
+          return outputs;
+        } catch (err) {
+          if (!(err instanceof OriginCallError)) {
+            // The node answered, but not with something Verge can read: its circuit stays as it was.
+            node.breaker.success();
+            throw err;
+          }
+          if (err.nodeFault) node.breaker.failure();
+          else node.breaker.success();
+          lastError = err;
+          if (err.retry === "no") break;
+        }
       }
-      if (res.status >= 500) {
-        breaker.failure();
-        throw new ApiError("unavailable", `origin: answered ${res.status}`);
-      }
-      breaker.success();
-      if (!res.ok) throw new ApiError("unavailable", `origin refused the request: ${res.status} ${(await res.text()).slice(0, 200)}`);
-      const parsed = oipInferResponseSchema.safeParse(await res.json().catch(() => undefined));
-      if (!parsed.success) throw new ApiError("unavailable", `origin: its answer breaks the protocol at ${parsed.error.issues[0]?.path.join(".") || "(root)"}`);
-      const outputs: Outputs = {};
-      for (const out of parsed.data.outputs) {
-        // The protocol allows nested data; a tensor's values are its row-major flattening.
-        const data = Float32Array.from((out.data as unknown[]).flat(Infinity as 1) as number[]);
-        outputs[out.name] = { data, width: rows ? data.length / rows : 0 };
-      }
-      return outputs;
+      if (lastError) throw new ApiError("unavailable", lastError.message);
+      if (tried.size === 0) throw new ApiError("unavailable", `origin: circuit open after repeated failures on every node of pool "${pool.name}"`);
+      throw new ApiError("unavailable", `origin: no answer within ${pool.deadlineMs} ms`);
     },
   };
 }

@@ -7,6 +7,7 @@ import { lookupFeatures, type LookupRow } from "../features/lookup.ts";
 import { onlineStore } from "../features/store.ts";
 import { edgeRuntime } from "../inference/edge.ts";
 import { originRuntime } from "../inference/origin.ts";
+import { poolFor } from "../inference/pools.ts";
 import { outputsPerRow, type ModelRuntime } from "../inference/runtime.ts";
 import { sendLogs, type Prediction } from "../logging/log.ts";
 import { routeRequest } from "../routing/route.ts";
@@ -122,7 +123,7 @@ export async function infer(env: Env, model: SnapshotModel, version: number, inp
   }
   const featureMs = Date.now() - t0;
   const rows = rowCount(input);
-  const outputs = await runtimeFor(env, model.name, spec.runtime).run(spec, tensor, rows);
+  const outputs = await runtimeFor(env, model.name, spec).run(spec, tensor, rows);
   return { version, features, degraded, outputs: outputsPerRow(outputs, rows), featureMs, ...(spec.precomputed ? { source: "realtime" as const } : {}) };
 }
 
@@ -141,10 +142,9 @@ async function readPrecomputed(env: Env, model: string, spec: SnapshotVersion, i
   return found.map((r) => r!.values as Record<string, number | number[]>);
 }
 
-function runtimeFor(env: Env, model: string, runtime: "edge" | "origin"): ModelRuntime {
-  if (runtime === "edge") return edgeRuntime(env.ARTIFACTS);
-  if (!env.ORIGIN_URL || !env.ORIGIN_SECRET) throw new ApiError("unavailable", "origin: this gateway has no origin configured (ORIGIN_URL, ORIGIN_SECRET)");
-  return originRuntime({ url: env.ORIGIN_URL, secret: env.ORIGIN_SECRET, deadlineMs: Number(env.ORIGIN_DEADLINE_MS), coolDownMs: Number(env.ORIGIN_BREAKER_COOLDOWN_MS), model });
+function runtimeFor(env: Env, model: string, spec: SnapshotVersion): ModelRuntime {
+  if (spec.runtime === "edge") return edgeRuntime(env.ARTIFACTS);
+  return originRuntime({ pool: poolFor(env, spec.pool), model });
 }
 
 async function runShadows(env: Env, snapshot: Snapshot, model: SnapshotModel, versions: number[], input: ServeInput, ids: { requestId: string; unit: string; variant: string }): Promise<void> {

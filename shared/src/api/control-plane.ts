@@ -44,6 +44,19 @@ import {
   versionParamSchema,
   versionViewSchema,
 } from "../schemas/admin/registry.ts";
+import {
+  claimRunSchema,
+  putScheduleSchema,
+  reportRunSchema,
+  runsQuerySchema,
+  scheduleListSchema,
+  scheduleParamSchema,
+  scheduleRunListSchema,
+  scheduleRunParamSchema,
+  scheduleRunViewSchema,
+  scheduleViewSchema,
+  scheduleWorkSchema,
+} from "../schemas/schedules.ts";
 import { catalog } from "./endpoint.ts";
 
 const model = modelParamSchema;
@@ -95,6 +108,19 @@ export const controlPlaneApi = catalog({
   listWebhooks: { method: "get", path: "/v1/webhooks", access: "admin", summary: "List webhooks", response: webhookListSchema, status: 200 },
   webhookDeliveries: { method: "get", path: "/v1/webhooks/{id}/deliveries", access: "admin", summary: "A webhook's deliveries, newest first: status (pending, delivered, failed once the attempts run out), attempts, next attempt, last error", params: idParamSchema, response: webhookDeliveriesSchema, status: 200 },
   revokeWebhook: { method: "delete", path: "/v1/webhooks/{id}", access: "admin", summary: "Revoke a webhook", params: idParamSchema, status: 204, produces: "none" },
+
+  listSchedules: { method: "get", path: "/v1/schedules", access: "viewer", summary: "List schedules with their next and last runs", response: scheduleListSchema, status: 200 },
+  // Before getSchedule: a call by path to /v1/schedules/_work matches this one first.
+  scheduleWork: { method: "get", path: "/v1/schedules/_work", access: "operator", summary: "For trainers: every schedule and the open runs, with the control plane's clock", response: scheduleWorkSchema, status: 200 },
+  putSchedule: { method: "put", path: "/v1/schedules/{id}", access: "operator", summary: "Create (201) or replace (200) a schedule: a cron (5 or 6 fields) in a time zone, a task (train, materialize, batch_predictions), an optional data trigger, retries", params: scheduleParamSchema, body: putScheduleSchema, response: scheduleViewSchema, status: [200, 201] },
+  getSchedule: { method: "get", path: "/v1/schedules/{id}", access: "viewer", summary: "Read a schedule", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
+  deleteSchedule: { method: "delete", path: "/v1/schedules/{id}", access: "operator", summary: "Delete a schedule and its run history", params: scheduleParamSchema, status: 204, produces: "none" },
+  pauseSchedule: { method: "post", path: "/v1/schedules/{id}/pause", access: "operator", summary: "Pause: no new cron occurrences until resumed", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
+  resumeSchedule: { method: "post", path: "/v1/schedules/{id}/resume", access: "operator", summary: "Resume from now (occurrences missed while paused are not run)", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
+  runSchedule: { method: "post", path: "/v1/schedules/{id}/run", access: "operator", summary: "Run now: a pending run the next trainer claims (a data trigger does not hold it back)", params: scheduleParamSchema, response: scheduleRunViewSchema, status: 202 },
+  scheduleRuns: { method: "get", path: "/v1/schedules/{id}/runs", access: "viewer", summary: "Run history, newest first: status, attempts, result or error", params: scheduleParamSchema, query: runsQuerySchema, response: scheduleRunListSchema, status: 200 },
+  claimScheduleRun: { method: "post", path: "/v1/schedules/{id}/runs/{at}/claim", access: "operator", summary: "For trainers: claim an occurrence (at: epoch ms) or the next attempt of an open run; 409 when taken", params: scheduleRunParamSchema, body: claimRunSchema, response: scheduleRunViewSchema, status: 201 },
+  reportScheduleRun: { method: "post", path: "/v1/schedules/{id}/runs/{at}/report", access: "operator", summary: "For trainers: heartbeat (extends the lease) or the run's outcome; 409 when the lease was lost", params: scheduleRunParamSchema, body: reportRunSchema, response: scheduleRunViewSchema, status: 200 },
 
   snapshot: { method: "get", path: "/v1/snapshot", access: "gateway", summary: "The routing snapshot for gateways (ETag / If-None-Match → 304)", headers: ["if-none-match"], response: snapshotSchema, status: [200, 304] },
 });

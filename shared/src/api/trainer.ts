@@ -1,5 +1,5 @@
-// The trainer's API (jobs, materialization, batch predictions, playbooks) and the origin's Open
-// Inference Protocol routes, endpoint by endpoint.
+// The trainer's API (jobs, materialization, batch predictions, playbooks, schedules) and the
+// origin's Open Inference Protocol routes, endpoint by endpoint.
 import { z } from "zod";
 import {
   batchPredictionsResultSchema,
@@ -19,6 +19,7 @@ import {
 import { alertEventSchema } from "../schemas/admin/monitoring.ts";
 import { versionParamSchema } from "../schemas/admin/registry.ts";
 import { oipInferRequestSchema, oipInferResponseSchema, oipLiveSchema, oipModelMetadataSchema, oipModelReadySchema, oipReadySchema, oipServerMetadataSchema } from "../schemas/oip.ts";
+import { putScheduleSchema, runsQuerySchema, scheduleListSchema, scheduleParamSchema, scheduleRunListSchema, scheduleRunViewSchema, scheduleViewSchema } from "../schemas/schedules.ts";
 import { catalog } from "./endpoint.ts";
 
 export const trainerApi = catalog({
@@ -32,6 +33,15 @@ export const trainerApi = catalog({
   putPlaybook: { method: "put", path: "/v1/playbooks/{model}", access: "trainer", summary: "Set a model's response playbook (registers the trainer as an alert webhook)", params: playbookParamSchema, body: playbookSchema, response: playbookSetSchema, status: 200 },
   listPlaybooks: { method: "get", path: "/v1/playbooks", access: "trainer", summary: "Every model's playbook", response: playbookListSchema, status: 200 },
   deletePlaybook: { method: "delete", path: "/v1/playbooks/{model}", access: "trainer", summary: "Remove a model's playbook", params: playbookParamSchema, status: 204, produces: "none" },
+  // Schedules are kept by the control plane (every replica sees the same ones); these forward there.
+  listSchedules: { method: "get", path: "/v1/schedules", access: "trainer", summary: "List schedules with their next and last runs", response: scheduleListSchema, status: 200 },
+  putSchedule: { method: "put", path: "/v1/schedules/{id}", access: "trainer", summary: "Create (201) or replace (200) a schedule in the control plane", params: scheduleParamSchema, body: putScheduleSchema, response: scheduleViewSchema, status: [200, 201] },
+  getSchedule: { method: "get", path: "/v1/schedules/{id}", access: "trainer", summary: "Read a schedule", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
+  deleteSchedule: { method: "delete", path: "/v1/schedules/{id}", access: "trainer", summary: "Delete a schedule and its run history", params: scheduleParamSchema, status: 204, produces: "none" },
+  pauseSchedule: { method: "post", path: "/v1/schedules/{id}/pause", access: "trainer", summary: "Pause: no new cron occurrences until resumed", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
+  resumeSchedule: { method: "post", path: "/v1/schedules/{id}/resume", access: "trainer", summary: "Resume from now (occurrences missed while paused are not run)", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
+  runSchedule: { method: "post", path: "/v1/schedules/{id}/run", access: "trainer", summary: "Run now: this trainer looks for the run at once", params: scheduleParamSchema, response: scheduleRunViewSchema, status: 202 },
+  scheduleRuns: { method: "get", path: "/v1/schedules/{id}/runs", access: "trainer", summary: "Run history, newest first: status, attempts, result or error", params: scheduleParamSchema, query: runsQuerySchema, response: scheduleRunListSchema, status: 200 },
   alertHook: { method: "post", path: "/hooks/alerts", access: "signed", summary: "Alert webhook: the control plane's signed `alert.opened` events start the playbook's retraining job", body: alertEventSchema, response: z.object({ action: z.enum(["none", "already_retraining", "retrain"]), job: z.string().optional(), created: z.boolean().optional() }), status: [200, 202] },
 
   serverMetadata: { method: "get", path: "/v2", access: "public", summary: "Open Inference Protocol server metadata", response: oipServerMetadataSchema, status: 200 },

@@ -82,6 +82,8 @@ export const submitJobSchema = z
     params: z.record(z.string(), z.unknown()).default({}),
     command: commandSpecSchema.optional(),
     runtime: runtimeSchema.default("edge"),
+    /** For `origin` versions: the gateway origin pool that will serve the trained version. */
+    pool: nameSchema.optional(),
     validation: validationRulesSchema.default(validationRulesSchema.parse({})),
     /** After registration, point the `staging` alias at the new version. */
     stage: z.boolean().default(false),

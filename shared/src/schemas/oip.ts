@@ -52,6 +52,32 @@ export const oipInferResponseSchema = z.object({
   parameters: z.record(z.string(), z.unknown()).optional(),
   outputs: z.array(oipResponseOutputSchema),
 });
+
+/**
+ * An inference response as the gateway reads it from an origin node, any OIP v2 server included
+ * (Triton, KServe): only the protocol's fields, and lenient where servers differ from the letter
+ * of the spec (documented examples omit `model_name`; KServe's servers send `null` for absent
+ * parameters). What Verge itself answers is `oipInferResponseSchema`.
+ */
+export const oipUpstreamInferResponseSchema = z.object({
+  model_name: z.string().nullish(),
+  model_version: z.string().nullish(),
+  id: z.string().nullish(),
+  parameters: z.record(z.string(), z.unknown()).nullish(),
+  outputs: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        shape: z.array(z.number().int().min(0)),
+        datatype: z.string(),
+        parameters: z.record(z.string(), z.unknown()).nullish(),
+        data: z.array(nested),
+      }),
+    )
+    .min(1),
+});
+export type OipUpstreamInferResponse = z.infer<typeof oipUpstreamInferResponseSchema>;
+
 export interface OipInferResponse {
   model_name: string;
   model_version: string;

@@ -63,6 +63,8 @@ export const versionMetadataSchema = z.object({
   /** Hybrid serving: predictions precomputed by batch inference, read from the online store. */
   precomputed: precomputedSchema.optional(),
   reference: driftReferenceSchema.optional(),
+  /** For `origin` versions: the gateway's origin pool that serves it (`default` when absent). */
+  pool: nameSchema.optional(),
 });
 export type VersionMetadata = z.infer<typeof versionMetadataSchema>;
 

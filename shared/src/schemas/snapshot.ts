@@ -14,6 +14,8 @@ export const snapshotVersionSchema = z.object({
   outputs: z.array(tensorSpecSchema),
   feature_spec: featureSpecSchema,
   precomputed: precomputedSchema.optional(),
+  /** The origin pool of an `origin` version; absent means the default pool. */
+  pool: z.string().optional(),
 });
 export type SnapshotVersion = z.infer<typeof snapshotVersionSchema>;
 

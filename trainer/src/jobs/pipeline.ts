@@ -111,6 +111,7 @@ export function trainingPipeline(deps: PipelineDeps): Pipeline {
       },
       description: `${spec.algorithm} trained by job ${job.id}${spec.reason ? `: ${spec.reason}` : ""}`.slice(0, 2000),
       reference,
+      ...(spec.pool ? { pool: spec.pool } : {}),
     };
     const registered = await deps.registry.register(spec.model, trained.onnx, metadata);
     job.record({ version: registered.version });

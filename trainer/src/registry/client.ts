@@ -56,10 +56,14 @@ export function registryClient(config: Pick<Config, "VERGE_CONTROL_PLANE_URL" | 
   };
 }
 
-/** The control plane's refusal in the trainer's terms: bad input stays bad input, the rest is unavailable. */
-function asApiError(err: unknown): ApiError {
+/**
+ * The control plane's refusal in the trainer's terms: bad input stays bad input, a missing thing
+ * stays missing, a conflict stays a conflict; the rest is unavailable.
+ */
+export function asApiError(err: unknown): ApiError {
   if (!(err instanceof VergeError)) return err instanceof ApiError ? err : new ApiError("unavailable", `the control plane failed: ${(err as Error).message}`);
-  const code: ErrorCode = err.status === 400 || err.status === 413 ? "bad_request" : err.status === 401 ? "unauthorized" : err.status === 403 ? "forbidden" : err.status === 409 ? "conflict" : "unavailable";
+  const code: ErrorCode =
+    err.status === 400 || err.status === 413 ? "bad_request" : err.status === 401 ? "unauthorized" : err.status === 403 ? "forbidden" : err.status === 404 ? "not_found" : err.status === 409 ? "conflict" : "unavailable";
   const message = err.status === 0 ? `the control plane is unreachable (${err.message})` : `the control plane refused ${err.message}`;
   return new ApiError(code, message);
 }

@@ -31,8 +31,8 @@ export interface BatchTarget {
 }
 
 export interface BatcherHooks {
-  /** Once per session run: its rows and how many requests shared it. */
-  onRun?(target: BatchTarget, rows: number, requests: number): void;
+  /** Once per session run: its rows, how many requests shared it, and the most rows it could have held. */
+  onRun?(target: BatchTarget, rows: number, requests: number, maxBatchSize: number): void;
   /** Once per request: how long it waited in the queue. */
   onQueued?(target: BatchTarget, waitedMs: number): void;
 }
@@ -76,9 +76,17 @@ export function batcher(policyFor: (model: string) => BatchPolicy, hooks: Batche
   const queues = new WeakMap<BatchSession, Map<string, Queue>>();
   // Signatures whose outputs turned out not to follow the batch dimension: always run alone.
   const unsplittable = new WeakMap<BatchSession, Set<string>>();
+  // Requests and rows waiting for a batch, per model: the queue depth autoscalers read.
+  const waiting = new Map<string, { requests: number; rows: number }>();
+  const wait = (model: string, requests: number, rows: number) => {
+    const w = waiting.get(model) ?? { requests: 0, rows: 0 };
+    w.requests += requests;
+    w.rows += rows;
+    waiting.set(model, w);
+  };
 
   async function run(target: BatchTarget, feeds: Feeds, rows: number, requests: number): Promise<Outputs> {
-    hooks.onRun?.(target, rows, requests);
+    hooks.onRun?.(target, rows, requests, policyFor(target.model).maxBatchSize);
     return (await target.session.run(feeds)) as Outputs;
   }
 
@@ -92,6 +100,7 @@ export function batcher(policyFor: (model: string) => BatchPolicy, hooks: Batche
     while (n < q.pending.length && (n === 0 || rows + q.pending[n]!.rows <= q.policy.maxBatchSize)) rows += q.pending[n++]!.rows;
     const batch = q.pending.splice(0, n);
     q.rows -= rows;
+    wait(q.target.model, -batch.length, -rows);
     q.running = true;
     void runBatch(q.target, batch, rows).finally(() => {
       q.running = false;
@@ -127,6 +136,8 @@ export function batcher(policyFor: (model: string) => BatchPolicy, hooks: Batche
   }
 
   return {
+    /** Requests and rows waiting for a batch right now, per model. */
+    waiting: (): ReadonlyMap<string, { requests: number; rows: number }> => waiting,
     async infer(target: BatchTarget, feeds: Feeds): Promise<Outputs> {
       checkFeeds(target.session, feeds);
       const policy = policyFor(target.model);
@@ -144,6 +155,7 @@ export function batcher(policyFor: (model: string) => BatchPolicy, hooks: Batche
       return new Promise<Outputs>((resolve, reject) => {
         queue.pending.push({ feeds, rows, enqueuedAt: performance.now(), resolve, reject });
         queue.rows += rows;
+        wait(target.model, 1, rows);
         schedule(queue);
       });
     },

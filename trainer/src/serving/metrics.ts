@@ -6,13 +6,15 @@ import type { BatcherHooks } from "./batcher.ts";
 export type OriginMetrics = ReturnType<typeof originMetrics>;
 
 /**
- * Metrics for one origin node. `loadedModels` is read at scrape time.
+ * Metrics for one origin node. `loadedModels` and `waiting` (the batch queues) are read at scrape
+ * time. What an autoscaler reads (README: "Running N origin nodes"): in-flight requests and queue
+ * depth per node, batch fill, and per-model latency histograms.
  *
  * @example
- * const metrics = originMetrics(() => models.loaded());
+ * const metrics = originMetrics(() => models.loaded(), () => batches.waiting());
  * app.get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }));
  */
-export function originMetrics(loadedModels: () => number) {
+export function originMetrics(loadedModels: () => number, waiting: () => ReadonlyMap<string, { requests: number; rows: number }> = () => new Map()) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -41,11 +43,40 @@ export function originMetrics(loadedModels: () => number) {
       this.set(loadedModels());
     },
   });
+  const inFlight = new Gauge({ name: "verge_origin_in_flight_requests", help: "Infer requests being handled by this node now (queued, running or answering).", registers });
+  new Gauge({
+    name: "verge_origin_queue_depth",
+    help: "Infer requests waiting for a batch, per model.",
+    labelNames: ["model"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [model, w] of waiting()) this.set({ model }, w.requests);
+    },
+  });
+  new Gauge({
+    name: "verge_origin_queue_rows",
+    help: "Rows waiting for a batch, per model.",
+    labelNames: ["model"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [model, w] of waiting()) this.set({ model }, w.rows);
+    },
+  });
+  const batchFill = new Histogram({
+    name: "verge_origin_batch_fill_ratio",
+    help: "Rows per session run over the model's max batch size: near 1, the node is saturated.",
+    labelNames: ["model", "version"] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1],
+    registers,
+  });
   const provider = new Gauge({ name: "verge_origin_execution_provider_info", help: "1 for the execution provider each loaded model version runs on.", labelNames: ["model", "version", "provider"] as const, registers });
 
   const batchHooks: BatcherHooks = {
-    onRun: (t, rows, n) => {
+    onRun: (t, rows, n, max) => {
       batchRows.observe({ model: t.model, version: t.version }, rows);
+      batchFill.observe({ model: t.model, version: t.version }, Math.min(1, rows / max));
       batchRequests.observe({ model: t.model, version: t.version }, n);
     },
     onQueued: (t, waitedMs) => queueDelay.observe({ model: t.model, version: t.version }, waitedMs / 1000),
@@ -54,6 +85,11 @@ export function originMetrics(loadedModels: () => number) {
   return {
     registry,
     batchHooks,
+    /** An infer request arrived; call `done` once it is answered. */
+    started(): () => void {
+      inFlight.inc();
+      return () => inFlight.dec();
+    },
     /** One finished infer request. */
     request(model: string, version: string, status: number, seconds: number) {
       requests.inc({ model, version, status });

@@ -68,7 +68,12 @@ export function originApp(config: Config, services: OriginServices) {
     })
     .use("/v2/models/:model/versions/:version/infer", async (c, next) => {
       const started = performance.now();
-      await next();
+      const done = metrics.started();
+      try {
+        await next();
+      } finally {
+        done();
+      }
       const served = c.get("served");
       metrics.request(served?.model ?? "unknown", served?.version ?? "unknown", c.res.status, (performance.now() - started) / 1000);
     })
