@@ -146,15 +146,23 @@ describe("a scheduled retrain-evaluate-deploy pipeline", () => {
 
   it("a trainer that stops after registering is taken over by a restarted one, which records the version instead of training again", async () => {
     const first = await startTrainer("node-b");
+    // Production exists, so the scheduled job's deploy step shadows it for a minute after
+    // registering: the trainer is stopped in that window, before the run is reported. (Without a
+    // production to shadow, the deploy step fails at once and the same trainer's retry would
+    // recover the version before the test could stop it.)
+    await first.services.runner.submit(submitJobSchema.parse(churnJob({ id: "weekly-bootstrap", model: "churn-weekly", stage: false })));
+    await first.services.runner.whenIdle();
+    expect(first.services.runner.get("weekly-bootstrap")).toMatchObject({ phase: "succeeded", version: 1 });
+    await stack.admin.ok("PUT", "/v1/models/churn-weekly/aliases/production", { version: 1 });
     await stack.admin.ok("PUT", "/v1/schedules/churn-weekly", {
       cron: "0 0 1 1 *",
-      // The deploy step shadows for a while after registering: the trainer is stopped in between.
       task: { kind: "train", job: churnJob({ model: "churn-weekly", stage: false, deploy: { min_improvement: -1, shadow_s: 60, rollout: { steps: [10000], interval_s: 60 } } }) },
       retry: { attempts: 3, backoff_s: 0.2 },
     });
     const asked = await stack.admin.ok("POST", "/v1/schedules/churn-weekly/run");
-    // Stop the trainer the moment its job has registered the version, before the run is reported.
-    const version = await eventually(async () => (await versionsOf("churn-weekly"))[0], 90_000, 20);
+    const job = `sched-churn-weekly-${Date.parse(asked.occurrence)}-1`;
+    // Stop the trainer once its job has registered the version (and is shadowing it).
+    const version = await eventually(async () => (await versionsOf("churn-weekly")).find((v) => v.lineage.parent_job === job), 90_000, 20);
     first.services.scheduler.abandon();
     await first.services.runner.close();
     const before = await runsOf("churn-weekly");
@@ -164,8 +172,8 @@ describe("a scheduled retrain-evaluate-deploy pipeline", () => {
     await startTrainer("node-b-restarted");
     const run = await eventually(async () => (await runsOf("churn-weekly")).find((r) => r.occurrence === asked.occurrence && r.status === "succeeded"), 60_000, 200);
     expect(run.attempt).toBe(2);
-    expect(run.result).toMatchObject({ recovered: true, version: version.version, job: `sched-churn-weekly-${Date.parse(asked.occurrence)}-1` });
-    expect(await versionsOf("churn-weekly")).toHaveLength(1);
+    expect(run.result).toMatchObject({ recovered: true, version: version.version, job });
+    expect((await versionsOf("churn-weekly")).map((v) => v.version)).toEqual([2, 1]);
     const view = await stack.admin.ok("GET", "/v1/schedules/churn-weekly");
     expect(view.last_occurrence).toBeNull();
   }, 300_000);
