@@ -4,6 +4,7 @@ import { alertRoutes, webhookRoutes } from "./alerts/routes.ts";
 import { deliverDue, sweep } from "./alerts/service.ts";
 import { auditRoutes } from "./audit/routes.ts";
 import { compact } from "./rollups/compact.ts";
+import { controlPlaneConfig } from "./config.ts";
 import { db } from "./db/client.ts";
 import { openApiDocument, referencePage } from "./openapi.ts";
 import { tokenRoutes } from "./keys/tokens.ts";
@@ -52,9 +53,10 @@ export default {
   // and due webhook deliveries go out.
   async scheduled(_controller, env) {
     const d = db(env);
+    const config = controlPlaneConfig(env);
     await evaluateAll(d);
     await sweep(d);
-    await deliverDue(d, Number(env.ALERT_RETRY_BASE_MS));
-    await compact(d, Date.now(), Number(env.INGESTED_RETENTION_DAYS));
+    await deliverDue(d, config.ALERT_RETRY_BASE_MS);
+    await compact(d, Date.now(), config.INGESTED_RETENTION_DAYS);
   },
 } satisfies ExportedHandler<Env>;

@@ -3,6 +3,7 @@ import { ApiError, LIMITS, nameSchema, predictRequestSchema } from "@verge/share
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { requireClientKey } from "./auth/client-key.ts";
+import { gatewayConfig } from "./config.ts";
 import { jsonBody, newApp, onError, validate } from "./http/app.ts";
 import { feedbackRoutes } from "./feedback/routes.ts";
 import { oipRoutes } from "./oip/routes.ts";
@@ -12,6 +13,11 @@ import { predict } from "./predict/handler.ts";
 const modelParam = z.object({ model: nameSchema });
 
 export const app = newApp()
+  // A bad setting fails every request by name (503), rather than serving with a wrong value.
+  .use("*", async (c, next) => {
+    gatewayConfig(c.env);
+    await next();
+  })
   // Every body is bounded before anything reads it.
   .use(
     "*",

@@ -51,7 +51,7 @@ const drivers = {
   upstash: async () => {
     redisBackend.redis = await startRedis();
     redisBackend.bridge = await startUpstashBridge({ redisUrl: redisBackend.redis.url, token: "t0ken" });
-    const stack = await testStack({ gatewayBindings: { UPSTASH_REDIS_REST_URL: redisBackend.bridge.url, UPSTASH_REDIS_REST_TOKEN: "t0ken" } });
+    const stack = await testStack({ gatewayBindings: { ONLINE_STORE: "upstash", UPSTASH_REDIS_REST_URL: redisBackend.bridge.url, UPSTASH_REDIS_REST_TOKEN: "t0ken" } });
     return { stack, store: upstashStore({ url: redisBackend.bridge.url, token: "t0ken" }), stop: async () => { await redisBackend.bridge!.close(); await redisBackend.redis!.stop(); } };
   },
   kv: async () => {
@@ -119,7 +119,7 @@ describe("a store that hangs", () => {
     hung = createServer((s) => void sockets.push(s));
     await new Promise<void>((r) => hung.listen(0, "127.0.0.1", r));
     const port = (hung.address() as { port: number }).port;
-    stack = await testStack({ gatewayBindings: { UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${port}`, UPSTASH_REDIS_REST_TOKEN: "t" } });
+    stack = await testStack({ gatewayBindings: { ONLINE_STORE: "upstash", UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${port}`, UPSTASH_REDIS_REST_TOKEN: "t" } });
     await setup(stack);
   });
   afterAll(async () => {
