@@ -6,6 +6,7 @@ import { requireClientKey } from "./auth/client-key.ts";
 import { gatewayConfig } from "./config.ts";
 import { jsonBody, newApp, onError, validate } from "./http/app.ts";
 import { feedbackRoutes } from "./feedback/routes.ts";
+import { PROBE_PATH, probeRoutes } from "./features/probe.ts";
 import { oipRoutes } from "./oip/routes.ts";
 import { rankRoutes } from "./rank/routes.ts";
 import { predict } from "./predict/handler.ts";
@@ -29,6 +30,7 @@ export const app = newApp()
     }),
   )
   .route("/v2", oipRoutes)
+  .route(PROBE_PATH, probeRoutes)
   .route("/v1/feedback", feedbackRoutes)
   .route("/v1/models", rankRoutes)
   .post(

@@ -1,7 +1,7 @@
 // Online store on Workers KV written from outside Cloudflare (the trainer on a GPU node), through
 // Cloudflare's REST API with the official `cloudflare` package: bulk writes of up to 10,000 pairs,
 // bulk reads of up to 100 keys. The gateway reads the same namespace through its binding.
-import Cloudflare from "cloudflare";
+import type Cloudflare from "cloudflare";
 import { parseOnlineRow, type OnlineStore } from "./index.ts";
 
 export interface KvApiOptions {
@@ -26,15 +26,16 @@ const READ_KEYS = 100;
  * await store.putMany([{ key: onlineKey("users", "42"), row: { ts: Date.now(), values: { age: 41 } } }]);
  */
 export function kvApiStore(o: KvApiOptions): OnlineStore {
-  const client = new Cloudflare({ apiToken: o.apiToken, ...(o.baseUrl ? { baseURL: o.baseUrl } : {}) });
-  const ns = client.kv.namespaces;
+  // Loaded on first use: the package covers all of Cloudflare's API and takes a while to import.
+  let client: Promise<Cloudflare> | undefined;
+  const kv = async () => (await (client ??= import("cloudflare").then(({ default: C }) => new C({ apiToken: o.apiToken, ...(o.baseUrl ? { baseURL: o.baseUrl } : {}) })))).kv.namespaces;
   return {
     name: "kv",
     async getMany(keys) {
       const out: ReturnType<typeof parseOnlineRow>[] = [];
       for (let i = 0; i < keys.length; i += READ_KEYS) {
         const chunk = keys.slice(i, i + READ_KEYS);
-        const res = await ns.bulkGet(o.namespaceId, { account_id: o.accountId, keys: [...chunk], type: "text" });
+        const res = await (await kv()).bulkGet(o.namespaceId, { account_id: o.accountId, keys: [...chunk], type: "text" });
         const values = (res as { values?: Record<string, unknown> } | null)?.values ?? {};
         for (const key of chunk) out.push(values[key] == null ? undefined : parseOnlineRow(values[key]));
       }
@@ -45,7 +46,7 @@ export function kvApiStore(o: KvApiOptions): OnlineStore {
       let bytes = 0;
       const flush = async () => {
         if (batch.length === 0) return;
-        const res = await ns.bulkUpdate(o.namespaceId, { account_id: o.accountId, body: batch });
+        const res = await (await kv()).bulkUpdate(o.namespaceId, { account_id: o.accountId, body: batch });
         // The API reports keys it could not write rather than failing the call.
         const failed = res?.unsuccessful_keys ?? [];
         if (failed.length) throw new Error(`Workers KV refused ${failed.length} of ${batch.length} writes (first: ${failed[0]})`);
