@@ -29,22 +29,37 @@ const tr = `http://127.0.0.1:${ports.trainer}`;
 let stack: Stack | undefined;
 let trainer: TrainerProcess | undefined;
 let stopCron = () => {};
-let stopping = false;
+let stopping: Promise<never> | undefined;
 
-/** Stops the trainer and workerd together (each has its own grace period), then exits. */
-async function stop(code = 0): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+/** Stops the trainer and workerd together (each has its own grace period), then exits; once. */
+function stop(code = 0): Promise<never> {
+  stopping ??= (async () => {
     console.log("\nstopping…");
     stopCron();
     const disposed = stack?.dispose().catch(() => undefined);
-    await Promise.all([trainer?.stop(3000), Promise.race([disposed, new Promise((r) => setTimeout(r, 3000))])]);
-    stopRecorded(PIDS); // whatever did not stop in time
+    await Promise.all([trainer?.stop(3000).then(() => trace("trainer stopped")), Promise.race([disposed, new Promise((r) => setTimeout(r, 3000))]).then(() => trace("workerd stopped"))]);
+    await stopRecorded(PIDS); // whatever did not stop in time
+    trace("stopped");
     forgetPids(PIDS);
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(0));
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const onSignal = () => void stop(0);
+for (const signal of SIGNALS) process.on(signal, onSignal);
+/**
+ * Miniflare adds its own signal listeners that kill workerd and exit at once, cutting the stop
+ * above short (the trainer would be left to stop on its own). Ours do both; its `exit` listener
+ * stays, and still kills workerd should the process end any other way.
+ */
+const keepOnlyOurSignalListeners = () => {
+  for (const signal of SIGNALS) for (const listener of process.listeners(signal)) if (listener !== onSignal) process.off(signal, listener);
+};
+// Should the process end some other way, the trainer is told to stop all the same.
+process.on("exit", () => {
+  if (trainer && trainer.child.exitCode === null) trainer.child.kill("SIGTERM");
+});
 // `npm start` runs this with `exec` so signals reach it; should whatever started it die without a
 // signal (SIGKILL), it is adopted by another process: stop rather than hold the ports forever.
 const parent = process.ppid;
@@ -81,7 +96,7 @@ const trainerEnv = (s: LocalSecrets, apiPort: number): Record<string, string> =>
 const launchTrainer = (s: LocalSecrets, apiPort: number) => spawnTrainer(trainerEnv(s, apiPort), { onLine: (line) => console.log(`[trainer] ${line}`) });
 
 try {
-  if (stopRecorded(PIDS)) console.log("stopped the processes a previous start left running");
+  if (await stopRecorded(PIDS)) console.log("stopped the processes a previous start left running");
   await assertPortsFree(ports);
   const secrets = loadSecrets();
   const apiPort = await freePort();
@@ -101,6 +116,7 @@ try {
     gatewayBindings: { ORIGIN_URL: tr, ORIGIN_SECRET: secrets.originSecret },
     cloudflareApi: { port: apiPort, token: secrets.cloudflareApiToken },
   });
+  keepOnlyOurSignalListeners();
   const record = () => recordPids(PIDS, [...ownChildPids("workerd").map((pid) => ({ pid, marker: "workerd" })), ...(trainer?.child.pid ? [{ pid: trainer.child.pid, marker: TRAINER_ENTRY }] : [])]);
   record();
   trace("workerd ready");

@@ -42,21 +42,35 @@ export function forgetPids(file: string): void {
   rmSync(file, { force: true });
 }
 
-/** Sends SIGKILL to the recorded processes still running the same program; returns how many. */
-export function stopRecorded(file: string): number {
+/**
+ * Sends SIGKILL to the recorded processes still running the same program, and waits (up to 5 s)
+ * until they are gone, so their ports are free; returns how many it stopped.
+ */
+export async function stopRecorded(file: string): Promise<number> {
   if (!existsSync(file)) return 0;
-  let stopped = 0;
+  const killed: Recorded[] = [];
   for (const line of readFileSync(file, "utf8").split("\n")) {
     const [pid, ...rest] = line.trim().split(" ");
     const marker = rest.join(" ") || "workerd";
     if (!pid || !cmdline(Number(pid)).includes(marker)) continue;
     try {
       process.kill(Number(pid), "SIGKILL");
-      stopped++;
+      killed.push({ pid: Number(pid), marker });
     } catch {
       // already gone
     }
   }
+  // Gone means reaped or a zombie: a dying process loses its command line before its sockets.
+  const alive = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 5000;
+  while (killed.some((p) => alive(p.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   forgetPids(file);
-  return stopped;
+  return killed.length;
 }
