@@ -96,8 +96,9 @@ const trainerEnv = (s: LocalSecrets, apiPort: number): Record<string, string> =>
 const launchTrainer = (s: LocalSecrets, apiPort: number) => spawnTrainer(trainerEnv(s, apiPort), { onLine: (line) => console.log(`[trainer] ${line}`) });
 
 try {
-  if (await stopRecorded(PIDS)) console.log("stopped the processes a previous start left running");
-  await assertPortsFree(ports);
+  const leftovers = await stopRecorded(PIDS);
+  if (leftovers) console.log("stopped the processes a previous start left running");
+  await assertPortsFree(ports, leftovers ? 5000 : 0);
   const secrets = loadSecrets();
   const apiPort = await freePort();
   if (buildWorkers().length) console.log("built the workers (sources changed)");

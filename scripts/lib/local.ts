@@ -20,15 +20,25 @@ export function localPorts(env = process.env): Ports {
   return { gateway: Number(env.VERGE_GATEWAY_PORT ?? 8787), controlPlane: Number(env.VERGE_CONTROL_PLANE_PORT ?? 8788), trainer: Number(env.VERGE_TRAINER_PORT ?? 8789) };
 }
 
-/** Fails with a plain message naming the port, its owner in the stack and the variable that moves it. */
-export async function assertPortsFree(ports: Ports): Promise<void> {
+/**
+ * Fails with a plain message naming the port, its owner in the stack and the variable that moves
+ * it; waits up to `waitMs` first (processes just stopped release their sockets as they finish exiting).
+ */
+export async function assertPortsFree(ports: Ports, waitMs = 0): Promise<void> {
   const vars = { gateway: "VERGE_GATEWAY_PORT", controlPlane: "VERGE_CONTROL_PLANE_PORT", trainer: "VERGE_TRAINER_PORT" } as const;
+  const deadline = Date.now() + waitMs;
   for (const [part, port] of Object.entries(ports) as [keyof Ports, number][]) {
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once("error", () => resolve(false));
-      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-    });
+    const isFree = () =>
+      new Promise<boolean>((resolve) => {
+        const s = createServer();
+        s.once("error", () => resolve(false));
+        s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+      });
+    let free = await isFree();
+    while (!free && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      free = await isFree();
+    }
     if (!free) throw new Error(`port ${port} (${part}) is already in use: stop whatever holds it (another \`npm start\`?) or choose another port with ${vars[part]}`);
   }
 }
