@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { resolve } from "node:path";
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue, type JS } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue, JS } from "@duckdb/node-api";
 import { ApiError } from "@verge/shared";
 import type { Config } from "../config.ts";
 
@@ -67,7 +67,9 @@ export class OfflineStore {
   static async open(options: OfflineStoreOptions): Promise<OfflineStore> {
     const remote = options.root.startsWith("s3://");
     const root = remote ? options.root.replace(/\/+$/, "") : resolve(options.root);
-    const instance = await DuckDBInstance.create(":memory:");
+    // Loaded on first use: DuckDB's native module is a third of the trainer's start-up time.
+    const { DuckDBInstance: Instance } = await import("@duckdb/node-api");
+    const instance = await Instance.create(":memory:");
     const connection = await instance.connect();
     const store = new OfflineStore(root, instance, connection);
     if (remote) await store.configureS3(options.s3 ?? { region: "auto" }).catch((err: unknown) => (store.close(), Promise.reject(err)));
