@@ -23,7 +23,7 @@ const listening = (port: number) =>
   });
 
 /** Starts `npm start`, returns ms to its ready line, then ms from SIGTERM until the ports are free. */
-async function oneStart(env: Record<string, string>, ports: number[]): Promise<{ readyMs: number; printedS: number; stopMs: number }> {
+async function oneStart(env: Record<string, string>, ports: number[]): Promise<{ readyMs: number; printedS: number; stopMs: number; steps: Record<string, number> }> {
   const t0 = performance.now();
   const child = spawn("npm", ["start"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -37,6 +37,8 @@ async function oneStart(env: Record<string, string>, ports: number[]): Promise<{
     child.once("exit", () => reject(new Error(`npm start exited:\n${output}`)));
   });
   const printed = Number(/ready in ([\d.]+) s/.exec(output)?.[1]);
+  // The stack's own trace (VERGE_TRACE_START): seconds from its first line to the end of each step.
+  const steps = Object.fromEntries([...output.matchAll(/^\[start\] ([\d.]+) s (.+)$/gm)].map((m) => [m[2]!, Number(m[1])]));
   const t1 = performance.now();
   child.kill("SIGTERM");
   for (;;) {
@@ -47,7 +49,7 @@ async function oneStart(env: Record<string, string>, ports: number[]): Promise<{
   }
   const stopMs = performance.now() - t1;
   if (child.exitCode === null) await new Promise((r) => child.once("exit", r));
-  return { readyMs: ready, printedS: printed, stopMs };
+  return { readyMs: ready, printedS: printed, stopMs, steps };
 }
 
 export async function benchStack(): Promise<void> {
@@ -59,12 +61,13 @@ export async function benchStack(): Promise<void> {
     VERGE_GATEWAY_PORT: String(ports.gateway),
     VERGE_CONTROL_PLANE_PORT: String(ports.controlPlane),
     VERGE_TRAINER_PORT: String(ports.trainer),
+    VERGE_TRACE_START: "1",
   };
   try {
     buildWorkers(); // the bundles are current before timing: the first start below still seeds everything
     const loadBefore = loadavg()[0]!;
     const first = await oneStart(env, Object.values(ports));
-    const warm = [];
+    const warm: Awaited<ReturnType<typeof oneStart>>[] = [];
     for (let i = 0; i < WARM_STARTS; i++) warm.push(await oneStart(env, Object.values(ports)));
     const s = (ms: number) => (ms / 1000).toFixed(2);
     const rows = [
@@ -73,6 +76,8 @@ export async function benchStack(): Promise<void> {
       `| fastest of those ${WARM_STARTS} | ${s(Math.min(...warm.map((w) => w.readyMs)))} s | ${Math.min(...warm.map((w) => w.printedS)).toFixed(1)} s | ${s(Math.min(...warm.map((w) => w.stopMs)))} s |`,
       `| slowest of those ${WARM_STARTS} | ${s(Math.max(...warm.map((w) => w.readyMs)))} s | ${Math.max(...warm.map((w) => w.printedS)).toFixed(1)} s | ${s(Math.max(...warm.map((w) => w.stopMs)))} s |`,
     ];
+    const stepNames = Object.keys(warm[0]!.steps).filter((k) => !/stopped/.test(k));
+    const stepRows = stepNames.map((k) => `| ${k} | ${median(warm.map((w) => w.steps[k] ?? NaN)).toFixed(2)} s |`);
     writeSection(
       "stack",
       `## Local stack: start and stop
@@ -81,7 +86,13 @@ ${conditions(`Load average (1 min) ${loadBefore.toFixed(1)} before and ${loadavg
 
 | start | to ready (from \`npm start\`) | printed | SIGTERM → ports free |
 |---|---|---|---|
-${rows.join("\n")}`,
+${rows.join("\n")}
+
+Where a second start spends its time (median, seconds since the start process's first line; the trainer process starts at once and imports alongside):
+
+| step done | at |
+|---|---|
+${stepRows.join("\n")}`,
     );
     console.log(rows.join("\n"));
   } finally {
