@@ -4,13 +4,14 @@
 // cannot run here carries `<!-- readme-test: skip: reason -->` on the line above it. And the
 // configuration table lists every binding, secret and variable of both wrangler.toml files and
 // every setting of the trainer.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "../scripts/lib/build.ts";
 import { bindingNames, workerConfig } from "../scripts/lib/wrangler-config.ts";
 import { CONFIG_KEYS } from "../trainer/src/config.ts";
+import { eventually } from "./helpers.ts";
 import { localEnv, npmStart, type LocalStart } from "./local-process.ts";
 
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -75,7 +76,7 @@ describe("the README's examples", () => {
     rmSync(join(ROOT, "model.onnx"), { force: true });
   });
 
-  it("run in order against a fresh local stack, every command succeeding", { timeout: 900_000 }, async () => {
+  it("run in order against a fresh local stack, every command succeeding; its cron then runs by itself", { timeout: 900_000 }, async () => {
     const local = await localEnv();
     home = local.home;
     stack = npmStart(local.env);
@@ -106,5 +107,14 @@ describe("the README's examples", () => {
       bash.stdin.end();
       bash.kill();
     }
+
+    // The examples left a staged rollout of demo: the stack's own cron (actor "promotion-rules")
+    // judges it within a minute, unasked, as production's would.
+    const vars = Object.fromEntries(execFileSync("npm", ["run", "-s", "env"], { cwd: ROOT, env: local.env, encoding: "utf8" }).trim().split("\n").map((l) => /^export (\w+)='(.*)'$/.exec(l)!.slice(1, 3) as [string, string]));
+    const judged = await eventually(async () => {
+      const res = await fetch(`${vars.CP}/v1/audit?target=models/demo/rollouts&limit=50`, { headers: { authorization: `Bearer ${vars.ADMIN}` } });
+      return ((await res.json()) as { entries: { actor: string; action: string }[] }).entries.find((e) => e.actor === "promotion-rules");
+    }, 75_000, 1000);
+    expect(judged.action).toMatch(/^rollout\./);
   });
 });
