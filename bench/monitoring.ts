@@ -2,7 +2,7 @@
 // drift report's time with 1,000 vs 1,000,000 records in the window.
 import { randomToken, type LogRecord } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
-import { AdminClient } from "../scripts/lib/admin.ts";
+import { controlPlaneClient } from "@verge/client";
 import { startStack } from "../scripts/lib/stack.ts";
 import { conditions, median, writeSection } from "./report.ts";
 
@@ -23,7 +23,7 @@ export async function benchMonitoring(): Promise<void> {
       if (at >= 0) folds.push(JSON.parse(line.slice(at)) as { records: number; ms: number });
     },
   });
-  const admin = new AdminClient(stack.controlPlane, adminToken);
+  const admin = controlPlaneClient({ fetch: stack.controlPlane, token: adminToken });
   try {
     const edges = [-1.5, -1, -0.5, 0, 0.5, 1, 1.5];
     const names = Array.from({ length: FEATURES }, (_, i) => `f${i}`);
@@ -71,7 +71,7 @@ export async function benchMonitoring(): Promise<void> {
       const times: number[] = [];
       for (let i = 0; i < 15; i++) {
         const t0 = performance.now();
-        const res = await admin.call("GET", "/v1/models/bench/drift");
+        const res = await admin.raw("GET", "/v1/models/bench/drift");
         if (res.status !== 200) throw new Error(`drift report answered ${res.status}`);
         times.push(performance.now() - t0);
       }

@@ -5,7 +5,7 @@
 // everything it started.
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AdminClient } from "./lib/admin.ts";
+import { controlPlaneClient } from "@verge/client";
 import { buildWorkers, WORKERS } from "./lib/build.ts";
 import { localCloudflareApiUrl } from "./lib/cloudflare-api.ts";
 import { assertPortsFree, everyMinute, HOME, loadSecrets, localPorts, saveSecrets, trainerCredentials, type LocalSecrets } from "./lib/local.ts";
@@ -121,13 +121,13 @@ try {
   const record = () => recordPids(PIDS, [...ownChildPids("workerd").map((pid) => ({ pid, marker: "workerd" })), ...(trainer?.child.pid ? [{ pid: trainer.child.pid, marker: TRAINER_ENTRY }] : [])]);
   record();
   trace("workerd ready");
-  const admin = new AdminClient((path, init) => fetch(`${cp}${path}`, init), secrets.adminToken);
+  const admin = controlPlaneClient({ baseUrl: cp, token: secrets.adminToken });
   // Seeded once: a marker in the state folder says the seed finished (a crash part-way seeds again).
   const seedMarker = join(STATE, "demo-seeded");
   const seeded = existsSync(seedMarker) ? [] : await (await import("./lib/demo.ts")).seedDemo(admin, secrets.clientKey);
   writeFileSync(seedMarker, new Date().toISOString());
   trace("demo seeded");
-  const { credentials, created } = await trainerCredentials(admin, secrets.trainer, `${tr}/hooks/alerts`, (path, init) => fetch(`${cp}${path}`, init));
+  const { credentials, created } = await trainerCredentials(admin, secrets.trainer, `${tr}/hooks/alerts`, (token) => controlPlaneClient({ baseUrl: cp, token }));
   if (created) {
     // First start, or the state was reset: (re)start the trainer with its new credentials.
     await trainer?.stop();
@@ -161,9 +161,12 @@ Verge is running (state in ${HOME}), ready in ${((performance.now() - started) /
   trainer token    ${secrets.trainerToken}${from("VERGE_TRAINER_TOKEN")}
   demo model       ${seeded.length ? `seeded: ${seeded.join(", ")}` : "seeded on an earlier start"}
 
-In another terminal, \`eval "$(npm run -s env)"\` sets GW, CP, TR, ADMIN, KEY and TT for the README's examples:
+Dashboard (sign in with the admin token):  ${cp}/ui
+
+In another terminal, \`eval "$(npm run -s env)"\` sets GW, CP, TR, ADMIN, KEY and TT for the README's
+examples, and VERGE_URL, VERGE_TOKEN, VERGE_TRAINER_URL and VERGE_TRAINER_TOKEN for \`npx verge\`:
   curl -s $GW/v1/models/demo/predict -H "authorization: Bearer $KEY" -d '{"unit":"user-42"}'
-  npm run job -- submit examples/churn-job.json
+  npx verge jobs submit examples/churn-job.json
 
 Ctrl-C (or SIGTERM) stops everything.`);
 } catch (err) {

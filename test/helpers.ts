@@ -1,5 +1,5 @@
 // Test helpers: a fresh stack per test file, with tokens and an admin client.
-import { AdminClient } from "../scripts/lib/admin.ts";
+import { controlPlaneClient, type ControlPlaneClient } from "@verge/client";
 import { startStack, type Stack, type StackOptions } from "../scripts/lib/stack.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
@@ -7,13 +7,13 @@ export const GATEWAY_TOKEN = "test-gateway-token-0123456789abcdef";
 export const CLIENT_KEY = "vk_test_client_key_0123456789abcdef";
 
 export interface TestStack extends Stack {
-  admin: AdminClient;
+  admin: ControlPlaneClient;
   predict: (model: string, body: unknown, headers?: Record<string, string>) => Promise<Response>;
 }
 
 export async function testStack(options: Partial<StackOptions> = {}): Promise<TestStack> {
   const stack = await startStack({ adminToken: ADMIN_TOKEN, gatewayToken: GATEWAY_TOKEN, snapshotTtlMs: 0, ...options });
-  const admin = new AdminClient(stack.controlPlane, ADMIN_TOKEN);
+  const admin = controlPlaneClient({ fetch: stack.controlPlane, token: ADMIN_TOKEN });
   return {
     ...stack,
     admin,

@@ -1,17 +1,19 @@
 // The control plane worker: admin API, snapshot for gateways, and the prediction-log consumer.
-import { ApiError } from "@verge/shared";
 import { alertRoutes, webhookRoutes } from "./alerts/routes.ts";
 import { deliverDue, sweep } from "./alerts/service.ts";
 import { auditRoutes } from "./audit/routes.ts";
 import { compact } from "./rollups/compact.ts";
 import { controlPlaneConfig } from "./config.ts";
 import { db } from "./db/client.ts";
-import { openApiDocument, referencePage } from "./openapi.ts";
+import { controlPlaneDocument, controlPlaneReference } from "./openapi.ts";
+import { whoamiRoutes } from "./keys/whoami.ts";
+import { uiRoutes } from "./ui/routes.ts";
 import { tokenRoutes } from "./keys/tokens.ts";
 import { promotionRoutes } from "./registry/promote.ts";
 import { rolloutRoutes } from "./rollouts/routes.ts";
 import { evaluateAll } from "./rollouts/service.ts";
-import { newApp, onError } from "./http/app.ts";
+import { newApp, notFound, onError, type AppEnv } from "./http/app.ts";
+import type { Hono } from "hono";
 import { deploymentRoutes } from "./deployments/routes.ts";
 import { keyRoutes } from "./keys/routes.ts";
 import { aliasRoutes } from "./registry/aliases.ts";
@@ -23,10 +25,13 @@ import { metricsRoutes } from "./rollups/routes.ts";
 import { handleQueue } from "./rollups/queue.ts";
 import { snapshotRoutes } from "./snapshot/routes.ts";
 
-export const app = newApp()
+export const app: Hono<AppEnv> = newApp()
   .get("/healthz", (c) => c.json({ ok: true }))
-  .get("/openapi.json", (c) => c.json(openApiDocument()))
-  .get("/docs", (c) => c.html(referencePage()))
+  .get("/openapi.json", async (c) => c.json(await controlPlaneDocument(app)))
+  .get("/docs", async (c) => c.html(await controlPlaneReference(app)))
+  .get("/ui/", (c) => c.redirect("/ui"))
+  .route("/ui", uiRoutes)
+  .route("/v1/whoami", whoamiRoutes)
   .route("/v1/models", modelRoutes)
   .route("/v1/models", versionRoutes)
   .route("/v1/models", aliasRoutes)
@@ -43,20 +48,22 @@ export const app = newApp()
   .route("/v1/alerts", alertRoutes)
   .route("/v1/webhooks", webhookRoutes)
   .route("/v1/snapshot", snapshotRoutes)
-  .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
+  .notFound(notFound)
   .onError(onError);
 
 export default {
   fetch: app.fetch,
   queue: handleQueue,
   // Cron trigger: promotion rules judge running rollouts, the monitoring sweep raises alerts,
-  // and due webhook deliveries go out.
-  async scheduled(_controller, env) {
+  // and due webhook deliveries go out. Every step judges the tick's own time, so a late start
+  // judges the same window, and a tick can be replayed for a chosen moment.
+  async scheduled(controller, env) {
     const d = db(env);
     const config = controlPlaneConfig(env);
-    await evaluateAll(d);
-    await sweep(d);
-    await deliverDue(d, config.ALERT_RETRY_BASE_MS);
-    await compact(d, Date.now(), config.INGESTED_RETENTION_DAYS);
+    const now = controller.scheduledTime;
+    await evaluateAll(d, now);
+    await sweep(d, now);
+    await deliverDue(d, config.ALERT_RETRY_BASE_MS, now);
+    await compact(d, now, config.INGESTED_RETENTION_DAYS);
   },
 } satisfies ExportedHandler<Env>;

@@ -46,11 +46,11 @@ describe("rollup consumer", () => {
     await queue.send({ nope: true } as unknown as LogRecord);
 
     const m = await eventually(async () => {
-      const r = await stack.admin.ok<Metrics>("GET", "/v1/models/m/metrics");
+      const r = await stack.admin.ok("GET", "/v1/models/m/metrics");
       return r.series.reduce((s, x) => s + x.count, 0) >= 301 ? r : undefined;
     });
     await new Promise((r) => setTimeout(r, 2500));
-    const settled = await stack.admin.ok<Metrics>("GET", "/v1/models/m/metrics");
+    const settled = await stack.admin.ok("GET", "/v1/models/m/metrics");
     expect(settled.series).toEqual(m.series);
     expect(m.total).toBe(300);
     const by = (v: string, shadow = false) => m.series.find((s) => s.variant === v && s.shadow === shadow)!;
@@ -71,7 +71,7 @@ describe("concurrent folds", () => {
     const results = await Promise.all([worker.queue("verge-prediction-logs", delivery("a")), worker.queue("verge-prediction-logs", delivery("b"))]);
     // Whatever the interleaving, a redelivery of both afterwards changes nothing.
     await worker.queue("verge-prediction-logs", delivery("c"));
-    const m = await stack.admin.ok<Metrics>("GET", "/v1/models/race/metrics");
+    const m = await stack.admin.ok("GET", "/v1/models/race/metrics");
     expect(m.total).toBe(500);
     expect(results).toHaveLength(2);
   });
@@ -91,14 +91,14 @@ describe("compaction", () => {
     const all = { from: Date.now() - 60 * day, to: Date.now() + 60_000 };
     const q = `/v1/models/old/metrics?from=${all.from}&to=${all.to}`;
     const before = await eventually(async () => {
-      const m = await stack.admin.ok<Metrics>("GET", q);
+      const m = await stack.admin.ok("GET", q);
       return m.total === 270 ? m : undefined;
     });
     const db = await stack.mf.getD1Database("DB", "verge-control-plane");
     const rows = async () => (await db.prepare("SELECT count(*) AS n FROM rollups WHERE model = 'old'").first<{ n: number }>())!.n;
     const rowsBefore = await rows();
     await (await stack.mf.getWorker("verge-control-plane")).scheduled({ cron: "* * * * *" });
-    const after = await stack.admin.ok<Metrics>("GET", q);
+    const after = await stack.admin.ok("GET", q);
     expect(after.series).toEqual(before.series);
     expect(await rows()).toBeLessThan(rowsBefore);
     const minutes = (await db.prepare("SELECT minute FROM rollups WHERE model = 'old'").all<{ minute: number }>()).results.map((r) => r.minute);
@@ -108,7 +108,7 @@ describe("compaction", () => {
       else if (m < nowMinute - 2 * 1440) expect(m % 60).toBe(0);
     }
     // A chart-ready series at day resolution adds up to the same totals.
-    const daily = await stack.admin.ok<{ timeseries: { t: string; count: number }[] }>("GET", `${q}&step=day`);
+    const daily = await stack.admin.ok("GET", `${q}&step=day`);
     expect(daily.timeseries.reduce((s, p) => s + p.count, 0)).toBe(270);
     expect(new Set(daily.timeseries.map((p) => p.t)).size).toBe(3);
     expect(daily.timeseries.every((p) => p.t.endsWith("T00:00:00.000Z"))).toBe(true);

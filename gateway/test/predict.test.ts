@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoArtifacts, demoExpected, demoMetadata, seedDemo } from "../../scripts/lib/demo.ts";
-import { CLIENT_KEY, errorOf, eventually, settledIngested, testStack, type TestStack } from "../../test/helpers.ts";
+import { CLIENT_KEY, errorOf, eventually, testStack, type TestStack } from "../../test/helpers.ts";
+import { countedTotal, predictionLogsDrained, settledAt } from "../../test/drain.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -108,7 +109,9 @@ describe("bad input never hurts", () => {
 
   it("answers arbitrary JSON with a 200 or a 4xx, never a 5xx, and logs only successes", async () => {
     let ok = 0;
-    const before = await settledIngested(stack);
+    // Everything earlier tests sent is counted first (a barrier through the log queue).
+    await predictionLogsDrained(stack);
+    const before = await countedTotal(stack, "demo");
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
@@ -127,7 +130,8 @@ describe("bad input never hurts", () => {
       ),
       { numRuns: 200 },
     );
-    expect((await settledIngested(stack)) - before).toBe(ok);
+    // Each success logged once, and nothing for a refusal: exactly `ok` more, even after a barrier.
+    expect((await settledAt(stack, () => countedTotal(stack, "demo"), before + ok)) - before).toBe(ok);
   });
 });
 
@@ -152,7 +156,7 @@ describe("shadows", () => {
     const withShadows = await send();
     expect(withShadows).toEqual(without);
     const m = await eventually(async () => {
-      const r = await stack.admin.ok<{ series: { version: number; shadow: boolean; count: number }[] }>("GET", "/v1/models/shadowed/metrics");
+      const r = await stack.admin.ok("GET", "/v1/models/shadowed/metrics");
       return r.series.some((s) => s.shadow) ? r : undefined;
     });
     expect(m.series.filter((s) => s.shadow).map((s) => s.version)).toEqual([b.version]); // 1 bp: this unit is not sampled

@@ -4,7 +4,7 @@
 // or without `--env`, and CI runs it.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUILD_DIR, ROOT, WORKERS, type WorkerKey } from "../lib/build.ts";
+import { BUILD_DIR, buildDashboard, ROOT, WORKERS, type WorkerKey } from "../lib/build.ts";
 import { readWorkerConfig } from "../lib/wrangler-config.ts";
 import { blockStart, isPlaceholderId } from "./plan.ts";
 import { must, wranglerCli, type Wrangler } from "./wrangler.ts";
@@ -45,6 +45,8 @@ export function deploy(o: DeployOptions): void {
       }
     }
   }
+  // The control plane serves the dashboard's bundle, built from its sources first.
+  buildDashboard();
   for (const key of ORDER) {
     const dry = o.dryRun ? ["--dry-run", "--outdir", join(BUILD_DIR, "deploy", o.env ?? "default", key)] : [];
     log(`${o.dryRun ? "bundling (dry run)" : "deploying"} ${WORKERS[key].name}${o.env ? ` (${o.env})` : ""}`);

@@ -3,6 +3,7 @@
 // whose inputs have not changed since it was built is reused (a build costs seconds).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import * as esbuild from "esbuild";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -16,15 +17,38 @@ export const WORKERS = {
 
 export type WorkerKey = keyof typeof WORKERS;
 
-/** Builds each worker whose inputs changed; returns the ones it built. */
+/** Builds each worker whose inputs changed (the dashboard with the control plane); returns the ones it built. */
 export function buildWorkers(): string[] {
   const built: string[] = [];
   for (const [key, w] of Object.entries(WORKERS)) if (buildWorker(key, w.config)) built.push(key);
   return built;
 }
 
-/** What a bundle is made of: sources of every part a worker imports, its config, the lockfile. */
-const INPUTS = ["gateway/src", "control-plane/src", "shared/src", "gateway/package.json", "control-plane/package.json", "shared/package.json", "package-lock.json"];
+/** Where the dashboard's bundle goes; the control-plane worker imports it as text modules. */
+export const DASHBOARD_DIST = join(ROOT, "control-plane/ui/dist");
+
+/**
+ * Bundles the dashboard (its TypeScript, the typed client, uPlot and their CSS) into one script
+ * and one stylesheet, so the worker serves it with no CDN. Named `.txt` so that wrangler
+ * imports them as text modules.
+ */
+export function buildDashboard(): void {
+  esbuild.buildSync({
+    entryPoints: { app: join(ROOT, "control-plane/ui/src/main.ts") },
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    outdir: DASHBOARD_DIST,
+    outExtension: { ".js": ".js.txt", ".css": ".css.txt" },
+    loader: { ".css": "css" },
+    logLevel: "warning",
+  });
+}
+
+/** What a bundle is made of: sources of every part a worker imports (the dashboard's too), its config, the lockfile. */
+const INPUTS = ["gateway/src", "control-plane/src", "control-plane/ui/src", "control-plane/ui/index.html", "shared/src", "client/src", "gateway/package.json", "control-plane/package.json", "shared/package.json", "client/package.json", "package-lock.json"];
 
 function inputsDigest(config: string): string {
   const hash = createHash("sha256");
@@ -46,7 +70,8 @@ function inputsDigest(config: string): string {
 export function buildWorker(key: string, config: string, options: { force?: boolean } = {}): boolean {
   const stamp = join(BUILD_DIR, key, ".inputs-sha256");
   const digest = inputsDigest(config);
-  if (!options.force && existsSync(stamp) && readFileSync(stamp, "utf8") === digest) return false;
+  if (!options.force && existsSync(stamp) && readFileSync(stamp, "utf8") === digest && (key !== "controlPlane" || existsSync(DASHBOARD_DIST))) return false;
+  if (key === "controlPlane") buildDashboard();
   execFileSync(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", join(BUILD_DIR, key), "-c", config], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "inherit"],
@@ -60,12 +85,16 @@ export function buildWorker(key: string, config: string, options: { force?: bool
 export function bundleModules(key: WorkerKey | string, entry = "index.js") {
   const dir = join(BUILD_DIR, key);
   if (!existsSync(join(dir, entry))) throw new Error(`${dir} has no bundle: run buildWorkers() first`);
-  const wasm = readdirSync(dir).filter((f) => f.endsWith(".wasm"));
+  const files = readdirSync(dir, { recursive: true, encoding: "utf8" });
+  const wasm = files.filter((f) => f.endsWith(".wasm"));
+  // Text modules (the dashboard's assets), as wrangler's default rules import `.txt` and `.html`.
+  const text = files.filter((f) => f.endsWith(".txt") || f.endsWith(".html"));
   return {
     modulesRoot: dir,
     modules: [
       { type: "ESModule" as const, path: join(dir, entry) },
       ...wasm.map((f) => ({ type: "CompiledWasm" as const, path: join(dir, f) })),
+      ...text.map((f) => ({ type: "Text" as const, path: join(dir, f) })),
     ],
   };
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { randomToken } from "@verge/shared/crypto";
-import type { AdminClient } from "./admin.ts";
+import type { ControlPlaneClient } from "@verge/client";
 import { ROOT } from "./build.ts";
 
 /** Everything `npm start` keeps: worker state, trainer state, offline data, secrets. */
@@ -82,14 +82,19 @@ export function saveSecrets(s: LocalSecrets): void {
  * The trainer's own control-plane credentials: an operator token (never the admin token) and the
  * alert webhook it answers. Reuses saved ones while the control plane still knows them.
  */
-export async function trainerCredentials(admin: AdminClient, saved: LocalSecrets["trainer"], hookUrl: string, controlPlane: (path: string, init: RequestInit) => Promise<Response>): Promise<{ credentials: NonNullable<LocalSecrets["trainer"]>; created: boolean }> {
+export async function trainerCredentials(
+  admin: ControlPlaneClient,
+  saved: LocalSecrets["trainer"],
+  hookUrl: string,
+  clientWith: (token: string) => ControlPlaneClient,
+): Promise<{ credentials: NonNullable<LocalSecrets["trainer"]>; created: boolean }> {
   if (saved) {
-    const tokenOk = (await controlPlane("/v1/models", { headers: { authorization: `Bearer ${saved.operatorToken}` } })).ok;
-    const hooks = await admin.ok<{ webhooks: { id: string; url: string }[] }>("GET", "/v1/webhooks");
+    const tokenOk = (await clientWith(saved.operatorToken).raw("GET", "/v1/models")).status === 200;
+    const hooks = await admin.ok("GET", "/v1/webhooks");
     if (tokenOk && hooks.webhooks.some((w) => w.id === saved.webhookId && w.url === hookUrl)) return { credentials: saved, created: false };
   }
-  const token = await admin.ok<{ token: string }>("POST", "/v1/tokens", { name: "local trainer", role: "operator" });
-  const hook = await admin.ok<{ id: string; secret: string }>("POST", "/v1/webhooks", { url: hookUrl });
+  const token = await admin.ok("POST", "/v1/tokens", { name: "local trainer", role: "operator" });
+  const hook = await admin.ok("POST", "/v1/webhooks", { url: hookUrl });
   return { credentials: { operatorToken: token.token, webhookId: hook.id, webhookSecret: hook.secret }, created: true };
 }
 

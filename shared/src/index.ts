@@ -21,3 +21,7 @@ export * from "./drift.ts";
 export * from "./experiment.ts";
 export * from "./adwin.ts";
 export * from "./schemas/jobs.ts";
+export * from "./schemas/admin/access.ts";
+export * from "./schemas/admin/registry.ts";
+export * from "./schemas/admin/monitoring.ts";
+export * from "./api/index.ts";

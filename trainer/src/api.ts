@@ -5,6 +5,8 @@ import { Hono } from "hono";
 import * as ort from "onnxruntime-node";
 import { ApiError, batchPredictionsSchema, materializeSchema, type OnlineStore } from "@verge/shared";
 import { jsonBody, onError } from "@verge/shared/http";
+import { trainerApi as api } from "@verge/shared/api/trainer";
+import { describe } from "@verge/shared/openapi";
 import { algorithms } from "./algorithms/index.ts";
 import type { Config } from "./config.ts";
 import { requireOperator } from "./http/auth.ts";
@@ -75,12 +77,12 @@ export function trainerApi(services: TrainerServices) {
     .use("/v1/*", requireOperator(services.config))
     .route("/v1/jobs", jobRoutes(services.runner))
     .route("/v1/playbooks", playbookRoutes(services.playbooks, services.registry, hookUrl(services.config)))
-    .post("/v1/materialize", jsonBody(materializeSchema), async (c) => {
+    .post("/v1/materialize", describe(api.materialize), jsonBody(materializeSchema), async (c) => {
       const online = requireOnline(services);
       const request = c.req.valid("json");
       return c.json(await withOfflineStore(offlineStoreOptions(services.config), (offline) => materialize(offline, online, request, services.config.VERGE_TRAINER_STATE)));
     })
-    .post("/v1/batch-predictions", jsonBody(batchPredictionsSchema), async (c) => {
+    .post("/v1/batch-predictions", describe(api.batchPredictions), jsonBody(batchPredictionsSchema), async (c) => {
       const online = requireOnline(services);
       const request = c.req.valid("json");
       const version = await services.registry.version(request.model, request.version);

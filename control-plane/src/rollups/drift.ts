@@ -1,26 +1,19 @@
 // GET /v1/models/{model}/drift: per version, every reference feature and the prediction against
 // the window's histograms (from rollups, so the cost grows with bins, not with traffic).
 import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
-import { z } from "zod";
-import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, driftThresholdsSchema, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
+import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, type AdwinState, driftQuerySchema, driftThresholdsSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
 import { auditEntry, db, findModel, type Db } from "../db/client.ts";
-import { driftSettings, rollupBins, versions } from "../db/schema.ts";
+import { conceptState, driftSettings, rollupBins, versions } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "../registry/models.ts";
 import { DEFAULTED_BIN, PREDICTION_FEATURE } from "./fold.ts";
-import { windowOf, windowQuery } from "./routes.ts";
+import { windowOf } from "./routes.ts";
 
-export const driftQuery = windowQuery.extend({
-  version: versionNumberSchema.optional(),
-  psi_warn: z.coerce.number().positive().optional(),
-  psi_alert: z.coerce.number().positive().optional(),
-  js_warn: z.coerce.number().positive().optional(),
-  p_value: z.coerce.number().positive().max(1).optional(),
-  min_samples: z.coerce.number().int().min(1).optional(),
-});
+export const driftQuery = driftQuerySchema;
 
-export const driftRoutes = newApp().get("/:model/drift", requireRole("viewer"), validate("param", modelParam), validate("query", driftQuery), async (c) => {
+export const driftRoutes = newApp().get("/:model/drift", guard(api.drift), validate("param", modelParam), validate("query", driftQuery), async (c) => {
   const d = db(c.env);
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");
@@ -44,7 +37,7 @@ export async function modelThresholds(d: Db, modelId: number): Promise<DriftThre
 }
 
 export const driftSettingsRoutes = newApp()
-  .put("/:model/drift-thresholds", requireRole("operator"), validate("param", modelParam), jsonBody(driftThresholdsSchema), async (c) => {
+  .put("/:model/drift-thresholds", guard(api.putDriftThresholds), validate("param", modelParam), jsonBody(driftThresholdsSchema), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     const thresholds = c.req.valid("json");
@@ -54,7 +47,7 @@ export const driftSettingsRoutes = newApp()
     ]);
     return c.json(await modelThresholds(d, model.id));
   })
-  .get("/:model/drift-thresholds", requireRole("viewer"), validate("param", modelParam), async (c) => {
+  .get("/:model/drift-thresholds", guard(api.getDriftThresholds), validate("param", modelParam), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     return c.json(await modelThresholds(d, model.id));
@@ -76,7 +69,14 @@ export async function driftReport(d: Db, model: { id: number; name: string }, wi
     )
     .groupBy(rollupBins.version, rollupBins.feature, rollupBins.bin)
     .all();
-  const versionNumbers = [...new Set(counts.map((r) => r.version))];
+  // Concept-drift detectors of the model; a version whose detector took labels in the window is reported even without a reference.
+  const detectors = await d
+    .select()
+    .from(conceptState)
+    .where(and(eq(conceptState.model, model.name), ...(version !== undefined ? [eq(conceptState.version, version)] : [])))
+    .all();
+  const labelledInWindow = detectors.filter((x) => Date.parse(x.updatedAt) >= from && Date.parse(x.updatedAt) < to).map((x) => x.version);
+  const versionNumbers = [...new Set([...counts.map((r) => r.version), ...labelledInWindow])];
   const metas = versionNumbers.length
     ? await d.select({ version: versions.version, metadata: versions.metadata }).from(versions).where(and(eq(versions.modelId, model.id), inArray(versions.version, versionNumbers))).all()
     : [];
@@ -102,6 +102,14 @@ export async function driftReport(d: Db, model: { id: number; name: string }, wi
       alerts: all.filter((f) => f.status === "alert").map((f) => f.feature),
       features,
       prediction,
+      concept: conceptOf(detectors.find((x) => x.version === m.version)?.state as AdwinState | undefined),
     };
   });
+}
+
+/** The concept-drift detector of a version: labels it has taken in, and the error rate of its current window. */
+function conceptOf(state: AdwinState | undefined) {
+  if (!state) return null;
+  const n = state.window.length;
+  return { labels: state.seen ?? null, window: n, error_rate: n ? state.window.reduce((s, x) => s + x, 0) / n : null };
 }

@@ -2,28 +2,23 @@
 // labelled quality (feedback joined by request id) — plus sample-ratio mismatch, mSPRT tests
 // against the first variant, guardrails, and the sample size the test needs.
 import { and, eq, gte, lt, sql } from "drizzle-orm";
-import { z } from "zod";
-import { aucFromBins, ApiError, DEFAULT_PROMOTION_RULE, msprt, sampleRatioMismatch, sampleSizePerArm, sharesOf, type Allocation, type PromotionRule } from "@verge/shared";
+import { aucFromBins, ApiError, DEFAULT_PROMOTION_RULE, experimentQuerySchema, msprt, sampleRatioMismatch, sampleSizePerArm, sharesOf, type Allocation, type PromotionRule } from "@verge/shared";
 import { db, findModel } from "../db/client.ts";
 import { feedback, ingested, promotionRules } from "../db/schema.ts";
 import { currentDeployment } from "../deployments/service.ts";
 import { newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "../registry/models.ts";
 import { windowMetrics } from "./read.ts";
-import { windowOf, windowQuery } from "./routes.ts";
+import { windowOf } from "./routes.ts";
 
-export const experimentQuery = windowQuery.extend({
-  /** Minimum detectable effect (absolute) for the sample-size figure and the mSPRT prior: τ² = mde². */
-  mde: z.coerce.number().positive().max(0.5).default(0.01),
-  alpha: z.coerce.number().positive().max(0.5).default(0.05),
-  power: z.coerce.number().positive().max(0.999).default(0.8),
-});
+export const experimentQuery = experimentQuerySchema;
 
 /** Score histogram resolution for AUC, calibration and log loss: 100 bins on [0, 1]. */
 const SCORE_BINS = 100;
 
-export const experimentRoutes = newApp().get("/:model/experiment", requireRole("viewer"), validate("param", modelParam), validate("query", experimentQuery), async (c) => {
+export const experimentRoutes = newApp().get("/:model/experiment", guard(api.experiment), validate("param", modelParam), validate("query", experimentQuery), async (c) => {
   const d = db(c.env);
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");

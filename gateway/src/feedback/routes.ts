@@ -1,9 +1,11 @@
 // POST /v1/feedback: labels for earlier predictions, queued to the control plane (202).
+import { gatewayApi } from "@verge/shared/api/gateway";
+import { describe } from "@verge/shared/openapi";
 import { feedbackRequestSchema, type FeedbackMessage } from "@verge/shared";
 import { requireClientKey } from "../auth/client-key.ts";
 import { jsonBody, newApp } from "../http/app.ts";
 
-export const feedbackRoutes = newApp().post("/", requireClientKey(), jsonBody(feedbackRequestSchema), async (c) => {
+export const feedbackRoutes = newApp().post("/", describe(gatewayApi.feedback), requireClientKey(), jsonBody(feedbackRequestSchema), async (c) => {
   const body = c.req.valid("json");
   const items = "items" in body ? body.items : [body];
   const now = Date.now();
