@@ -7,6 +7,7 @@ import { logisticRegressionModel, mlpModel } from "@verge/shared/onnx/writer";
 import { controlPlaneClient } from "@verge/client";
 import { startRedis } from "../scripts/lib/redis-server.ts";
 import { startStack, stackOptions } from "../scripts/lib/stack.ts";
+import { v5Options } from "../scripts/lib/miniflare.ts";
 import { startUpstashBridge } from "../scripts/lib/upstash-bridge.ts";
 import { conditions, median, writeSection } from "./report.ts";
 
@@ -38,7 +39,7 @@ export async function benchGateway(): Promise<void> {
   const adminToken = randomToken("vadm");
   const gatewayToken = randomToken("vgw");
   const clientKey = randomToken("vk");
-  const options = { adminToken, gatewayToken, ports, snapshotTtlMs: 1000, gatewayBindings: { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: "bench" } };
+  const options = { adminToken, gatewayToken, ports, snapshotTtlMs: 1000, gatewayBindings: { ONLINE_STORE: "upstash", UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: "bench" } };
   const stack = await startStack(options);
   const admin = controlPlaneClient({ baseUrl: `http://127.0.0.1:${ports.controlPlane}`, token: adminToken });
   try {
@@ -104,7 +105,7 @@ export async function benchGateway(): Promise<void> {
       return performance.now() - t0;
     };
     for (let i = 0; i < 5; i++) {
-      await stack.mf.setOptions(stackOptions(options));
+      await stack.mf.setOptions(v5Options(stackOptions(options)));
       cold.push(await once());
       const w: number[] = [];
       for (let j = 0; j < 20; j++) w.push(await once());

@@ -1,6 +1,6 @@
 // (a) Time per inference: onnxruntime-web inside workerd vs onnxruntime-node, same models,
 // alternating rounds in one run.
-import { Miniflare } from "miniflare";
+import { miniflare } from "../scripts/lib/miniflare.ts";
 import * as ortNode from "onnxruntime-node";
 import { bundleModules, buildWorker } from "../scripts/lib/build.ts";
 import { benchModels } from "./models.ts";
@@ -11,7 +11,7 @@ const ROUNDS = 7;
 
 export async function benchOrt(): Promise<void> {
   buildWorker("bench-ort", "bench/ort-worker.toml");
-  const mf = new Miniflare({
+  const mf = miniflare({
     cf: false,
     workers: [{ name: "bench", compatibilityDate: "2026-08-01", compatibilityFlags: ["nodejs_compat"], ...bundleModules("bench-ort", "ort-worker.js") }],
   });

@@ -6,67 +6,77 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { serve } from "@hono/node-server";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { trainerClient } from "@verge/client";
 import { encodeRows, materializeResultSchema, rolloutEvaluationSchema, versionListSchema, type JobView, type VersionView } from "@verge/shared";
-import { kvStore, type KvNamespaceLike } from "@verge/shared/online-store/kv";
 import { ROOT, WORKERS } from "../scripts/lib/build.ts";
+import { localCloudflareApiUrl } from "../scripts/lib/cloudflare-api.ts";
 import { churnJob, writeChurnData } from "../scripts/lib/demo-data.ts";
 import { freePort } from "../scripts/lib/redis-server.ts";
-import { trainerApi, trainerServices, type TrainerServices } from "../trainer/src/api.ts";
-import { loadConfig } from "../trainer/src/config.ts";
+import { spawnTrainer, type TrainerProcess } from "../scripts/lib/trainer-process.ts";
+import { workerConfig } from "../scripts/lib/wrangler-config.ts";
 import { rocAuc } from "../trainer/src/evaluate/metrics.ts";
 import { ADMIN_TOKEN, CLIENT_KEY, eventually, testStack, type TestStack } from "./helpers.ts";
 
 const TOKEN = "trainer-token-0123456789abcdef";
+const ORIGIN_SECRET = "origin-secret-0123456789abcdef";
+const CF_TOKEN = "local-cloudflare-api-token";
 let stack: TestStack;
-let services: TrainerServices;
-let server: { close(cb: () => void): void };
-let trainerUrl: string;
+let trainerProcess: TrainerProcess;
 let cpUrl: string;
+let trainerUrl: string;
 let dir: string;
 let data: Awaited<ReturnType<typeof writeChurnData>>;
 
+// The trainer runs as its own process, from its environment alone, as on a GPU node: an operator
+// token (not the admin's), the alert webhook an admin registered for it, and the gateway's
+// FEATURES namespace written through Cloudflare's KV API (the local stand-in for that API).
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "verge-training-"));
   data = await writeChurnData(join(dir, "offline"), { users: 1500, events: 15_000 });
-  const cpPort = await freePort();
-  cpUrl = `http://127.0.0.1:${cpPort}`;
-  stack = await testStack({ ports: { gateway: await freePort(), controlPlane: cpPort } });
-  const port = await freePort();
+  const [cpPort, gwPort, port, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   trainerUrl = `http://127.0.0.1:${port}`;
-  const config = loadConfig({
+  cpUrl = `http://127.0.0.1:${cpPort}`;
+  stack = await testStack({ ports: { gateway: gwPort, controlPlane: cpPort }, gatewayBindings: { ORIGIN_URL: trainerUrl, ORIGIN_SECRET }, cloudflareApi: { port: apiPort, token: CF_TOKEN } });
+  const operator = await stack.admin.ok("POST", "/v1/tokens", { name: "trainer", role: "operator" });
+  const hook = await stack.admin.ok("POST", "/v1/webhooks", { url: `${trainerUrl}/hooks/alerts` });
+  trainerProcess = spawnTrainer({
+    PATH: process.env.PATH ?? "",
     PORT: String(port),
     VERGE_TRAINER_PUBLIC_URL: trainerUrl,
     VERGE_CONTROL_PLANE_URL: `http://127.0.0.1:${cpPort}`,
-    VERGE_CONTROL_PLANE_TOKEN: ADMIN_TOKEN,
-    VERGE_ORIGIN_SECRET: "origin-secret-0123456789abcdef",
+    VERGE_CONTROL_PLANE_TOKEN: operator.token,
+    VERGE_ALERT_WEBHOOK_ID: hook.id,
+    VERGE_ALERT_WEBHOOK_SECRET: hook.secret,
+    VERGE_ORIGIN_SECRET: ORIGIN_SECRET,
     VERGE_TRAINER_TOKEN: TOKEN,
     VERGE_OFFLINE_ROOT: join(dir, "offline"),
     VERGE_TRAINER_STATE: join(dir, "state"),
+    VERGE_ONLINE_STORE: "kv",
+    CLOUDFLARE_ACCOUNT_ID: "local",
+    CLOUDFLARE_API_TOKEN: CF_TOKEN,
+    CLOUDFLARE_BASE_URL: localCloudflareApiUrl(apiPort),
+    VERGE_KV_NAMESPACE_ID: workerConfig("gateway").kv_namespaces!.find((k) => k.binding === "FEATURES")!.id!,
+    VERGE_GATEWAY_URL: `http://127.0.0.1:${gwPort}`,
   });
-  const features = await stack.mf.getKVNamespace("FEATURES", WORKERS.gateway.name);
-  services = await trainerServices(config, { onlineStore: kvStore(features as unknown as KvNamespaceLike) });
-  await new Promise<void>((resolve) => {
-    server = serve({ fetch: trainerApi(services).fetch, port, hostname: "127.0.0.1" }, () => resolve());
-  });
+  await trainerProcess.ready;
   await stack.admin.ok("POST", "/v1/keys", { name: "churn", models: ["*"], key: CLIENT_KEY });
 });
 afterAll(async () => {
-  await services?.close();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await trainerProcess?.stop();
   await stack?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
 
 const trainer = () => trainerClient({ baseUrl: trainerUrl, token: TOKEN });
-const finished = async (id: string): Promise<JobView> => {
-  await services.runner.whenIdle();
-  return trainer().api.getJob({ params: { id } });
-};
-/** The `verge` CLI as a real process (asynchronously: the trainer answering it lives in this very process). */
+const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+const finished = (id: string): Promise<JobView> =>
+  eventually(async () => {
+    const job = await trainer().api.getJob({ params: { id } });
+    return TERMINAL.has(job.phase) ? job : undefined;
+  }, 240_000);
+/** The `verge` CLI as a real process. */
 const verge = (args: string[]) =>
   new Promise<{ code: number | null; output: string; stdout: string }>((resolve) => {
     const child = spawn(join(ROOT, "node_modules/.bin/verge"), args, { env: { ...process.env, VERGE_URL: cpUrl, VERGE_TOKEN: ADMIN_TOKEN, VERGE_TRAINER_URL: trainerUrl, VERGE_TRAINER_TOKEN: TOKEN, VERGE_CONFIG: join(dir, "verge.json") } });
@@ -156,6 +166,27 @@ describe("a training job in the local stack", () => {
     expect(job.metrics!.production_auc).toBeCloseTo((await versionsOf("churn")).find((v) => v.version === 1)!.metrics.auc!, 6);
     const [v3] = await versionsOf("churn");
     expect(v3!.lineage).toMatchObject({ parent_job: "churn-cmd", params: { algorithm: "command", epochs: 60 } });
+  });
+});
+
+describe("the trainer serves origin versions to the gateway", () => {
+  it("a trained model registered as an `origin` version is answered by the trainer process, signed, with its own outputs", async () => {
+    const bytes = readFileSync(join(dir, "state/jobs/churn-1/model.onnx"));
+    const v1 = (await versionsOf("churn")).find((v) => v.version === 1)!;
+    const { version } = await stack.admin.uploadVersion("churn", bytes, { runtime: "origin", inputs: v1.inputs, outputs: v1.outputs, feature_spec: v1.feature_spec, metrics: {}, lineage: { code_version: "test", parent_job: "churn-1" } });
+    await stack.admin.ok("PUT", "/v1/models/churn/deployment", { variants: [{ name: "heavy", version, weight: 10000 }] });
+    const session = await ort.InferenceSession.create(bytes);
+    const features = { tenure_months: 7, sessions_7d: 2, plan: "team", is_member: false };
+    const res = await stack.predict("churn", { unit: "o1", features });
+    const served = (await res.json()) as { version: number; outputs: { probability: number }; fallback?: unknown };
+    expect(res.status).toBe(200);
+    expect(served).toMatchObject({ version });
+    expect(served.fallback).toBeUndefined();
+    const x = encodeRows(v1.feature_spec, [features]);
+    const expected = (await session.run({ input: new ort.Tensor("float32", x, [1, x.length]) })).probability!.data[0] as number;
+    expect(served.outputs.probability).toBeCloseTo(expected, 5);
+    // The trainer counted it: its own Prometheus metrics show the inference.
+    expect(await (await fetch(`${trainerUrl}/metrics`)).text()).toMatch(new RegExp(`verge_origin_requests_total\\{model="churn",version="${version}",status="200"\\} 1`));
   });
 });
 

@@ -3,6 +3,7 @@ import { alertRoutes, webhookRoutes } from "./alerts/routes.ts";
 import { deliverDue, sweep } from "./alerts/service.ts";
 import { auditRoutes } from "./audit/routes.ts";
 import { compact } from "./rollups/compact.ts";
+import { controlPlaneConfig } from "./config.ts";
 import { db } from "./db/client.ts";
 import { controlPlaneDocument, controlPlaneReference } from "./openapi.ts";
 import { whoamiRoutes } from "./keys/whoami.ts";
@@ -60,10 +61,11 @@ export default {
   // judges the same window, and a tick can be replayed for a chosen moment.
   async scheduled(controller, env) {
     const d = db(env);
+    const config = controlPlaneConfig(env);
     const now = controller.scheduledTime;
     await evaluateAll(d, now);
     await sweep(d, now);
-    await deliverDue(d, Number(env.ALERT_RETRY_BASE_MS), now);
-    await compact(d, now, Number(env.INGESTED_RETENTION_DAYS));
+    await deliverDue(d, config.ALERT_RETRY_BASE_MS, now);
+    await compact(d, now, config.INGESTED_RETENTION_DAYS);
   },
 } satisfies ExportedHandler<Env>;

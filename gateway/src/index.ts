@@ -6,8 +6,10 @@ import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { requireClientKey } from "./auth/client-key.ts";
+import { gatewayConfig } from "./config.ts";
 import { jsonBody, newApp, notFound, onError, validate, type AppEnv } from "./http/app.ts";
 import { feedbackRoutes } from "./feedback/routes.ts";
+import { PROBE_PATH, probeRoutes } from "./features/probe.ts";
 import { oipRoutes } from "./oip/routes.ts";
 import { rankRoutes } from "./rank/routes.ts";
 import { predict } from "./predict/handler.ts";
@@ -15,6 +17,11 @@ import { predict } from "./predict/handler.ts";
 const modelParam = z.object({ model: nameSchema });
 
 export const app: Hono<AppEnv> = newApp()
+  // A bad setting fails every request by name (503), rather than serving with a wrong value.
+  .use("*", async (c, next) => {
+    gatewayConfig(c.env);
+    await next();
+  })
   // Every body is bounded before anything reads it.
   .use(
     "*",
@@ -28,6 +35,7 @@ export const app: Hono<AppEnv> = newApp()
   .get("/openapi.json", async (c) => c.json(await document()))
   .get("/docs", async (c) => c.html(referencePage(await document())))
   .route("/v2", oipRoutes)
+  .route(PROBE_PATH, probeRoutes)
   .route("/v1/feedback", feedbackRoutes)
   .route("/v1/models", rankRoutes)
   .post(

@@ -51,8 +51,8 @@ const drivers = {
   upstash: async () => {
     redisBackend.redis = await startRedis();
     redisBackend.bridge = await startUpstashBridge({ redisUrl: redisBackend.redis.url, token: "t0ken" });
-    // These stacks test reading, not the deadline (below): a loaded machine must not turn a read into a default.
-    const stack = await testStack({ gatewayBindings: { UPSTASH_REDIS_REST_URL: redisBackend.bridge.url, UPSTASH_REDIS_REST_TOKEN: "t0ken", FEATURE_DEADLINE_MS: "1000" } });
+    // A deadline that a loaded test machine cannot miss: these tests are about the values read.
+    const stack = await testStack({ gatewayBindings: { ONLINE_STORE: "upstash", UPSTASH_REDIS_REST_URL: redisBackend.bridge.url, UPSTASH_REDIS_REST_TOKEN: "t0ken", FEATURE_DEADLINE_MS: "1000" } });
     return { stack, store: upstashStore({ url: redisBackend.bridge.url, token: "t0ken" }), stop: async () => { await redisBackend.bridge!.close(); await redisBackend.redis!.stop(); } };
   },
   kv: async () => {
@@ -120,7 +120,7 @@ describe("a store that hangs", () => {
     hung = createServer((s) => void sockets.push(s));
     await new Promise<void>((r) => hung.listen(0, "127.0.0.1", r));
     const port = (hung.address() as { port: number }).port;
-    stack = await testStack({ gatewayBindings: { UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${port}`, UPSTASH_REDIS_REST_TOKEN: "t" } });
+    stack = await testStack({ gatewayBindings: { ONLINE_STORE: "upstash", UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${port}`, UPSTASH_REDIS_REST_TOKEN: "t" } });
     await setup(stack);
   });
   afterAll(async () => {

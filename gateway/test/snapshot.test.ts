@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemo } from "../../scripts/lib/demo.ts";
 import { stackOptions } from "../../scripts/lib/stack.ts";
+import { v5Options } from "../../scripts/lib/miniflare.ts";
 import { ADMIN_TOKEN, CLIENT_KEY, errorOf, eventually, GATEWAY_TOKEN, testStack, type TestStack } from "../../test/helpers.ts";
 
 let stack: TestStack;
@@ -61,10 +62,10 @@ describe("snapshot", () => {
     const options = stackOptions({ adminToken: ADMIN_TOKEN, gatewayToken: GATEWAY_TOKEN, persistTo: dir, snapshotTtlMs: 500 });
     const [gateway, controlPlane] = options.workers;
     // Restarting workerd gives the gateway a cold isolate; the control plane now only fails.
-    await stack.mf.setOptions({
+    await stack.mf.setOptions(v5Options({
       ...options,
       workers: [gateway!, { name: controlPlane!.name, compatibilityDate: "2026-08-01", modules: true, script: "export default { fetch() { return new Response('down', { status: 503 }) } }" }],
-    });
+    }));
     const res = await stack.predict("demo", { unit: "u1" });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { version: number }).version).toBe(1);

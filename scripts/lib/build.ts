@@ -1,9 +1,11 @@
 // Bundles both workers exactly as `wrangler deploy` would (esbuild, `.wasm` imports precompiled),
-// without uploading, so the local stack, tests and benchmarks run the production bundles.
+// without uploading, so the local stack, tests and benchmarks run the production bundles. A bundle
+// whose inputs have not changed since it was built is reused (a build costs seconds).
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as esbuild from "esbuild";
-import { existsSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const BUILD_DIR = join(ROOT, ".verge/build");
@@ -15,9 +17,11 @@ export const WORKERS = {
 
 export type WorkerKey = keyof typeof WORKERS;
 
-export function buildWorkers(): void {
-  buildDashboard();
-  for (const [key, w] of Object.entries(WORKERS)) buildWorker(key, w.config);
+/** Builds each worker whose inputs changed (the dashboard with the control plane); returns the ones it built. */
+export function buildWorkers(): string[] {
+  const built: string[] = [];
+  for (const [key, w] of Object.entries(WORKERS)) if (buildWorker(key, w.config)) built.push(key);
+  return built;
 }
 
 /** Where the dashboard's bundle goes; the control-plane worker imports it as text modules. */
@@ -43,12 +47,38 @@ export function buildDashboard(): void {
   });
 }
 
-export function buildWorker(key: string, config: string): void {
+/** What a bundle is made of: sources of every part a worker imports (the dashboard's too), its config, the lockfile. */
+const INPUTS = ["gateway/src", "control-plane/src", "control-plane/ui/src", "control-plane/ui/index.html", "shared/src", "client/src", "gateway/package.json", "control-plane/package.json", "shared/package.json", "client/package.json", "package-lock.json"];
+
+function inputsDigest(config: string): string {
+  const hash = createHash("sha256");
+  const files: string[] = [];
+  const walk = (path: string) => {
+    if (!existsSync(path)) return;
+    if (statSync(path).isDirectory()) for (const entry of readdirSync(path).sort()) walk(join(path, entry));
+    else files.push(path);
+  };
+  // The folder of the config's entry point too (a benchmark worker lives outside the parts).
+  const main = /^main\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, config), "utf8"))?.[1];
+  const entryDir = main ? relative(ROOT, dirname(join(ROOT, dirname(config), main))) : undefined;
+  for (const input of new Set([config, ...INPUTS, ...(entryDir ? [entryDir] : [])])) walk(join(ROOT, input));
+  for (const file of files) hash.update(relative(ROOT, file)).update("\0").update(readFileSync(file)).update("\0");
+  return hash.digest("hex");
+}
+
+/** Bundles one worker unless its last bundle was made from the same inputs; true when it built. */
+export function buildWorker(key: string, config: string, options: { force?: boolean } = {}): boolean {
+  const stamp = join(BUILD_DIR, key, ".inputs-sha256");
+  const digest = inputsDigest(config);
+  if (!options.force && existsSync(stamp) && readFileSync(stamp, "utf8") === digest && (key !== "controlPlane" || existsSync(DASHBOARD_DIST))) return false;
+  if (key === "controlPlane") buildDashboard();
   execFileSync(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", join(BUILD_DIR, key), "-c", config], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "inherit"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
   });
+  writeFileSync(stamp, digest);
+  return true;
 }
 
 /** The bundle's modules as miniflare wants them: the entry first, then each `.wasm`. */

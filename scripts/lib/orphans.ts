@@ -1,17 +1,18 @@
-// A crashed `npm start` leaves its workerd running (it outlives its parent) and holding the
-// ports. The stack records the workerd it started; the next start stops that one, and only it.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+// A killed `npm start` (SIGKILL, a crash) can leave its workerd and trainer running and holding
+// the ports. The stack records the processes it started; the next start stops those, and only
+// those (each must still be the same program, checked by its command line).
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 
-function isWorkerd(pid: number): boolean {
+function cmdline(pid: number): string {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd");
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
   } catch {
-    return false;
+    return "";
   }
 }
 
-/** The workerd processes whose parent is this process (Linux; none elsewhere). */
-export function ownWorkerdPids(): number[] {
+/** The child processes of this process whose command line contains `marker` (Linux; none elsewhere). */
+export function ownChildPids(marker: string): number[] {
   if (!existsSync("/proc")) return [];
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
@@ -19,7 +20,7 @@ export function ownWorkerdPids(): number[] {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid && isWorkerd(Number(entry))) pids.push(Number(entry));
+      if (ppid === process.pid && cmdline(Number(entry)).includes(marker)) pids.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
@@ -27,22 +28,49 @@ export function ownWorkerdPids(): number[] {
   return pids;
 }
 
-export function recordPids(file: string, pids: number[]): void {
-  writeFileSync(file, pids.join("\n"));
+export interface Recorded {
+  pid: number;
+  /** Part of its command line, checked before it is stopped (a pid may have been reused). */
+  marker: string;
 }
 
-/** Stops the workerd processes a previous run recorded, if they are still workerd. */
-export function stopRecorded(file: string): number {
+export function recordPids(file: string, processes: Recorded[]): void {
+  writeFileSync(file, processes.map((p) => `${p.pid} ${p.marker}`).join("\n"));
+}
+
+export function forgetPids(file: string): void {
+  rmSync(file, { force: true });
+}
+
+/**
+ * Sends SIGKILL to the recorded processes still running the same program, and waits (up to 5 s)
+ * until they are gone, so their ports are free; returns how many it stopped.
+ */
+export async function stopRecorded(file: string): Promise<number> {
   if (!existsSync(file)) return 0;
-  let stopped = 0;
-  for (const pid of readFileSync(file, "utf8").split("\n").map(Number).filter(Boolean)) {
-    if (!isWorkerd(pid)) continue;
+  const killed: Recorded[] = [];
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const [pid, ...rest] = line.trim().split(" ");
+    const marker = rest.join(" ") || "workerd";
+    if (!pid || !cmdline(Number(pid)).includes(marker)) continue;
     try {
-      process.kill(pid, "SIGTERM");
-      stopped++;
+      process.kill(Number(pid), "SIGKILL");
+      killed.push({ pid: Number(pid), marker });
     } catch {
       // already gone
     }
   }
-  return stopped;
+  // Gone means reaped or a zombie: a dying process loses its command line before its sockets.
+  const alive = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 5000;
+  while (killed.some((p) => alive(p.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  forgetPids(file);
+  return killed.length;
 }

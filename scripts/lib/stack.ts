@@ -2,8 +2,13 @@
 // gateway reaches the control plane over a service binding, as in production.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { Log, LogLevel, Miniflare } from "miniflare";
-import { bundleModules, ROOT, WORKERS } from "./build.ts";
+import { Log, LogLevel, type Json, type Miniflare, type V4MiniflareOptions } from "miniflare";
+import { miniflare } from "./miniflare.ts";
+import { bundleModules, ROOT, WORKERS, type WorkerKey } from "./build.ts";
+import { cloudflareApiWorker } from "./cloudflare-api.ts";
+import { sqliteClasses, workerConfig, type WorkerConfig } from "./wrangler-config.ts";
+
+type V4WorkerOptions = Extract<V4MiniflareOptions, { workers: unknown }>["workers"][number];
 
 export interface StackOptions {
   adminToken: string;
@@ -19,53 +24,61 @@ export interface StackOptions {
   onLogLine?: (line: string) => void;
   /** Extra gateway bindings, e.g. UPSTASH_REDIS_REST_URL/TOKEN to read features from Redis. */
   gatewayBindings?: Record<string, string>;
+  /** Serve Cloudflare's KV REST API for the gateway's namespaces on this port (see cloudflare-api.ts). */
+  cloudflareApi?: { port: number; token: string };
 }
 
 export const QUEUE = "verge-prediction-logs";
 export const FEEDBACK_QUEUE = "verge-feedback";
-const COMPAT = { compatibilityDate: "2026-08-01", compatibilityFlags: ["nodejs_compat"] };
 
-export function stackOptions(o: StackOptions) {
-  const persist = o.persistTo
-    ? { d1Persist: join(o.persistTo, "d1"), r2Persist: join(o.persistTo, "r2"), kvPersist: join(o.persistTo, "kv") }
-    : {};
+/**
+ * A worker's miniflare options from its wrangler.toml: the same bindings, queues (with their
+ * dead-letter queues), Durable Objects and variables as in production, from the deployed bundle.
+ */
+function workerFromConfig(key: WorkerKey, c: WorkerConfig, secrets: Record<string, string>, port: number | undefined): V4WorkerOptions {
+  const sqlite = sqliteClasses(c);
   return {
-    log: new Log(o.logLevel ?? LogLevel.WARN),
-    // No request.cf lookup: there is no network here, and the gateway does not depend on it.
-    cf: false,
-    ...(o.onLogLine ? { handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => forwardLines([stdout, stderr], o.onLogLine!) } : {}),
-    ...persist,
-    workers: [
-      {
-        name: WORKERS.gateway.name,
-        ...COMPAT,
-        ...bundleModules("gateway"),
-        bindings: { GATEWAY_TOKEN: o.gatewayToken, SNAPSHOT_TTL_MS: String(o.snapshotTtlMs ?? 2000), COLO: "local", FEATURE_DEADLINE_MS: "50", ORIGIN_URL: "", ORIGIN_DEADLINE_MS: "2000", ORIGIN_BREAKER_COOLDOWN_MS: "10000", ...o.gatewayBindings },
-        serviceBindings: { CONTROL_PLANE: WORKERS.controlPlane.name },
-        r2Buckets: { ARTIFACTS: "verge-artifacts" },
-        kvNamespaces: { SNAPSHOT_CACHE: "verge-snapshot-cache", FEATURES: "verge-features" },
-        queueProducers: { PREDICTION_LOGS: QUEUE, FEEDBACK: FEEDBACK_QUEUE },
-        ...(o.ports ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: o.ports.gateway }] } : {}),
-      },
-      {
-        name: WORKERS.controlPlane.name,
-        ...COMPAT,
-        ...bundleModules("controlPlane"),
-        bindings: { ADMIN_TOKEN: o.adminToken, GATEWAY_TOKEN: o.gatewayToken, EDGE_ARTIFACT_MAX_BYTES: String(32 * 1024 * 1024), ALERT_RETRY_BASE_MS: String(o.alertRetryBaseMs ?? 30_000), INGESTED_RETENTION_DAYS: "14" },
-        d1Databases: { DB: "verge" },
-        r2Buckets: { ARTIFACTS: "verge-artifacts" },
-        queueConsumers: {
-          [QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10 },
-          [FEEDBACK_QUEUE]: { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 10 },
-        },
-        ...(o.ports ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: o.ports.controlPlane }] } : {}),
-      },
-    ],
+    name: c.name,
+    compatibilityDate: c.compatibility_date,
+    compatibilityFlags: c.compatibility_flags ?? [],
+    ...bundleModules(key),
+    bindings: { ...(c.vars as Record<string, Json> | undefined), ...secrets },
+    d1Databases: Object.fromEntries((c.d1_databases ?? []).map((d) => [d.binding, d.database_id ?? d.database_name])),
+    r2Buckets: Object.fromEntries((c.r2_buckets ?? []).map((r) => [r.binding, r.bucket_name])),
+    kvNamespaces: Object.fromEntries((c.kv_namespaces ?? []).map((k) => [k.binding, k.id ?? k.binding])),
+    queueProducers: Object.fromEntries((c.queues?.producers ?? []).map((p) => [p.binding, { queueName: p.queue }])),
+    queueConsumers: Object.fromEntries(
+      (c.queues?.consumers ?? []).map((q) => [
+        q.queue,
+        { maxBatchSize: q.max_batch_size, maxBatchTimeout: q.max_batch_timeout, maxRetries: q.max_retries, ...(q.dead_letter_queue ? { deadLetterQueue: q.dead_letter_queue } : {}) },
+      ]),
+    ),
+    durableObjects: Object.fromEntries((c.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, ...(d.script_name ? { scriptName: d.script_name } : {}), useSQLite: sqlite.has(d.class_name) }])),
+    serviceBindings: Object.fromEntries((c.services ?? []).map((s) => [s.binding, s.service])),
+    ...(port ? { unsafeDirectSockets: [{ host: "127.0.0.1", port }] } : {}),
   };
 }
 
+export function stackOptions(o: StackOptions) {
+  const gateway = workerConfig("gateway");
+  const controlPlane = workerConfig("controlPlane");
+  const workers = [
+    workerFromConfig("gateway", gateway, { GATEWAY_TOKEN: o.gatewayToken, SNAPSHOT_TTL_MS: String(o.snapshotTtlMs ?? 2000), ...o.gatewayBindings }, o.ports?.gateway),
+    workerFromConfig("controlPlane", controlPlane, { ADMIN_TOKEN: o.adminToken, GATEWAY_TOKEN: o.gatewayToken, ...(o.alertRetryBaseMs !== undefined ? { ALERT_RETRY_BASE_MS: String(o.alertRetryBaseMs) } : {}) }, o.ports?.controlPlane),
+  ];
+  if (o.cloudflareApi) workers.push(cloudflareApiWorker(gateway, o.cloudflareApi));
+  return {
+    log: new Log(o.logLevel ?? LogLevel.WARN),
+    // No request.cf lookup: there is no network here; the gateway falls back to its COLO name.
+    cf: false,
+    ...(o.onLogLine ? { handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => forwardLines([stdout, stderr], o.onLogLine!) } : {}),
+    ...(o.persistTo ? { resourcePersistencePath: o.persistTo } : {}),
+    workers,
+  } satisfies V4MiniflareOptions;
+}
+
 export async function startStack(o: StackOptions) {
-  const mf = new Miniflare(stackOptions(o));
+  const mf = miniflare(stackOptions(o));
   await mf.ready;
   await applyMigrations(await mf.getD1Database("DB", WORKERS.controlPlane.name));
   return {

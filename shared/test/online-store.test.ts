@@ -1,27 +1,37 @@
 // One suite, every online-store driver, each against a real backend: Upstash through the bridge
-// to a real redis-server, and Workers KV in miniflare.
-import { Miniflare } from "miniflare";
+// to a real redis-server, and Workers KV in miniflare, read through its binding and through
+// Cloudflare's REST API (the `cloudflare` package against the local stack's stand-in for that API).
+import type { Miniflare } from "miniflare";
+import { miniflare } from "../../scripts/lib/miniflare.ts";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { onlineKey, type OnlineStore } from "../src/online-store/index.ts";
 import { kvStore, type KvNamespaceLike } from "../src/online-store/kv.ts";
 import { upstashStore } from "../src/online-store/upstash.ts";
 import { startUpstashBridge } from "../../scripts/lib/upstash-bridge.ts";
-import { startRedis } from "../../scripts/lib/redis-server.ts";
+import { freePort, startRedis } from "../../scripts/lib/redis-server.ts";
+import { cloudflareApiWorker, localCloudflareApiUrl } from "../../scripts/lib/cloudflare-api.ts";
+import type { WorkerConfig } from "../../scripts/lib/wrangler-config.ts";
+import { kvApiStore } from "../src/online-store/kv-api.ts";
 
 const TOKEN = "bridge-test-token";
 let redis: Awaited<ReturnType<typeof startRedis>>;
 let bridge: Awaited<ReturnType<typeof startUpstashBridge>>;
 let mf: Miniflare;
+let apiPort: number;
 const drivers: Record<string, () => OnlineStore> = {};
 
 beforeAll(async () => {
   redis = await startRedis();
   bridge = await startUpstashBridge({ redisUrl: redis.url, token: TOKEN });
-  mf = new Miniflare({ cf: false, workers: [{ name: "kv", modules: true, script: "export default { fetch() { return new Response() } }", kvNamespaces: ["FEATURES"], compatibilityDate: "2026-08-01" }] });
-  const kv = (await mf.getKVNamespace("FEATURES")) as unknown as KvNamespaceLike;
+  apiPort = await freePort();
+  const api = cloudflareApiWorker({ kv_namespaces: [{ binding: "FEATURES", id: "FEATURES" }], compatibility_date: "2026-08-01" } as WorkerConfig, { port: apiPort, token: TOKEN });
+  mf = miniflare({ cf: false, workers: [{ name: "kv", modules: true, script: "export default { fetch() { return new Response() } }", kvNamespaces: ["FEATURES"], compatibilityDate: "2026-08-01" }, api] });
+  await mf.ready;
+  const kv = (await mf.getKVNamespace("FEATURES", "kv")) as unknown as KvNamespaceLike;
   drivers.upstash = () => upstashStore({ url: bridge.url, token: TOKEN });
   drivers.kv = () => kvStore(kv);
+  drivers["kv-api"] = () => kvApiStore({ accountId: "local", apiToken: TOKEN, namespaceId: "FEATURES", baseUrl: localCloudflareApiUrl(apiPort) });
 });
 afterAll(async () => {
   await bridge?.close();
@@ -29,7 +39,7 @@ afterAll(async () => {
   await mf?.dispose();
 });
 
-describe.each(["upstash", "kv"])("online store driver: %s", (name) => {
+describe.each(["upstash", "kv", "kv-api"])("online store driver: %s", (name) => {
   const store = () => drivers[name]!();
 
   it("reads back what it wrote, exactly, in key order", async () => {
@@ -52,7 +62,7 @@ describe.each(["upstash", "kv"])("online store driver: %s", (name) => {
   it("reads a corrupt row as missing instead of failing", async () => {
     await store().putMany([{ key: "fv:bad:1", row: { ts: 1, values: {} } }]);
     if (name === "upstash") await new Redis({ url: bridge.url, token: TOKEN }).set("fv:bad:1", "{not json");
-    else await ((await mf.getKVNamespace("FEATURES")) as unknown as KvNamespaceLike).put("fv:bad:1", "{not json");
+    else await ((await mf.getKVNamespace("FEATURES", "kv")) as unknown as KvNamespaceLike).put("fv:bad:1", "{not json");
     expect(await store().getMany(["fv:bad:1"])).toEqual([undefined]);
     expect(await store().getMany([])).toEqual([]);
   });
@@ -102,5 +112,20 @@ describe("Upstash bridge protocol", () => {
     await client.hset("h", { a: "1", b: "two" });
     expect(await client.hgetall("h")).toEqual({ a: 1, b: "two" });
     expect(await client.mget("k", "absent")).toEqual([{ nested: ["ok", 1] }, null]);
+  });
+});
+
+describe("Workers KV over Cloudflare's API", () => {
+  it("writes in several bulk calls, read back through the binding, and reports a refused call", async () => {
+    const store = kvApiStore({ accountId: "local", apiToken: TOKEN, namespaceId: "FEATURES", baseUrl: localCloudflareApiUrl(apiPort), pairsPerWrite: 40 });
+    const rows = Array.from({ length: 101 }, (_, i) => ({ key: onlineKey("many", String(i)), row: { ts: i, values: { i } } }));
+    await store.putMany(rows);
+    const kv = (await mf.getKVNamespace("FEATURES", "kv")) as unknown as KvNamespaceLike;
+    const read = new Map([...(await kv.get(rows.slice(0, 100).map((r) => r.key), "text")), ...(await kv.get(rows.slice(100).map((r) => r.key), "text"))]);
+    expect(rows.every((r) => read.get(r.key) === JSON.stringify(r.row))).toBe(true);
+    const wrongToken = kvApiStore({ accountId: "local", apiToken: "wrong", namespaceId: "FEATURES", baseUrl: localCloudflareApiUrl(apiPort) });
+    await expect(wrongToken.putMany([{ key: "fv:x:1", row: { ts: 1, values: {} } }])).rejects.toThrow(/Authentication error/);
+    const wrongNamespace = kvApiStore({ accountId: "local", apiToken: TOKEN, namespaceId: "elsewhere", baseUrl: localCloudflareApiUrl(apiPort) });
+    await expect(wrongNamespace.getMany(["fv:x:1"])).rejects.toThrow(/namespace not found/);
   });
 });

@@ -1,8 +1,8 @@
 // The trainer's own API for origin operators (jobs, materialization, batch predictions,
-// schedules), behind one bearer token, and the services it runs on: the offline store, the job
-// runner, the registry, the scheduler.
+// schedules, playbooks), and the services it runs on: the offline store, the job runner, the
+// registry, the scheduler.
 import { execFileSync } from "node:child_process";
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { Hono } from "hono";
 import * as ort from "onnxruntime-node";
@@ -10,9 +10,10 @@ import { ApiError, batchPredictionsSchema, materializeSchema, type BatchPredicti
 import { jsonBody, onError } from "@verge/shared/http";
 import { trainerApi as api } from "@verge/shared/api/trainer";
 import { describe } from "@verge/shared/openapi";
-import { upstashStore } from "@verge/shared/online-store/upstash";
 import { algorithms } from "./algorithms/index.ts";
 import type { Config } from "./config.ts";
+import { requireOperator } from "./http/auth.ts";
+import { onlineStoreFromConfig } from "./online-store/online-store.ts";
 import { evaluate } from "./evaluate/metrics.ts";
 import { trainingPipeline } from "./jobs/pipeline.ts";
 import { jobRoutes } from "./jobs/routes.ts";
@@ -54,7 +55,7 @@ export interface TrainerServicesOptions {
 }
 
 export async function trainerServices(config: Config, options: TrainerServicesOptions = {}): Promise<TrainerServices> {
-  const onlineStore = options.onlineStore ?? (config.VERGE_ONLINE_STORE === "upstash" ? upstashStore({ url: config.UPSTASH_REDIS_REST_URL!, token: config.UPSTASH_REDIS_REST_TOKEN! }) : undefined);
+  const onlineStore = options.onlineStore ?? onlineStoreFromConfig(config);
   const registry = registryClient(config, options.fetcher);
   const offline = offlineStoreOptions(config);
   const pipeline = trainingPipeline({
@@ -89,11 +90,16 @@ export async function trainerServices(config: Config, options: TrainerServicesOp
     evaluateTrigger: (trigger, last) => evaluateTrigger(trigger, last, { offline, labelledLogs: options.labelledLogs }),
   });
   if (config.VERGE_SCHEDULES === "on") scheduler.start();
+  const playbooks = new PlaybookStore(config.VERGE_TRAINER_STATE);
+  // A webhook an admin registered for this trainer: its credential, so the trainer needs no admin token.
+  if (config.VERGE_ALERT_WEBHOOK_ID && config.VERGE_ALERT_WEBHOOK_SECRET) {
+    playbooks.state.webhook = { id: config.VERGE_ALERT_WEBHOOK_ID, secret: config.VERGE_ALERT_WEBHOOK_SECRET, url: hookUrl(config) };
+  }
   return {
     ...partial,
     schedules,
     scheduler,
-    playbooks: new PlaybookStore(config.VERGE_TRAINER_STATE),
+    playbooks,
     async close() {
       await scheduler.close();
       await runner.close();
@@ -120,20 +126,17 @@ export async function runBatchPredictions(services: Services, request: BatchPred
   return withOfflineStore(offlineStoreOptions(services.config), (offline) => batchPredictions(offline, online, request, { model: request.model, ...version }, run));
 }
 
+/** Where the control plane delivers this trainer's alerts. */
+export function hookUrl(config: Config): string {
+  return `${(config.VERGE_TRAINER_PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/$/, "")}/hooks/alerts`;
+}
+
 export function trainerApi(services: TrainerServices) {
-  const token = services.config.VERGE_TRAINER_TOKEN;
-  const expected = token ? digest(token) : undefined;
-  const publicUrl = (services.config.VERGE_TRAINER_PUBLIC_URL ?? `http://${services.config.HOST}:${services.config.PORT}`).replace(/\/$/, "");
   return new Hono()
     .route("/hooks/alerts", alertHook(services.playbooks, services.registry, services.runner))
-    .use("/v1/*", async (c, next) => {
-      const given = c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];
-      if (!expected) throw new ApiError("unavailable", "the trainer API is off: set VERGE_TRAINER_TOKEN");
-      if (!given || !timingSafeEqual(digest(given), expected)) throw new ApiError("unauthorized", "authorization: a valid trainer token is required (Bearer VERGE_TRAINER_TOKEN)");
-      await next();
-    })
+    .use("/v1/*", requireOperator(services.config))
     .route("/v1/jobs", jobRoutes(services.runner))
-    .route("/v1/playbooks", playbookRoutes(services.playbooks, services.registry, `${publicUrl}/hooks/alerts`))
+    .route("/v1/playbooks", playbookRoutes(services.playbooks, services.registry, hookUrl(services.config)))
     .route("/v1/schedules", scheduleRoutes(services.schedules, () => void services.scheduler.tick().catch(() => undefined)))
     .post("/v1/materialize", describe(api.materialize), jsonBody(materializeSchema), async (c) => c.json(await runMaterialize(services, c.req.valid("json"))))
     .post("/v1/batch-predictions", describe(api.batchPredictions), jsonBody(batchPredictionsSchema), async (c) => c.json(await runBatchPredictions(services, c.req.valid("json"))))
@@ -141,11 +144,9 @@ export function trainerApi(services: TrainerServices) {
 }
 
 function requireOnline(services: Pick<TrainerServices, "onlineStore">): OnlineStore {
-  if (!services.onlineStore) throw new ApiError("unavailable", "no online store is configured: set VERGE_ONLINE_STORE=upstash with UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN");
+  if (!services.onlineStore) throw new ApiError("unavailable", "no online store is configured: set VERGE_ONLINE_STORE (kv or upstash, as the gateways' ONLINE_STORE) and its credentials");
   return services.onlineStore;
 }
-
-const digest = (s: string) => createHash("sha256").update(s).digest();
 
 function gitCommit(): string {
   try {

@@ -56,15 +56,44 @@ const configSchema = z.object({
   VERGE_SCHEDULE_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
   /** This node's name in run claims and history; the host name when unset. */
   VERGE_TRAINER_ID: z.string().min(1).max(96).regex(/^[\w.:-]+$/, "must be letters, digits, '.', ':', '_' or '-'").optional(),
-  /** The online store that materialization and batch inference write to. */
-  VERGE_ONLINE_STORE: z.enum(["upstash", "none"]).default("none"),
+  /**
+   * The online store that materialization and batch inference write to: the gateways' own, so
+   * `upstash` when their ONLINE_STORE is upstash, `kv` (through Cloudflare's API) when it is kv.
+   */
+  VERGE_ONLINE_STORE: z.enum(["upstash", "kv", "none"]).default("none"),
   UPSTASH_REDIS_REST_URL: z.url().optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  /** Workers KV through Cloudflare's API: the account, an API token allowed to edit Workers KV, and the gateway's FEATURES namespace id. */
+  CLOUDFLARE_ACCOUNT_ID: z.string().min(1).optional(),
+  CLOUDFLARE_API_TOKEN: z.string().min(1).optional(),
+  VERGE_KV_NAMESPACE_ID: z.string().min(1).optional(),
+  /** Another endpoint for Cloudflare's API (the local stack serves a stand-in); Cloudflare's when unset. */
+  CLOUDFLARE_BASE_URL: z.url().optional(),
+  /** A gateway to check the online store with at start-up (it must read what this trainer writes). */
+  VERGE_GATEWAY_URL: z.url().optional(),
+  /** How long start-up waits for the gateway to see the probe row (KV takes a moment to propagate). */
+  VERGE_ONLINE_STORE_CHECK_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+  /** The alert webhook this trainer answers, registered once by an admin (POST /v1/webhooks): its id and signing secret. */
+  VERGE_ALERT_WEBHOOK_ID: z.string().min(1).optional(),
+  VERGE_ALERT_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
 }).superRefine((c, ctx) => {
   if (c.VERGE_ONLINE_STORE === "upstash" && (!c.UPSTASH_REDIS_REST_URL || !c.UPSTASH_REDIS_REST_TOKEN)) {
     ctx.addIssue({ code: "custom", path: ["UPSTASH_REDIS_REST_URL"], message: "VERGE_ONLINE_STORE=upstash needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN" });
   }
+  if (c.VERGE_ONLINE_STORE === "kv" && (!c.CLOUDFLARE_ACCOUNT_ID || !c.CLOUDFLARE_API_TOKEN || !c.VERGE_KV_NAMESPACE_ID)) {
+    ctx.addIssue({ code: "custom", path: ["CLOUDFLARE_ACCOUNT_ID"], message: "VERGE_ONLINE_STORE=kv needs CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN and VERGE_KV_NAMESPACE_ID (the gateway's FEATURES namespace)" });
+  }
+  // Writing features nobody reads is the failure this prevents: the store is checked against a gateway.
+  if (c.VERGE_ONLINE_STORE !== "none" && !c.VERGE_GATEWAY_URL) {
+    ctx.addIssue({ code: "custom", path: ["VERGE_GATEWAY_URL"], message: `VERGE_ONLINE_STORE=${c.VERGE_ONLINE_STORE} needs VERGE_GATEWAY_URL, to check at start-up that the gateways read this store` });
+  }
+  if (Boolean(c.VERGE_ALERT_WEBHOOK_ID) !== Boolean(c.VERGE_ALERT_WEBHOOK_SECRET)) {
+    ctx.addIssue({ code: "custom", path: ["VERGE_ALERT_WEBHOOK_SECRET"], message: "set VERGE_ALERT_WEBHOOK_ID and VERGE_ALERT_WEBHOOK_SECRET together" });
+  }
 });
+
+/** Every setting the trainer reads, for the README's table. */
+export const CONFIG_KEYS = Object.keys(configSchema.shape);
 export type Config = z.infer<typeof configSchema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -1,4 +1,5 @@
-// The origin node: `npm run origin` (or `tsx trainer/src/server.ts`) serves heavy models on :8789.
+// The origin's HTTP server: heavy models over the Open Inference Protocol, plus any other route
+// groups on the same port (trainer/src/service.ts adds the trainer's API; main.ts is the entry).
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { InferenceSession } from "onnxruntime-node";
@@ -51,9 +52,4 @@ export function startOrigin(config = loadConfig(), options: OriginOptions = {}) 
     // A port already taken rejects instead of leaving the caller waiting forever.
     server.once("error", reject);
   });
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { port } = await startOrigin();
-  console.log(`origin serving on :${port}`);
 }

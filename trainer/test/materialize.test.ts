@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
+import { miniflare } from "../../scripts/lib/miniflare.ts";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { batchPredictionsSchema, encodeRows, featureSpecSchema, materializeSchema, onlineKey, predictionKey, type OnlineRow, type OnlineStore } from "@verge/shared";
@@ -36,7 +37,7 @@ const drivers: Record<string, () => OnlineStore> = {};
 beforeAll(async () => {
   redis = await startRedis();
   bridge = await startUpstashBridge({ redisUrl: redis.url, token: TOKEN });
-  mf = new Miniflare({ modules: true, script: "export default {}", kvNamespaces: ["FEATURES"] });
+  mf = miniflare({ modules: true, script: "export default {}", kvNamespaces: ["FEATURES"] });
   const kv = (await mf.getKVNamespace("FEATURES")) as unknown as KvNamespaceLike;
   drivers.upstash = () => upstashStore({ url: bridge.url, token: TOKEN });
   drivers.kv = () => kvStore(kv);

@@ -3,7 +3,8 @@
 // each real online-store driver: Workers KV in miniflare, and Upstash through the project's bridge
 // to a real redis-server. The store's serialization round trip is where skew would creep in.
 import fc from "fast-check";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
+import { miniflare } from "../../scripts/lib/miniflare.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeRows, onlineKey, resolveRow, type FeatureSpec, type OnlineStore } from "@verge/shared";
 import { kvStore, type KvNamespaceLike } from "@verge/shared/online-store/kv";
@@ -34,7 +35,7 @@ const drivers: Record<string, OnlineStore> = {};
 beforeAll(async () => {
   redis = await startRedis();
   bridge = await startUpstashBridge({ redisUrl: redis.url, token: TOKEN });
-  mf = new Miniflare({ cf: false, workers: [{ name: "kv", modules: true, script: "export default { fetch() { return new Response() } }", kvNamespaces: ["FEATURES"], compatibilityDate: "2026-08-01" }] });
+  mf = miniflare({ cf: false, workers: [{ name: "kv", modules: true, script: "export default { fetch() { return new Response() } }", kvNamespaces: ["FEATURES"], compatibilityDate: "2026-08-01" }] });
   drivers.kv = kvStore((await mf.getKVNamespace("FEATURES")) as unknown as KvNamespaceLike);
   drivers.upstash = upstashStore({ url: bridge.url, token: TOKEN });
 });

@@ -7,6 +7,7 @@ import { auditEntry, db, findModel } from "../db/client.ts";
 import { versions } from "../db/schema.ts";
 import { newApp, validate } from "../http/app.ts";
 import { guard } from "../http/auth.ts";
+import { controlPlaneConfig } from "../config.ts";
 import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "./models.ts";
 
@@ -25,7 +26,7 @@ export const versionRoutes = newApp()
       const d = db(c.env);
       const model = await findModel(d, c.req.valid("param").model);
       const { artifact, metadata } = await readUpload(c.req.raw);
-      checkArtifact(metadata, readModelIo(artifact), artifact.byteLength, Number(c.env.EDGE_ARTIFACT_MAX_BYTES));
+      checkArtifact(metadata, readModelIo(artifact), artifact.byteLength, controlPlaneConfig(c.env).EDGE_ARTIFACT_MAX_BYTES);
 
       const sha256 = await sha256Hex(artifact);
       // Content-addressed, so writing it before the row exists is harmless if the insert fails.

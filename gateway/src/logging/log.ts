@@ -1,4 +1,5 @@
 // Prediction log records, sent to the queue off the response path: one per prediction (per row).
+import { gatewayConfig } from "../config.ts";
 import { enqueueLogs } from "./batcher.ts";
 import { unitHash, type Degraded, type FeatureValue, type LogRecord, type Snapshot } from "@verge/shared";
 
@@ -22,6 +23,14 @@ export interface LogContext {
   status?: LogRecord["status"];
   /** Ranked responses: the position of each row, which becomes `{request_id}#{position}`. */
   positions?: number[];
+  /** The Cloudflare data center that served the request (`request.cf.colo`). */
+  colo?: string | undefined;
+}
+
+/** The serving colo as Cloudflare reports it; absent locally, where the COLO setting names it. */
+export function requestColo(request: Request): string | undefined {
+  const colo = (request as { cf?: { colo?: unknown } }).cf?.colo;
+  return typeof colo === "string" && colo ? colo : undefined;
 }
 
 /** Builds one record per row and hands them to the isolate's batcher. */
@@ -44,7 +53,7 @@ export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p:
     latency_ms: ctx.latency,
     status: ctx.status ?? "ok",
     degraded: p.degraded[i]!,
-    colo: env.COLO,
+    colo: ctx.colo ?? gatewayConfig(env).COLO,
   }));
   await enqueueLogs(env.PREDICTION_LOGS, records);
 }

@@ -1,6 +1,7 @@
 // One prediction, whatever API it came through: route (or pin), resolve features, infer, fall
 // back when the chosen version cannot serve, then log and run shadows off the response path.
 import type { Context } from "hono";
+import { gatewayConfig } from "../config.ts";
 import { ApiError, encodeRows, inputWidth, predictionKey, resolveRow, type Snapshot, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
 import type { AppEnv } from "../http/app.ts";
 import { lookupFeatures, type LookupRow } from "../features/lookup.ts";
@@ -9,7 +10,7 @@ import { edgeRuntime } from "../inference/edge.ts";
 import { originRuntime } from "../inference/origin.ts";
 import { poolFor } from "../inference/pools.ts";
 import { outputsPerRow, type ModelRuntime } from "../inference/runtime.ts";
-import { sendLogs, type Prediction } from "../logging/log.ts";
+import { requestColo, sendLogs, type Prediction } from "../logging/log.ts";
 import { routeRequest } from "../routing/route.ts";
 
 /** Feature rows (resolved against the version's feature spec), or the model's input tensor as is. */
@@ -48,7 +49,7 @@ export async function serve(c: Context<AppEnv>, req: ServeRequest, started = Dat
     route = routeRequest(model.deployment, routingKey);
   }
   const log = (variant: string, p: Prediction, latency: Served["latency"], status: "ok" | "error" = "ok", shadow = false) =>
-    c.executionCtx.waitUntil(sendLogs(c.env, snapshot, { requestId, model: model.name, variant, unit: routingKey, latency, shadow, status }, p));
+    c.executionCtx.waitUntil(sendLogs(c.env, snapshot, { requestId, model: model.name, variant, unit: routingKey, latency, shadow, status, colo: requestColo(c.req.raw) }, p));
 
   const inferStarted = Date.now();
   let served = { variant: route.variant, version: route.version };
@@ -76,7 +77,7 @@ export async function serve(c: Context<AppEnv>, req: ServeRequest, started = Dat
     throw new ApiError("bad_request", "features: these values make the model's output non-finite (overflow); check their scale");
   }
   log(served.variant, prediction, latency);
-  if (route.shadows.length) c.executionCtx.waitUntil(runShadows(c.env, snapshot, model, route.shadows, req.input, { requestId, unit: routingKey, variant: route.variant }));
+  if (route.shadows.length) c.executionCtx.waitUntil(runShadows(c.env, snapshot, model, route.shadows, req.input, { requestId, unit: routingKey, variant: route.variant, colo: requestColo(c.req.raw) }));
   return {
     ...served,
     routedBy: req.pinned !== undefined ? "pinned" : req.unit === undefined ? "request_id" : "unit",
@@ -114,7 +115,7 @@ export async function infer(env: Env, model: SnapshotModel, version: number, inp
   } else {
     const precomputed = spec.precomputed ? await readPrecomputed(env, model.name, spec, input) : undefined;
     if (precomputed) return { version, features: input.rows.map(() => ({})), degraded: input.rows.map(() => []), outputs: precomputed, featureMs: Date.now() - t0, source: "precomputed" };
-    const online = await lookupFeatures(onlineStore(env), spec.feature_spec, input.rows, input.entities, Number(env.FEATURE_DEADLINE_MS));
+    const online = await lookupFeatures(onlineStore(env), spec.feature_spec, input.rows, input.entities, gatewayConfig(env).FEATURE_DEADLINE_MS);
     const many = input.rows.length > 1;
     const resolved = online.raw.map((r, i) => resolveRow(spec.feature_spec, r, many ? `instances[${i}].features` : "features", online.reasons[i]));
     tensor = encodeRows(spec.feature_spec, resolved.map((r) => r.values));
@@ -147,7 +148,7 @@ function runtimeFor(env: Env, model: string, spec: SnapshotVersion): ModelRuntim
   return originRuntime({ pool: poolFor(env, spec.pool), model });
 }
 
-async function runShadows(env: Env, snapshot: Snapshot, model: SnapshotModel, versions: number[], input: ServeInput, ids: { requestId: string; unit: string; variant: string }): Promise<void> {
+async function runShadows(env: Env, snapshot: Snapshot, model: SnapshotModel, versions: number[], input: ServeInput, ids: { requestId: string; unit: string; variant: string; colo: string | undefined }): Promise<void> {
   for (const version of versions) {
     const started = Date.now();
     try {

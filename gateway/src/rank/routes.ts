@@ -7,7 +7,7 @@ import { gatewayApi } from "@verge/shared/api/gateway";
 import { describe } from "@verge/shared/openapi";
 import { requireClientKey } from "../auth/client-key.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { sendLogs } from "../logging/log.ts";
+import { requestColo, sendLogs } from "../logging/log.ts";
 import { infer } from "../predict/serve.ts";
 
 export const rankRoutes = newApp().post("/:model/rank", describe(gatewayApi.rank), validate("param", z.object({ model: nameSchema })), requireClientKey(), jsonBody(rankRequestSchema), async (c) => {
@@ -41,7 +41,7 @@ export const rankRoutes = newApp().post("/:model/rank", describe(gatewayApi.rank
     if (mine.length === 0) continue;
     const p = scored[team]!;
     c.executionCtx.waitUntil(
-      sendLogs(c.env, snapshot, { requestId, model: model.name, variant: v.name, unit: body.unit ?? requestId, shadow: false, latency: { total, features: p.featureMs, infer: total - p.featureMs }, positions: mine.map((r) => r.position) }, {
+      sendLogs(c.env, snapshot, { requestId, model: model.name, variant: v.name, unit: body.unit ?? requestId, shadow: false, latency: { total, features: p.featureMs, infer: total - p.featureMs }, positions: mine.map((r) => r.position), colo: requestColo(c.req.raw) }, {
         version: v.version,
         features: mine.map((r) => p.features[index.get(r.id)!]!),
         degraded: mine.map((r) => p.degraded[index.get(r.id)!]!),

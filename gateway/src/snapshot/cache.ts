@@ -1,5 +1,6 @@
 // The routing snapshot as an isolate sees it: in memory for a short TTL, revalidated with the
 // control plane by ETag, and kept in KV as the last known good copy for cold isolates.
+import { gatewayConfig } from "../config.ts";
 import { ApiError, snapshotSchema, type Snapshot } from "@verge/shared";
 
 type WaitUntil = Pick<ExecutionContext, "waitUntil">;
@@ -21,7 +22,7 @@ let refreshing: Promise<Held | undefined> | undefined;
  * If the control plane fails, the held copy serves; a cold isolate falls back to KV.
  */
 export async function getSnapshot(env: Env, ctx: WaitUntil): Promise<Snapshot> {
-  if (held && Date.now() - held.checkedAt < Number(env.SNAPSHOT_TTL_MS)) return held.snapshot;
+  if (held && Date.now() - held.checkedAt < gatewayConfig(env).SNAPSHOT_TTL_MS) return held.snapshot;
   const fresh = await refresh(env, ctx);
   if (fresh) return fresh.snapshot;
   if (held) return held.snapshot;

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { resolve } from "node:path";
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue, type JS } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue, JS } from "@duckdb/node-api";
 import { ApiError } from "@verge/shared";
 import type { Config } from "../config.ts";
 
@@ -73,7 +73,9 @@ export class OfflineStore {
     const settings: Record<string, string> = {};
     if (options.extensions?.directory) settings.extension_directory = options.extensions.directory;
     if (options.extensions?.repository) settings.custom_extension_repository = options.extensions.repository;
-    const instance = await DuckDBInstance.create(":memory:", settings);
+    // Loaded on first use: DuckDB's native module is a third of the trainer's start-up time.
+    const { DuckDBInstance: Instance } = await import("@duckdb/node-api");
+    const instance = await Instance.create(":memory:", settings);
     const connection = await instance.connect();
     const store = new OfflineStore(root, instance, connection);
     if (remote) await store.configureS3(options.s3 ?? { region: "auto" }).catch((err: unknown) => (store.close(), Promise.reject(err)));

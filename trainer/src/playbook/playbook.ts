@@ -42,7 +42,12 @@ export function playbookRoutes(store: PlaybookStore, registry: RegistryClient, h
     .put("/:model", describe(api.putPlaybook), validate("param", param), jsonBody(playbookSchema), async (c) => {
       const { model } = c.req.valid("param");
       if (!store.state.webhook || store.state.webhook.url !== hookUrl) {
-        const hook = await registry.createWebhook(hookUrl);
+        const hook = await registry.createWebhook(hookUrl).catch((err: unknown) => {
+          if (err instanceof ApiError && err.code === "forbidden") {
+            throw new ApiError("forbidden", `registering the alert webhook needs an admin token: have an admin register ${hookUrl} once (POST /v1/webhooks) and give this trainer VERGE_ALERT_WEBHOOK_ID and VERGE_ALERT_WEBHOOK_SECRET`);
+          }
+          throw err;
+        });
         store.state.webhook = { ...hook, url: hookUrl };
       }
       store.state.playbooks[model] = c.req.valid("json");
