@@ -3,8 +3,14 @@ import { ApiError } from "@verge/shared";
 import { alertRoutes, webhookRoutes } from "./alerts/routes.ts";
 import { deliverDue, sweep } from "./alerts/service.ts";
 import { auditRoutes } from "./audit/routes.ts";
-import { compact } from "./rollups/compact.ts";
 import { db } from "./db/client.ts";
+import { deadLetterRoutes } from "./dead-letters/routes.ts";
+import { reingestSpill } from "./dead-letters/spill.ts";
+import { expireLake } from "./lake/retention.ts";
+import { logRoutes } from "./lake/routes.ts";
+import { logSettingsRoutes } from "./lake/settings.ts";
+import { legacyRoutes } from "./rollups/legacy.ts";
+import { maintainShards } from "./rollups/maintenance.ts";
 import { openApiDocument, referencePage } from "./openapi.ts";
 import { tokenRoutes } from "./keys/tokens.ts";
 import { promotionRoutes } from "./registry/promote.ts";
@@ -34,6 +40,8 @@ export const app = newApp()
   .route("/v1/models", driftRoutes)
   .route("/v1/models", driftSettingsRoutes)
   .route("/v1/models", experimentRoutes)
+  .route("/v1/models", logRoutes)
+  .route("/v1/models", logSettingsRoutes)
   .route("/v1/models", promotionRoutes)
   .route("/v1/models", rolloutRoutes)
   .route("/v1/keys", keyRoutes)
@@ -42,19 +50,39 @@ export const app = newApp()
   .route("/v1/alerts", alertRoutes)
   .route("/v1/webhooks", webhookRoutes)
   .route("/v1/snapshot", snapshotRoutes)
+  .route("/v1/dead-letters", deadLetterRoutes)
+  .route("/v1/admin", legacyRoutes)
   .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
   .onError(onError);
+
+export { RollupShard } from "./rollups/shard.ts";
 
 export default {
   fetch: app.fetch,
   queue: handleQueue,
-  // Cron trigger: promotion rules judge running rollouts, the monitoring sweep raises alerts,
-  // and due webhook deliveries go out.
+  // Cron trigger: promotion rules judge running rollouts, the monitoring sweep raises alerts, due
+  // webhook deliveries go out, rollup shards compact and prune themselves, the log lake expires
+  // old partitions, and spilled log records are re-ingested. One failing step does not stop the rest.
   async scheduled(_controller, env) {
     const d = db(env);
-    await evaluateAll(d);
-    await sweep(d);
-    await deliverDue(d, Number(env.ALERT_RETRY_BASE_MS));
-    await compact(d, Date.now(), Number(env.INGESTED_RETENTION_DAYS));
+    const now = Date.now();
+    const steps: [string, () => Promise<unknown>][] = [
+      ["rollouts", () => evaluateAll(env, d, now)],
+      ["sweep", () => sweep(env, d, now)],
+      ["webhooks", () => deliverDue(d, Number(env.ALERT_RETRY_BASE_MS), now)],
+      ["shards", () => maintainShards(env, d, now)],
+      ["lake retention", () => expireLake(env, d, now)],
+      ["spill", () => reingestSpill(env, d)],
+    ];
+    let failed: unknown;
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        console.error(`cron step "${name}" failed:`, err);
+        failed ??= err;
+      }
+    }
+    if (failed) throw failed;
   },
 } satisfies ExportedHandler<Env>;

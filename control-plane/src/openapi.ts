@@ -1,13 +1,14 @@
 // The OpenAPI document, generated from the same zod schemas that validate the requests, and a
 // plain reference page built from it.
 import { z } from "zod";
-import { createKeySchema, driftThresholdsSchema, createModelSchema, promotionRuleSchema, putAliasSchema, putDeploymentSchema, versionMetadataSchema } from "@verge/shared";
+import { createKeySchema, deadLettersQuerySchema, driftThresholdsSchema, createModelSchema, logSettingsSchema, logsQuerySchema, promotionRuleSchema, putAliasSchema, putDeploymentSchema, versionMetadataSchema } from "@verge/shared";
 import { alertQuery, createWebhookSchema } from "./alerts/routes.ts";
 import { auditQuery } from "./audit/routes.ts";
 import { createTokenSchema } from "./keys/tokens.ts";
 import { promoteSchema, rollbackSchema } from "./registry/promote.ts";
 import { driftQuery } from "./rollups/drift.ts";
 import { experimentQuery } from "./rollups/experiment.ts";
+import { monitoringMigrationSchema } from "./rollups/legacy.ts";
 import { metricsQuery } from "./rollups/routes.ts";
 
 type Role = "viewer" | "operator" | "admin" | "gateway";
@@ -47,6 +48,9 @@ export const ROUTES: RouteDoc[] = [
   { method: "put", path: "/v1/models/{model}/drift-thresholds", role: "operator", summary: "Set the model's drift thresholds (any subset over the defaults)", body: driftThresholdsSchema },
   { method: "get", path: "/v1/models/{model}/drift-thresholds", role: "viewer", summary: "The model's drift thresholds" },
   { method: "get", path: "/v1/models/{model}/experiment", role: "viewer", summary: "Experiment report: per-variant traffic, errors, latency and labelled quality; SRM; mSPRT; sample size", query: experimentQuery },
+  { method: "get", path: "/v1/models/{model}/logs", role: "viewer", summary: "Records as served, from the log lake, as NDJSON (a page of `limit`; `x-verge-next-cursor` continues); `labels=include|only` joins feedback", query: logsQuerySchema },
+  { method: "put", path: "/v1/models/{model}/log-settings", role: "operator", summary: "Set the model's log redaction list (drop or hash features), lake retention and rollup sub-shards", body: logSettingsSchema },
+  { method: "get", path: "/v1/models/{model}/log-settings", role: "viewer", summary: "The model's log settings" },
   { method: "post", path: "/v1/keys", role: "admin", summary: "Create a client key (shown once)", body: createKeySchema },
   { method: "get", path: "/v1/keys", role: "admin", summary: "List client keys" },
   { method: "delete", path: "/v1/keys/{id}", role: "admin", summary: "Revoke a client key" },
@@ -60,6 +64,10 @@ export const ROUTES: RouteDoc[] = [
   { method: "get", path: "/v1/webhooks", role: "admin", summary: "List webhooks" },
   { method: "delete", path: "/v1/webhooks/{id}", role: "admin", summary: "Revoke a webhook" },
   { method: "get", path: "/v1/snapshot", role: "gateway", summary: "The routing snapshot for gateways (ETag / If-None-Match)" },
+  { method: "get", path: "/v1/dead-letters", role: "viewer", summary: "Dead batches of the log and feedback consumers, newest first, with the pipeline's counters (spilled records)", query: deadLettersQuerySchema },
+  { method: "get", path: "/v1/dead-letters/{id}", role: "operator", summary: "One dead batch with its messages" },
+  { method: "post", path: "/v1/dead-letters/{id}/redrive", role: "operator", summary: "Send a dead batch back to its queue (safe to repeat: records and labels count once)" },
+  { method: "post", path: "/v1/admin/monitoring-migration", role: "admin", summary: "One-time move of monitoring data from D1 into the rollup shards, a chunk per call (`npm run migrate:monitoring`)", body: monitoringMigrationSchema },
 ];
 
 const errorSchema = {

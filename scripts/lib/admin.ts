@@ -22,7 +22,8 @@ export class AdminClient {
     }
     const res = await this.fetcher(path, init);
     const text = await res.text();
-    const json = (res.headers.get("content-type") ?? "").includes("json");
+    // JSON bodies are parsed; anything else (NDJSON logs included) comes back as text.
+    const json = /application\/(?:[\w.-]+\+)?json\b/.test(res.headers.get("content-type") ?? "");
     return { status: res.status, body: (json && text ? JSON.parse(text) : text || null) as T, headers: res.headers };
   }
 

@@ -21,3 +21,7 @@ export * from "./drift.ts";
 export * from "./experiment.ts";
 export * from "./adwin.ts";
 export * from "./schemas/jobs.ts";
+export * from "./schemas/monitoring.ts";
+export * from "./monitoring/index.ts";
+export * from "./log-size.ts";
+export * from "./redaction.ts";

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import * as ort from "onnxruntime-node";
-import { ApiError, batchPredictionsSchema, materializeSchema, type OnlineStore } from "@verge/shared";
+import { ApiError, batchPredictionsSchema, isLogsDataset, materializeSchema, type OnlineStore, type TableDataset } from "@verge/shared";
 import { jsonBody, onError } from "@verge/shared/http";
 import { upstashStore } from "@verge/shared/online-store/upstash";
 import { algorithms } from "./algorithms/index.ts";
@@ -15,6 +15,7 @@ import { jobRoutes } from "./jobs/routes.ts";
 import { JobRunner } from "./jobs/runner.ts";
 import { JobStore } from "./jobs/store.ts";
 import { offlineStoreOptions, withOfflineStore } from "./offline/store.ts";
+import { loadLogsTrainingSet } from "./offline/log-dataset.ts";
 import { loadTrainingSet } from "./offline/training-set.ts";
 import { batchPredictions } from "./materialize/batch-predictions.ts";
 import { materialize } from "./materialize/materialize.ts";
@@ -40,7 +41,10 @@ export async function trainerServices(config: Config, options: { onlineStore?: O
     registry,
     algorithms,
     codeVersion: config.VERGE_CODE_VERSION ?? gitCommit(),
-    loadTrainingSet: (job) => withOfflineStore(offline, (store) => loadTrainingSet(store, job.feature_spec, job.dataset)),
+    loadTrainingSet: (job, signal) =>
+      isLogsDataset(job.dataset)
+        ? loadLogsTrainingSet(registry, job.model, job.feature_spec, job.dataset, signal)
+        : withOfflineStore(offline, (store) => loadTrainingSet(store, job.feature_spec, job.dataset as TableDataset)),
     validate: (job, set, previous) => {
       const report = validateTrainingSet({ spec: job.feature_spec, task: job.task, rows: set.train.rows, labels: set.train.labels, columns: set.columns }, job.validation, previous);
       return { ok: report.ok, failures: report.checks.filter((c) => !c.ok).map((c) => c.message), report };

@@ -1,14 +1,14 @@
 // GET /v1/models/{model}/drift: per version, every reference feature and the prediction against
 // the window's histograms (from rollups, so the cost grows with bins, not with traffic).
-import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, driftThresholdsSchema, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
+import { DEFAULT_DRIFT_THRESHOLDS, driftThresholdsSchema, versionDrift, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
 import { auditEntry, db, findModel, type Db } from "../db/client.ts";
-import { driftSettings, rollupBins, versions } from "../db/schema.ts";
+import { driftSettings, versions } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
 import { requireRole } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
-import { DEFAULTED_BIN, PREDICTION_FEATURE } from "./fold.ts";
+import { readWindow } from "./reader.ts";
 import { windowOf, windowQuery } from "./routes.ts";
 
 export const driftQuery = windowQuery.extend({
@@ -33,7 +33,7 @@ export const driftRoutes = newApp().get("/:model/drift", requireRole("viewer"), 
     p_value: q.p_value ?? own.p_value,
     min_samples: q.min_samples ?? own.min_samples,
   };
-  const versionsReport = await driftReport(d, model, { from, to }, thresholds, q.version);
+  const versionsReport = await driftReport(c.env, d, model, { from, to }, thresholds, q.version);
   return c.json({ model: model.name, window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, thresholds, versions: versionsReport });
 });
 
@@ -61,47 +61,11 @@ export const driftSettingsRoutes = newApp()
   });
 
 /** Drift of every version with traffic in the window (or one version), feature by feature. */
-export async function driftReport(d: Db, model: { id: number; name: string }, window: { from: number; to: number }, thresholds: DriftThresholds, version?: number) {
-  const { from, to } = window;
-  const counts = await d
-    .select({ version: rollupBins.version, feature: rollupBins.feature, bin: rollupBins.bin, count: sql<number>`sum(${rollupBins.count})` })
-    .from(rollupBins)
-    .where(
-      and(
-        eq(rollupBins.model, model.name),
-        gte(rollupBins.minute, Math.floor(from / 60_000)),
-        lt(rollupBins.minute, Math.ceil(to / 60_000)),
-        ...(version !== undefined ? [eq(rollupBins.version, version)] : []),
-      ),
-    )
-    .groupBy(rollupBins.version, rollupBins.feature, rollupBins.bin)
-    .all();
-  const versionNumbers = [...new Set(counts.map((r) => r.version))];
+export async function driftReport(env: Env, d: Db, model: { id: number; name: string }, window: { from: number; to: number }, thresholds: DriftThresholds, version?: number) {
+  const { bins } = await readWindow(env, d, model.name, window, { parts: ["bins"], version });
+  const versionNumbers = [...new Set(bins.map((r) => r.version))].sort((a, b) => a - b);
   const metas = versionNumbers.length
     ? await d.select({ version: versions.version, metadata: versions.metadata }).from(versions).where(and(eq(versions.modelId, model.id), inArray(versions.version, versionNumbers))).all()
     : [];
-  return metas.map((m) => {
-    const reference = (m.metadata as VersionMetadata).reference as DriftReference | undefined;
-    const mine = counts.filter((r) => r.version === m.version);
-    const assess = (name: string, h: NonNullable<DriftReference["prediction"]>) => {
-      const current = h.counts.map(() => 0);
-      let defaulted = 0;
-      for (const r of mine.filter((x) => x.feature === name)) {
-        if (r.bin === DEFAULTED_BIN) defaulted += r.count;
-        else if (r.bin >= 0 && r.bin < current.length) current[r.bin] = r.count;
-      }
-      return { feature: name, kind: "edges" in h ? "numeric" : "categorical", defaulted, current, ...assessDrift(h, current, thresholds) };
-    };
-    const features = Object.entries(reference?.features ?? {}).map(([name, h]) => assess(name, h));
-    const prediction = reference?.prediction ? assess(PREDICTION_FEATURE, reference.prediction) : null;
-    const all = [...features, ...(prediction ? [prediction] : [])];
-    return {
-      version: m.version,
-      has_reference: reference !== undefined,
-      status: all.some((f) => f.status === "alert") ? "alert" : all.some((f) => f.status === "warn") ? "warn" : "ok",
-      alerts: all.filter((f) => f.status === "alert").map((f) => f.feature),
-      features,
-      prediction,
-    };
-  });
+  return metas.map((m) => versionDrift(m.version, (m.metadata as VersionMetadata).reference as DriftReference | undefined, bins, thresholds));
 }

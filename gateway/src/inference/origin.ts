@@ -16,7 +16,7 @@ export function originRuntime(o: OriginOptions): ModelRuntime {
   const breaker = breakerFor(o.url, o.coolDownMs === undefined ? {} : { coolDownMs: o.coolDownMs });
   return {
     async run(version: SnapshotVersion, input: Float32Array, rows: number): Promise<Outputs> {
-      if (!breaker.allow()) throw new ApiError("unavailable", "origin: circuit open after repeated failures");
+      if (!breaker.allow()) throw new ApiError("unavailable", "origin: circuit open after repeated failures", { reason: "circuit_open" });
       const width = rows ? input.length / rows : 0;
       const path = `/v2/models/${o.model}/versions/${version.version}/infer`;
       const body = JSON.stringify({ inputs: [{ name: version.feature_spec.input, shape: [rows, width], datatype: "FP32", data: Array.from(input) }] });
@@ -33,14 +33,14 @@ export function originRuntime(o: OriginOptions): ModelRuntime {
       } catch (err) {
         breaker.failure();
         const timedOut = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError";
-        throw new ApiError("unavailable", timedOut ? `origin: no answer within ${o.deadlineMs} ms` : `origin: unreachable (${(err as Error).message})`);
+        throw new ApiError("unavailable", timedOut ? `origin: no answer within ${o.deadlineMs} ms` : `origin: unreachable (${(err as Error).message})`, { reason: timedOut ? "timeout" : "origin_unreachable" });
       }
       if (res.status >= 500) {
         breaker.failure();
-        throw new ApiError("unavailable", `origin: answered ${res.status}`);
+        throw new ApiError("unavailable", `origin: answered ${res.status}`, { reason: "origin_error" });
       }
       breaker.success();
-      if (!res.ok) throw new ApiError("unavailable", `origin refused the request: ${res.status} ${(await res.text()).slice(0, 200)}`);
+      if (!res.ok) throw new ApiError("unavailable", `origin refused the request: ${res.status} ${(await res.text()).slice(0, 200)}`, { reason: "origin_error" });
       const answer = (await res.json()) as OipInferResponse;
       const outputs: Outputs = {};
       for (const out of answer.outputs) outputs[out.name] = { data: Float32Array.from(out.data), width: rows ? out.data.length / rows : 0 };

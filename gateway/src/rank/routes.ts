@@ -5,8 +5,8 @@ import { ApiError, bucketOf, nameSchema, rankRequestSchema, teamDraftInterleave 
 import { z } from "zod";
 import { requireClientKey } from "../auth/client-key.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { sendLogs } from "../logging/log.ts";
-import { infer } from "../predict/serve.ts";
+import { failedAttempt, failureClass, sendLogs } from "../logging/log.ts";
+import { infer, isInputError } from "../predict/serve.ts";
 
 export const rankRoutes = newApp().post("/:model/rank", validate("param", z.object({ model: nameSchema })), requireClientKey(), jsonBody(rankRequestSchema), async (c) => {
   const started = Date.now();
@@ -19,7 +19,20 @@ export const rankRoutes = newApp().post("/:model/rank", validate("param", z.obje
   const requestId = body.request_id ?? c.req.header("x-request-id")?.slice(0, 128) ?? crypto.randomUUID();
   const input = { kind: "rows" as const, rows: body.candidates, entities: body.entities };
 
-  const scored = await Promise.all(variants.map((v) => infer(c.env, model, v.version, input)));
+  const keyId = c.get("key").id;
+  const attempts = await Promise.allSettled(variants.map((v) => infer(c.env, model, v.version, input)));
+  const failed = attempts.findIndex((a) => a.status === "rejected");
+  if (failed >= 0) {
+    // A ranking is one attempt per variant: each variant that failed is logged once, as an error.
+    attempts.forEach((a, team) => {
+      if (a.status === "fulfilled" || isInputError(a.reason)) return;
+      const ms = Date.now() - started;
+      const v = variants[team]!;
+      c.executionCtx.waitUntil(sendLogs(c.env, snapshot, { requestId, model: model.name, variant: v.name, unit: body.unit ?? requestId, shadow: false, latency: { total: ms, features: 0, infer: ms }, status: "error", error: failureClass(a.reason), keyId }, failedAttempt(v.version, 1)));
+    });
+    throw (attempts[failed] as PromiseRejectedResult).reason;
+  }
+  const scored = attempts.map((a) => (a as PromiseFulfilledResult<Awaited<ReturnType<typeof infer>>>).value);
   const scores = scored.map((p) => p.outputs.map((o) => firstNumber(o)));
   const order = scores.map((s) => body.candidates.map((cand, i) => ({ id: cand.id, score: s[i]! })).sort((x, y) => y.score - x.score).map((x) => x.id));
   // The coin depends on the unit (or request), so a user sees a stable interleaving.
@@ -39,7 +52,7 @@ export const rankRoutes = newApp().post("/:model/rank", validate("param", z.obje
     if (mine.length === 0) continue;
     const p = scored[team]!;
     c.executionCtx.waitUntil(
-      sendLogs(c.env, snapshot, { requestId, model: model.name, variant: v.name, unit: body.unit ?? requestId, shadow: false, latency: { total, features: p.featureMs, infer: total - p.featureMs }, positions: mine.map((r) => r.position) }, {
+      sendLogs(c.env, snapshot, { requestId, model: model.name, variant: v.name, unit: body.unit ?? requestId, shadow: false, latency: { total, features: p.featureMs, infer: total - p.featureMs }, positions: mine.map((r) => r.position), keyId }, {
         version: v.version,
         features: mine.map((r) => p.features[index.get(r.id)!]!),
         degraded: mine.map((r) => p.degraded[index.get(r.id)!]!),

@@ -1,6 +1,6 @@
 // The control plane as the trainer sees it: read versions and artifacts, create models,
 // register versions (one atomic upload), point aliases.
-import { ApiError, type PutDeployment, type VersionMetadata } from "@verge/shared";
+import { ApiError, type LabelledFields, type LogRecord, type PutDeployment, type VersionMetadata } from "@verge/shared";
 import type { Config } from "../config.ts";
 
 export interface RegisteredVersion extends VersionMetadata {
@@ -68,6 +68,17 @@ export function registryClient(config: Pick<Config, "VERGE_CONTROL_PLANE_URL" | 
     putDeployment: (model: string, spec: PutDeployment, revision: number | undefined) =>
       json(`PUT`, `/v1/models/${model}/deployment`, spec, revision === undefined ? {} : { "if-match": `"${revision}"` }),
     promote: (model: string, body: { version: number; plan?: { steps: number[]; interval_s: number }; reason?: string }) => json<{ status: string }>("POST", `/v1/models/${model}/promote`, body),
+    /** One page of the model's served logs (NDJSON), with the cursor of the next page, if any. */
+    async logs(model: string, q: { from: number; to: number; version?: number | undefined; variant?: string | undefined; labels?: "include" | "only"; limit?: number; cursor?: string | undefined }): Promise<{ records: (LogRecord & LabelledFields)[]; next: string | undefined }> {
+      const params = new URLSearchParams({ from: String(q.from), to: String(q.to) });
+      for (const [k, v] of Object.entries({ version: q.version, variant: q.variant, labels: q.labels, limit: q.limit, cursor: q.cursor })) if (v !== undefined) params.set(k, String(v));
+      const path = `/v1/models/${model}/logs?${params}`;
+      const res = await call("GET", path);
+      if (!res.ok) throw await registryError("GET", path, res);
+      const text = await res.text();
+      const records = text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as LogRecord & LabelledFields);
+      return { records, next: res.headers.get("x-verge-next-cursor") ?? undefined };
+    },
     ackAlert: (id: number) => json("POST", `/v1/alerts/${id}/ack`),
     createWebhook: (url: string) => json<{ id: string; secret: string }>("POST", "/v1/webhooks", { url }),
     setAlias: (model: string, alias: string, version: number, reason?: string) => json(`PUT`, `/v1/models/${model}/aliases/${alias}`, { version, ...(reason ? { reason } : {}) }),
