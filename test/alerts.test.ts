@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyRequest, type LogRecord } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
-import { eventually, testStack, type TestStack } from "./helpers.ts";
+import { eventually, shardOf, testStack, waitConsumed, waitForCount, type TestStack } from "./helpers.ts";
 
 let stack: TestStack;
 const received: { body: string; headers: IncomingMessage["headers"]; path: string }[] = [];
@@ -89,8 +89,7 @@ describe("concept drift", () => {
     const N = 1200;
     const records: LogRecord[] = Array.from({ length: N }, (_, i) => ({ request_id: `c-${i}`, ts: Date.now(), model: "concept", version, variant: "main", shadow: false, snapshot_version: 1, unit_hash: i, features: { x: 1 }, outputs: { probability: 0.8 }, latency_ms: { total: 2, features: 0, infer: 1 }, status: "ok", degraded: [], colo: "t" }));
     for (let i = 0; i < N; i += 100) await q.sendBatch([{ body: { records: records.slice(i, i + 100) } }]);
-    const db = await stack.mf.getD1Database("DB", "verge-control-plane");
-    await eventually(async () => ((await db.prepare("SELECT count(*) AS n FROM ingested WHERE model = 'concept'").first<{ n: number }>())!.n === N ? true : undefined));
+    await waitForCount(stack, "concept", N);
     // The model says "1" (0.8) every time: right 95% of the time at first, then right only half the time.
     let s = 3;
     const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
@@ -104,11 +103,10 @@ describe("concept drift", () => {
       return r.alerts.find((a) => a.kind === "concept_drift");
     }, 60_000);
     expect(alert.details.error_rate_after).toBeGreaterThan(alert.details.error_rate_before);
-    // The alert can come before the last labels are stored; every label is stored once in the end.
-    const stored = async () => (await db.prepare("SELECT count(*) AS n FROM feedback WHERE target LIKE 'c-%'").first<{ n: number }>())!.n;
-    await eventually(async () => ((await stored()) === N ? true : undefined));
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await stored()).toBe(N);
+    // The alert can come before the last labels are stored; once every label message is consumed,
+    // each label is stored exactly once.
+    await waitConsumed(stack, "verge-feedback", 2 * N, 60_000);
+    expect((await (await shardOf(stack, "concept", records[0]!.ts)).stats()).labelled).toBe(N);
   });
 });
 
