@@ -18,6 +18,7 @@ export interface QueueBatchLine {
   late?: number;
   rejected?: number;
   applied?: number;
+  conflicts?: number;
   retried?: number;
   failed?: number;
   dead?: number;
