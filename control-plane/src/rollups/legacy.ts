@@ -80,8 +80,9 @@ async function moveChunk(env: Env, d: Db, table: Table, limit: number): Promise<
   }
   for (const { ref, data } of byShard.values()) await shardStub(env, ref).importLegacy(ref, chunk, data);
   const ids = rows.map((r) => r.rowid);
+  const tables = { rollups, rollup_latency: rollupLatency, rollup_bins: rollupBins, ingested };
   await d.batch([
-    d.run(sql`DELETE FROM ${sql.identifier(table)} WHERE rowid IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`),
+    d.delete(tables[table]).where(sql`rowid IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`),
     ...(labels.length ? [d.delete(feedback).where(inJson(feedback.target, labels.map((l) => l.target)))] : []),
   ]);
   return rows.length;
