@@ -26,7 +26,8 @@ const receiver = createServer((req, res) => {
 
 beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  stack = await testStack({ alertRetryBaseMs: 200 });
+  // Each cron pass also maintains shards and the lake: the retry's delay leaves room for two passes.
+  stack = await testStack({ alertRetryBaseMs: 2000 });
   await deployOneFeatureModel("watched", { features: { x: { edges: [0, 1, 2], counts: [100, 400, 400, 100] } } });
 });
 
@@ -64,7 +65,7 @@ describe("alerts", () => {
     await cron.scheduled({ cron: "* * * * *" }); // raises the alert; the first delivery fails (503)
     await cron.scheduled({ cron: "* * * * *" }); // same alert: refreshed, not duplicated; retry not due yet
     expect(received).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 2100));
     await cron.scheduled({ cron: "* * * * *" }); // the retry goes out
     expect(received).toHaveLength(1);
 

@@ -70,15 +70,13 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
   }
 }
 
-/** Row counts of every registry table: "nothing stored" means these do not change. */
+/** Row counts of every registry table: "nothing stored" means these do not change. One query, one round trip. */
 export async function tableCounts(stack: Stack): Promise<Record<string, number>> {
   const db = await stack.mf.getD1Database("DB", "verge-control-plane");
   const tables = ["models", "versions", "aliases", "alias_events", "deployments", "api_keys", "audit", "counters"];
-  const out: Record<string, number> = {};
-  for (const t of tables) out[t] = (await db.prepare(`SELECT count(*) AS n FROM ${t}`).first<{ n: number }>())!.n;
-  const snapshot = await db.prepare("SELECT value FROM counters WHERE name = 'snapshot'").first<{ value: number }>();
-  out.snapshot_version = snapshot?.value ?? 0;
-  return out;
+  const counts = tables.map((t) => `(SELECT count(*) FROM ${t}) AS ${t}`).join(", ");
+  const row = await db.prepare(`SELECT ${counts}, (SELECT value FROM counters WHERE name = 'snapshot') AS snapshot_version`).first<Record<string, number | null>>();
+  return Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, v ?? 0]));
 }
 
 /** Rows of every D1 table, by table: how D1 grows (it must not grow with predictions). */

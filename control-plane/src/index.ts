@@ -69,20 +69,24 @@ export default {
     const steps: [string, () => Promise<unknown>][] = [
       ["rollouts", () => evaluateAll(env, d, now)],
       ["sweep", () => sweep(env, d, now)],
-      ["webhooks", () => deliverDue(d, Number(env.ALERT_RETRY_BASE_MS), now)],
+      ["webhooks", () => deliverDue(d, Number(env.ALERT_RETRY_BASE_MS))],
       ["shards", () => maintainShards(env, d, now)],
       ["lake retention", () => expireLake(env, d, now)],
       ["spill", () => reingestSpill(env, d)],
     ];
     let failed: unknown;
+    const ms: Record<string, number> = {};
     for (const [name, step] of steps) {
+      const started = performance.now();
       try {
         await step();
       } catch (err) {
         console.error(`cron step "${name}" failed:`, err);
         failed ??= err;
       }
+      ms[name] = Math.round(performance.now() - started);
     }
+    console.log(JSON.stringify({ event: "cron", ms }));
     if (failed) throw failed;
   },
 } satisfies ExportedHandler<Env>;

@@ -57,7 +57,9 @@ export async function sweep(env: Env, d: Db, now = Date.now(), windowMs = 3_600_
   const judged = { from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString() };
   let raised = 0;
   for (const m of deployed) {
-    for (const v of await driftReport(env, d, m, window, await modelThresholds(d, m.id))) {
+    // One read of the window's shards serves drift, guardrails and sample ratios alike.
+    const rollup = await readWindow(env, d, m.name, window, { parts: ["counts", "latency", "bins"] });
+    for (const v of await driftReport(env, d, m, window, await modelThresholds(d, m.id), undefined, rollup.bins)) {
       for (const f of [...v.features, ...(v.prediction ? [v.prediction] : [])].filter((x) => x.status === "alert")) {
         await raiseAlert(d, { model: m.name, version: v.version, kind: "drift", subject: f.feature, details: { psi: f.psi, js: f.js, test: f.test, samples: f.samples, reasons: f.reasons, window: judged } }, now);
         raised++;
@@ -66,7 +68,6 @@ export async function sweep(env: Env, d: Db, now = Date.now(), windowMs = 3_600_
     const ruleRow = await d.select().from(promotionRules).where(eq(promotionRules.modelId, m.id)).get();
     const g = ((ruleRow?.rule as PromotionRule | undefined) ?? DEFAULT_PROMOTION_RULE).guardrails;
     const shares = sharesOf(m.allocation as Allocation);
-    const rollup = await readWindow(env, d, m.name, window, { parts: ["counts", "latency"] });
     const counts: number[] = [];
     for (const variant of shares.keys()) {
       const w = windowMetrics(rollup, { variant });

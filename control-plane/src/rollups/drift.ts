@@ -2,7 +2,7 @@
 // the window's histograms (from rollups, so the cost grows with bins, not with traffic).
 import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import { DEFAULT_DRIFT_THRESHOLDS, driftThresholdsSchema, versionDrift, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
+import { DEFAULT_DRIFT_THRESHOLDS, driftThresholdsSchema, versionDrift, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata, type WindowRollup } from "@verge/shared";
 import { auditEntry, db, findModel, type Db } from "../db/client.ts";
 import { driftSettings, versions } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
@@ -60,9 +60,12 @@ export const driftSettingsRoutes = newApp()
     return c.json(await modelThresholds(d, model.id));
   });
 
-/** Drift of every version with traffic in the window (or one version), feature by feature. */
-export async function driftReport(env: Env, d: Db, model: { id: number; name: string }, window: { from: number; to: number }, thresholds: DriftThresholds, version?: number) {
-  const { bins } = await readWindow(env, d, model.name, window, { parts: ["bins"], version });
+/**
+ * Drift of every version with traffic in the window (or one version), feature by feature; from
+ * `bins` when the caller has read the window already (the sweep reads it once for everything).
+ */
+export async function driftReport(env: Env, d: Db, model: { id: number; name: string }, window: { from: number; to: number }, thresholds: DriftThresholds, version?: number, read?: WindowRollup["bins"]) {
+  const bins = read ?? (await readWindow(env, d, model.name, window, { parts: ["bins"], version })).bins;
   const versionNumbers = [...new Set(bins.map((r) => r.version))].sort((a, b) => a - b);
   const metas = versionNumbers.length
     ? await d.select({ version: versions.version, metadata: versions.metadata }).from(versions).where(and(eq(versions.modelId, model.id), inArray(versions.version, versionNumbers))).all()
