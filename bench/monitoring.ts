@@ -2,6 +2,7 @@
 // it), a drift report over 1 to 30 daily shards, bytes stored per prediction in each store (D1,
 // shards during and after the dedup horizon, the R2 lake), and from them a capacity table for
 // 10,000 predictions per second sustained for 30 days.
+import { loadavg } from "node:os";
 import { randomToken, type LogRecord } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { AdminClient } from "../scripts/lib/admin.ts";
@@ -21,6 +22,7 @@ type BatchLine = { queue: string; records?: number; counted?: number; duplicates
 type ShardStub = { stats(): Promise<{ bytes: number; predictions: number; rollupRows: number }>; maintain(ref: unknown, p: unknown): Promise<unknown> };
 
 export async function benchMonitoring(): Promise<void> {
+  const loadBefore = loadavg()[0]!;
   const adminToken = randomToken("vadm");
   const lines: BatchLine[] = [];
   const stack = await startStack({
@@ -164,7 +166,7 @@ Bytes stored per prediction:
 ${capacity}
 
 How it was measured: one workerd (miniflare) runs both workers from their deploy bundles; consumer batches of ${BATCH} messages × ${PER_MESSAGE} records (the envelopes gateways send) are handed to the control plane's queue handler from Node one after another. Records carry ${FEATURES} numeric features binned on the version's reference edges plus the prediction, 10% shadows and 2% errors, random request ids. "One shard": every record of the run falls in one model's UTC day, so one Durable Object folds all of them; its figure is its own clock from the first identity insert to the commit (the lake write to R2 follows the commit and is not in it). The consumer's figure adds validation, sub-shard routing, the per-shard sums (fold.ts), gzip of the lake NDJSON and the RPC. The drift report fans out over the window's daily shards after the cron compacted those older than two days into hours, and merges their bins. Shard sizes are SQLite's own database size (SQLite does not shrink a file after deletes, and Durable Objects allow no VACUUM, so the file of a pruned shard stays at its high-water mark; the live figure scales the fresh shard's size by the rows left). Rates: Cloudflare's published prices at the time of writing.
-${conditions()}`,
+${conditions(`Load average (1 min) ${loadBefore.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end, on 2 cores shared with other work: figures from a quiet machine are higher.`)}`,
     );
     console.log(`shard ${Math.round(shardRate)} rec/s (${busyStats.predictions} predictions), consumer ${Math.round(consumerRate)}, drift 1d ${reportMs.get(1)!.toFixed(1)} ms, 30d ${reportMs.get(30)!.toFixed(1)} ms`);
   } finally {

@@ -16,9 +16,7 @@ const VARIANT = 0;
 const FEATURE = 1;
 
 /** Thrown inside the fold's transaction to roll it back when only some records are new. */
-class PartialFold {
-  constructor(readonly fresh: number[]) {}
-}
+class PartialFold {}
 
 export class RollupShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -40,14 +38,18 @@ export class RollupShard extends DurableObject<Env> {
     let counted: number;
     try {
       counted = this.ctx.storage.transactionSync(() => {
-        const fresh: number[] = [];
-        const insert = "INSERT INTO predictions (target, version, shadow, minute, variant, error, score) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
-        predictions.forEach(([target, version, shadow, minute, variant, error, score], i) => {
-          if (this.sql.exec(insert, target, version, shadow, minute, this.id(VARIANT, variant), error, score).rowsWritten > 0) fresh.push(i);
-        });
-        if (fresh.length === 0) return 0;
+        // One statement for every identity, the rows as one JSON parameter: a record whose
+        // identity is already here is not inserted.
+        const rows = predictions.map(([target, version, shadow, minute, variant, error, score]) => [target, version, shadow, minute, this.id(VARIANT, variant), error, score]);
+        this.sql.exec(
+          `INSERT INTO predictions (target, version, shadow, minute, variant, error, score)
+           SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6 FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
+          JSON.stringify(rows),
+        );
+        const inserted = this.sql.exec<{ n: number }>("SELECT changes() AS n").one().n;
+        if (inserted === 0) return 0;
         // The sums were added up for all the records: with some counted before, write nothing.
-        if (fresh.length < predictions.length) throw new PartialFold(fresh);
+        if (inserted < predictions.length) throw new PartialFold();
         this.addSums(req.fold);
         for (const part of req.lake) {
           const seq = Number(this.meta("lake_seq") ?? 0) + 1;
@@ -59,13 +61,28 @@ export class RollupShard extends DurableObject<Env> {
     } catch (err) {
       // Rolled back: names first seen in this fold may be gone from the table again.
       this.reloadNames();
-      if (err instanceof PartialFold) return { status: "partial", fresh: err.fresh, ms: Date.now() - started };
+      if (err instanceof PartialFold) return { status: "partial", fresh: this.fresh(predictions), ms: Date.now() - started };
       throw err;
     }
     if (counted === 0) return { status: "duplicate", duplicates: predictions.length, ms: Date.now() - started };
     const ms = Date.now() - started;
     await this.flushOutbox();
     return { status: "counted", counted, ms };
+  }
+
+  /** The indexes of the predictions whose identities this shard does not hold yet. */
+  private fresh(predictions: FoldRequest["fold"]["predictions"]): number[] {
+    const held = new Set(
+      this.sql
+        .exec<{ k: string }>(
+          `SELECT version || '|' || shadow || '|' || target AS k FROM predictions
+           WHERE (target, version, shadow) IN (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?))`,
+          JSON.stringify(predictions.map(([target, version, shadow]) => [target, version, shadow])),
+        )
+        .toArray()
+        .map((r) => r.k),
+    );
+    return predictions.flatMap(([target, version, shadow], i) => (held.has(`${version}|${shadow}|${target}`) ? [] : [i]));
   }
 
   /** Applies labels to this shard's predictions: the first label of a prediction stands. */
@@ -188,7 +205,8 @@ export class RollupShard extends DurableObject<Env> {
     try {
       for (const p of pending) {
         // Keys are fixed per fold: writing one twice (a retry) leaves the same object.
-        await this.env.LOGS.put(p.key, p.body, { httpMetadata: { contentType: "application/x-ndjson", contentEncoding: "gzip" }, customMetadata: { records: String(p.records) } });
+        // Stored as a gzip file (no Content-Encoding), so S3 clients and engines get the bytes as named.
+        await this.env.LOGS.put(p.key, p.body, { httpMetadata: { contentType: "application/gzip" }, customMetadata: { records: String(p.records) } });
         this.sql.exec("DELETE FROM outbox WHERE seq = ?", p.seq);
       }
     } catch (err) {
