@@ -43,22 +43,23 @@ const logLines = async (model: string, from: number) => {
 describe("rollup consumer", () => {
   it("counts each record once when every batch is delivered twice, in any grouping", async () => {
     const started = Date.now();
-    const queue = await stack.mf.getQueueProducer<LogRecord>("PREDICTION_LOGS", "verge-gateway");
+    const queue = await stack.mf.getQueueProducer<LogRecord | { records: LogRecord[] }>("PREDICTION_LOGS", "verge-gateway");
     const records = Array.from({ length: 300 }, (_, i) => record(i));
-    let sent = 0;
-    for (let i = 0; i < records.length; i += 50) {
-      const chunk = records.slice(i, i + 50).map((body) => ({ body }));
-      await queue.sendBatch(chunk);
-      await queue.sendBatch(chunk); // redelivery of the same records
-      sent += 100;
-    }
+    // First delivery: one record per message, 50 messages a send.
+    for (let i = 0; i < records.length; i += 50) await queue.sendBatch(records.slice(i, i + 50).map((body) => ({ body })));
+    await waitConsumed(stack, LOGS, 300);
+    // Redelivered later, grouped differently (envelopes of 37), so it reaches the shards in other
+    // consumer batches: only the shards' own identities can tell.
+    const envelopes = [];
+    for (let i = 0; i < records.length; i += 37) envelopes.push({ body: { records: records.slice(i, i + 37) } });
+    await queue.sendBatch(envelopes);
     // A shadow record with the same request id is a different prediction, counted separately.
     await queue.send(record(1, { shadow: true }));
     await queue.send(record(1, { shadow: true }));
     // Malformed records are kept as a dead letter, not retried forever, and never counted.
     await queue.send({ nope: true } as unknown as LogRecord);
     // Every message consumed: the counts are final, nothing more is on its way.
-    const batches = await waitConsumed(stack, LOGS, sent + 3);
+    const batches = await waitConsumed(stack, LOGS, 300 + envelopes.length + 3);
     expect(batches.reduce((s, b) => s + (b.counted ?? 0), 0)).toBe(301);
     expect(batches.reduce((s, b) => s + (b.duplicates ?? 0), 0)).toBe(301);
 

@@ -31,18 +31,39 @@ const prediction = fc.record({
   label: fc.option(fc.constantFrom(0, 1), { nil: null }),
 });
 
-/** What one shard would answer for these predictions (each group summed, minute by minute). */
+/** What one shard would answer for these predictions: each group summed with plain loops (no mergeRollups). */
 function shardAnswer(ps: readonly Prediction[]): WindowRollup {
-  const parts = ps.map((p): WindowRollup => ({
-    counts: [{ t: p.minute, version: p.version, variant: p.variant, shadow: p.shadow, count: 1, errors: p.error ? 1 : 0, latency_sum_ms: p.latency, latency_max_ms: p.latency }],
-    latency: [{ t: p.minute, version: p.version, variant: p.variant, shadow: p.shadow, bucket: latencyBucket(p.latency), count: 1 }],
-    bins: [{ version: p.version, feature: "x", bin: Math.floor(p.score * 4), count: 1 }],
-    quality:
-      p.label === null || p.shadow || p.error
-        ? []
-        : [{ t: p.minute, version: p.version, variant: p.variant, bin: scoreBin(p.score), n: 1, positives: p.label, label_sum: p.label, abs_error_sum: Math.abs(p.score - p.label), sq_error_sum: (p.score - p.label) ** 2, conflicts: 0 }],
-  }));
-  return mergeRollups(parts);
+  const counts = new Map<string, WindowRollup["counts"][number]>();
+  const latency = new Map<string, WindowRollup["latency"][number]>();
+  const bins = new Map<string, WindowRollup["bins"][number]>();
+  const quality = new Map<string, WindowRollup["quality"][number]>();
+  for (const p of ps) {
+    const g = `${p.minute}|${p.version}|${p.variant}|${p.shadow}`;
+    const c = counts.get(g) ?? { t: p.minute, version: p.version, variant: p.variant, shadow: p.shadow, count: 0, errors: 0, latency_sum_ms: 0, latency_max_ms: 0 };
+    c.count += 1;
+    c.errors += p.error ? 1 : 0;
+    c.latency_sum_ms += p.latency;
+    c.latency_max_ms = Math.max(c.latency_max_ms, p.latency);
+    counts.set(g, c);
+    const bucket = latencyBucket(p.latency);
+    const l = latency.get(`${g}|${bucket}`) ?? { t: p.minute, version: p.version, variant: p.variant, shadow: p.shadow, bucket, count: 0 };
+    l.count += 1;
+    latency.set(`${g}|${bucket}`, l);
+    const bin = Math.floor(p.score * 4);
+    const b = bins.get(`${p.version}|${bin}`) ?? { version: p.version, feature: "x", bin, count: 0 };
+    b.count += 1;
+    bins.set(`${p.version}|${bin}`, b);
+    if (p.label === null || p.shadow || p.error) continue;
+    const sb = scoreBin(p.score);
+    const q = quality.get(`${p.minute}|${p.version}|${p.variant}|${sb}`) ?? { t: p.minute, version: p.version, variant: p.variant, bin: sb, n: 0, positives: 0, label_sum: 0, abs_error_sum: 0, sq_error_sum: 0, conflicts: 0 };
+    q.n += 1;
+    q.positives += p.label;
+    q.label_sum += p.label;
+    q.abs_error_sum += Math.abs(p.score - p.label);
+    q.sq_error_sum += (p.score - p.label) ** 2;
+    quality.set(`${p.minute}|${p.version}|${p.variant}|${sb}`, q);
+  }
+  return { counts: [...counts.values()], latency: [...latency.values()], bins: [...bins.values()], quality: [...quality.values()] };
 }
 
 /** Rows rounded (sums of floats depend on order) and sorted (merge order is not part of the contract). */
@@ -57,7 +78,10 @@ describe("mergeRollups", () => {
       fc.property(fc.array(prediction, { maxLength: 60 }), fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 60 }), (ps, shardOf) => {
         const shards: Prediction[][] = [[], [], [], []];
         ps.forEach((p, i) => shards[shardOf[i] ?? 0]!.push(p));
-        expect(canonical(mergeRollups(shards.map(shardAnswer)))).toEqual(canonical(shardAnswer(ps)));
+        const merged = mergeRollups(shards.map(shardAnswer));
+        expect(canonical(merged)).toEqual(canonical(shardAnswer(ps)));
+        // Merging an answer with nothing, or with itself split in two, changes no sum.
+        expect(canonical(mergeRollups([merged, emptyRollup()]))).toEqual(canonical(merged));
       }),
     );
   });
@@ -103,6 +127,19 @@ describe("quality", () => {
 
 describe("guardrails", () => {
   const g = { max_error_rate: 0.05, max_p99_ms: 200, min_samples: 50 };
+
+  it("break when, with enough samples, the error rate or p99 is above its limit, and only then", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 500 }), fc.option(fc.double({ min: 0, max: 400, noNaN: true }), { nil: null }), (samples, e, p99) => {
+        const errors = Math.min(samples, e);
+        const judged = samples >= g.min_samples && samples > 0;
+        const expected = [...(judged && errors / samples > g.max_error_rate ? ["error_rate"] : []), ...(judged && p99 !== null && p99 > g.max_p99_ms ? ["p99"] : [])];
+        expect(guardrailBreaches(g, { samples, errors, p99_ms: p99 }).map((b) => b.guardrail)).toEqual(expected);
+      }),
+    );
+    expect(guardrailBreaches(g, { samples: 50, errors: 3, p99_ms: 10 })).toEqual([{ guardrail: "error_rate", value: 0.06, max: 0.05, samples: 50 }]);
+    expect(guardrailBreaches(g, { samples: 49, errors: 49, p99_ms: 1000 })).toEqual([]);
+  });
 
   it("are the ones promotion decisions roll back on", () => {
     const rule = promotionRuleSchema.parse({ min_samples: 0, min_duration_s: 0, guardrails: g });

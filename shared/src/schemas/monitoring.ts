@@ -1,6 +1,7 @@
 // Admin API contracts of the monitoring store: the log lake's query and settings, and dead letters.
 import { z } from "zod";
-import { versionNumberSchema } from "./common.ts";
+import { nameSchema, versionNumberSchema } from "./common.ts";
+import { logRecordSchema } from "./log-record.ts";
 
 /** A time in a query string: epoch milliseconds or an ISO date. */
 export const queryTimeSchema = z.union([z.coerce.number().int(), z.iso.datetime()]);
@@ -23,10 +24,13 @@ export const logsQuerySchema = z.object({
 export type LogsQuery = z.infer<typeof logsQuerySchema>;
 
 /** A lake record as the logs route returns it with `labels`: the log record plus its feedback. */
-export interface LabelledFields {
-  label: number | null;
-  label_ts: number | null;
-}
+export const labelledLogRecordSchema = logRecordSchema.extend({
+  /** The prediction's label (the first one given), null when it has none (shadows and errors never do). */
+  label: z.number().nullable(),
+  /** When the labelled outcome happened (epoch ms). */
+  label_ts: z.number().nullable(),
+});
+export type LabelledFields = Pick<z.infer<typeof labelledLogRecordSchema>, "label" | "label_ts">;
 
 /** How one feature is redacted before a record is stored: dropped, or replaced by a salted sha256. */
 export const redactionSchema = z.object({
@@ -52,6 +56,14 @@ export const logSettingsSchema = z
   .refine((s) => new Set(s.redact.map((r) => r.feature)).size === s.redact.length, { message: "each feature may be listed once", path: ["redact"] });
 export type LogSettings = z.infer<typeof logSettingsSchema>;
 
+/** What `GET|PUT /v1/models/{model}/log-settings` answer: the settings in force, defaults filled in. */
+export const logSettingsViewSchema = z.object({
+  model: nameSchema,
+  redact: z.array(redactionSchema),
+  retention_days: z.number().int(),
+  subshards: z.number().int(),
+});
+
 export const deadLetterQueueSchema = z.enum(["prediction-logs", "feedback"]);
 export type DeadLetterQueue = z.infer<typeof deadLetterQueueSchema>;
 
@@ -75,6 +87,9 @@ export const deadLetterSchema = z.object({
 });
 export type DeadLetter = z.infer<typeof deadLetterSchema>;
 
+/** `POST /v1/dead-letters/{id}/redrive`: the dead letter, now re-driven, and how many messages went back. */
+export const redriveResponseSchema = deadLetterSchema.extend({ sent: z.number().int() });
+
 /** The monitoring pipeline's own counters, listed with the dead letters. */
 export const pipelineHealthSchema = z.object({
   /** Log records the gateways could not queue, kept in the lake bucket and not yet re-ingested. */
@@ -84,3 +99,6 @@ export const pipelineHealthSchema = z.object({
   /** Dead batches not re-driven. */
   dead_batches: z.number().int(),
 });
+
+/** `GET /v1/dead-letters`. */
+export const deadLettersResponseSchema = z.object({ dead_letters: z.array(deadLetterSchema), health: pipelineHealthSchema });
