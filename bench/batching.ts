@@ -4,6 +4,7 @@
 import autocannon from "autocannon";
 import { sha256Hex, signRequest } from "@verge/shared";
 import { mlpModel } from "@verge/shared/onnx/writer";
+import { registeredVersion } from "../scripts/lib/demo.ts";
 import { freePort } from "../scripts/lib/redis-server.ts";
 import { loadConfig } from "../trainer/src/config.ts";
 import { startOrigin } from "../trainer/src/server.ts";
@@ -27,7 +28,7 @@ function heavyMlp(hidden: number): Uint8Array {
 }
 
 async function registryServing(bytes: Uint8Array): Promise<typeof fetch> {
-  const meta = JSON.stringify({ sha256: await sha256Hex(bytes) });
+  const meta = JSON.stringify(registeredVersion(await sha256Hex(bytes), bytes.byteLength, INPUTS));
   return (async (input: string | URL | Request) => {
     const path = new URL(typeof input === "string" || input instanceof URL ? input : input.url).pathname;
     return path.endsWith("/artifact") ? new Response(bytes as Uint8Array<ArrayBuffer>) : new Response(meta, { headers: { "content-type": "application/json" } });

@@ -4,7 +4,7 @@ import autocannon from "autocannon";
 import { onlineKey, randomToken, type FeatureSpec } from "@verge/shared";
 import { upstashStore } from "@verge/shared/online-store/upstash";
 import { logisticRegressionModel, mlpModel } from "@verge/shared/onnx/writer";
-import { AdminClient } from "../scripts/lib/admin.ts";
+import { controlPlaneClient } from "@verge/client";
 import { startRedis } from "../scripts/lib/redis-server.ts";
 import { startStack, stackOptions } from "../scripts/lib/stack.ts";
 import { startUpstashBridge } from "../scripts/lib/upstash-bridge.ts";
@@ -28,7 +28,7 @@ const spec: FeatureSpec = {
     { name: "is_member", type: "boolean", default: false },
   ],
 };
-const metadata = { runtime: "edge", inputs: [{ name: "input", shape: [-1, 7] }], outputs: [{ name: "probability", shape: [-1, 1] }], feature_spec: spec };
+const metadata = { runtime: "edge" as const, inputs: [{ name: "input", shape: [-1, 7] }], outputs: [{ name: "probability", shape: [-1, 1] }], feature_spec: spec };
 
 type Run = { rps: number; p50: number; p99: number };
 
@@ -40,7 +40,7 @@ export async function benchGateway(): Promise<void> {
   const clientKey = randomToken("vk");
   const options = { adminToken, gatewayToken, ports, snapshotTtlMs: 1000, gatewayBindings: { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: "bench" } };
   const stack = await startStack(options);
-  const admin = new AdminClient((p, i) => fetch(`http://127.0.0.1:${ports.controlPlane}${p}`, i), adminToken);
+  const admin = controlPlaneClient({ baseUrl: `http://127.0.0.1:${ports.controlPlane}`, token: adminToken });
   try {
     await admin.ok("POST", "/v1/models", { name: "ctr", task: "binary_classification" });
     const v1 = await admin.uploadVersion("ctr", logisticRegressionModel([0.01, 0.02, 0.1, -0.1, 0.2, 0, 0.5], -1), metadata);

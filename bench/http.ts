@@ -2,7 +2,7 @@
 // straight from workerd's socket (no miniflare proxy), alternating rounds under the same load.
 import autocannon from "autocannon";
 import { randomToken } from "@verge/shared";
-import { AdminClient } from "../scripts/lib/admin.ts";
+import { controlPlaneClient } from "@verge/client";
 import { seedDemo } from "../scripts/lib/demo.ts";
 import { startStack } from "../scripts/lib/stack.ts";
 import { conditions, median, writeSection } from "./report.ts";
@@ -18,7 +18,7 @@ export async function benchHttp(): Promise<void> {
   const clientKey = randomToken("vk");
   const stack = await startStack({ adminToken, gatewayToken: randomToken("vgw"), ports, snapshotTtlMs: 2000 });
   try {
-    await seedDemo(new AdminClient(stack.controlPlane, adminToken), clientKey);
+    await seedDemo(controlPlaneClient({ fetch: stack.controlPlane, token: adminToken }), clientKey);
     const base = `http://127.0.0.1:${ports.gateway}`;
     const predict = {
       url: `${base}/v1/models/demo/predict`,

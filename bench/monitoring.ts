@@ -5,7 +5,7 @@
 import { loadavg } from "node:os";
 import { randomToken, type LogRecord } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
-import { AdminClient } from "../scripts/lib/admin.ts";
+import { controlPlaneClient, type ControlPlaneClient } from "@verge/client";
 import { startStack, type Stack } from "../scripts/lib/stack.ts";
 import { capacityTable, type Measured } from "./capacity.ts";
 import { conditions, median, writeSection } from "./report.ts";
@@ -33,7 +33,7 @@ export async function benchMonitoring(): Promise<void> {
       if (at >= 0) lines.push(JSON.parse(line.slice(at)) as BatchLine);
     },
   });
-  const admin = new AdminClient(stack.controlPlane, adminToken);
+  const admin = controlPlaneClient({ fetch: stack.controlPlane, token: adminToken });
   try {
     const names = Array.from({ length: FEATURES }, (_, i) => `f${i}`);
     for (const model of ["bench", "month", "lake"]) await registerModel(admin, model, names);
@@ -102,7 +102,7 @@ export async function benchMonitoring(): Promise<void> {
       const times: number[] = [];
       for (let i = 0; i < 9; i++) {
         const t0 = performance.now();
-        const res = await admin.call<{ versions: { features: { samples: number }[] }[] }>("GET", `/v1/models/month/drift?from=${now - days * DAY}&to=${now}`);
+        const res = await admin.raw("GET", `/v1/models/month/drift?from=${now - days * DAY}&to=${now}`);
         if (res.status !== 200) throw new Error(`drift report answered ${res.status}`);
         times.push(performance.now() - t0);
       }
@@ -174,7 +174,7 @@ ${conditions(`Load average (1 min) ${loadBefore.toFixed(1)} at the start and ${l
   }
 }
 
-async function registerModel(admin: AdminClient, name: string, names: string[]): Promise<void> {
+async function registerModel(admin: ControlPlaneClient, name: string, names: string[]): Promise<void> {
   await admin.ok("POST", "/v1/models", { name, task: "binary_classification" });
   await admin.uploadVersion(name, logisticRegressionModel(Array(names.length).fill(0.1), 0), {
     runtime: "edge",

@@ -1,7 +1,7 @@
 // Rollback time: from the rollback call until every response serves the previous version, in the
 // local stack with the gateway's production snapshot TTL.
 import { randomToken } from "@verge/shared";
-import { AdminClient } from "../scripts/lib/admin.ts";
+import { controlPlaneClient } from "@verge/client";
 import { seedDemo } from "../scripts/lib/demo.ts";
 import { startStack } from "../scripts/lib/stack.ts";
 import { conditions, median, writeSection } from "./report.ts";
@@ -14,7 +14,7 @@ export async function benchRollback(): Promise<void> {
   const adminToken = randomToken("vadm");
   const clientKey = randomToken("vk");
   const stack = await startStack({ adminToken, gatewayToken: randomToken("vgw"), ports, snapshotTtlMs: TTL_MS });
-  const admin = new AdminClient((p, i) => fetch(`http://127.0.0.1:${ports.controlPlane}${p}`, i), adminToken);
+  const admin = controlPlaneClient({ baseUrl: `http://127.0.0.1:${ports.controlPlane}`, token: adminToken });
   let n = 0;
   const served = async () => {
     const res = await fetch(`http://127.0.0.1:${ports.gateway}/v1/models/demo/predict`, {

@@ -4,7 +4,7 @@
 //   npm run migrate:monitoring -- --url https://control-plane.example.com --token $ADMIN_TOKEN
 //   npm run migrate:monitoring -- --state .verge/state      (the local stack's folder, stack stopped)
 import { parseArgs } from "node:util";
-import { AdminClient } from "./lib/admin.ts";
+import { controlPlaneClient, type ControlPlaneClient } from "@verge/client";
 import { buildWorkers } from "./lib/build.ts";
 import { startStack } from "./lib/stack.ts";
 
@@ -14,10 +14,10 @@ export interface MigrationReport {
 }
 
 /** Calls the move until nothing is left, adding up what each call moved. */
-export async function migrateMonitoring(admin: AdminClient, onProgress: (line: string) => void = () => {}): Promise<MigrationReport> {
+export async function migrateMonitoring(admin: ControlPlaneClient, onProgress: (line: string) => void = () => {}): Promise<MigrationReport> {
   const report: MigrationReport = { calls: 0, moved: {} };
   for (;;) {
-    const r = await admin.ok<{ moved: Record<string, number>; remaining: Record<string, number>; done: boolean }>("POST", "/v1/admin/monitoring-migration", { limit: 1000 });
+    const r = await admin.api.monitoringMigration({ body: { limit: 1000 } });
     report.calls++;
     for (const [k, n] of Object.entries(r.moved)) report.moved[k] = (report.moved[k] ?? 0) + n;
     onProgress(`moved ${JSON.stringify(r.moved)}, remaining ${JSON.stringify(r.remaining)}`);
@@ -34,15 +34,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const adminToken = token ?? "migration-admin-token-0123456789abcdef";
     const stack = await startStack({ adminToken, gatewayToken: "migration-gateway-token-0123456789abcdef", persistTo: values.state });
     try {
-      const report = await migrateMonitoring(new AdminClient(stack.controlPlane, adminToken), console.log);
+      const report = await migrateMonitoring(controlPlaneClient({ fetch: stack.controlPlane, token: adminToken }), console.log);
       console.log(`done in ${report.calls} call(s): ${JSON.stringify(report.moved)}`);
     } finally {
       await stack.dispose();
     }
   } else {
     if (!values.url || !token) throw new Error("usage: migrate-monitoring --url URL --token ADMIN_TOKEN | --state FOLDER");
-    const base = values.url.replace(/\/$/, "");
-    const report = await migrateMonitoring(new AdminClient((path, init) => fetch(`${base}${path}`, init), token), console.log);
+    const report = await migrateMonitoring(controlPlaneClient({ baseUrl: values.url, token }), console.log);
     console.log(`done in ${report.calls} call(s): ${JSON.stringify(report.moved)}`);
   }
 }

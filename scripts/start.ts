@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomToken } from "@verge/shared";
-import { AdminClient } from "./lib/admin.ts";
+import { controlPlaneClient } from "@verge/client";
 import { buildWorkers, ROOT, WORKERS } from "./lib/build.ts";
 import { seedDemo } from "./lib/demo.ts";
 import { ownWorkerdPids, recordPids, stopRecorded } from "./lib/orphans.ts";
@@ -84,7 +84,7 @@ process.on("SIGTERM", stop);
 
 const cp = `http://127.0.0.1:${ports.controlPlane}`;
 const gw = `http://127.0.0.1:${ports.gateway}`;
-const admin = new AdminClient((path, init) => fetch(`${cp}${path}`, init), s.adminToken);
+const admin = controlPlaneClient({ baseUrl: `${cp}`, token: s.adminToken });
 const seeded = await seedDemo(admin, s.clientKey);
 
 console.log(`
@@ -103,7 +103,10 @@ Try:
   curl -s ${cp}/v1/models/demo/deployment -H 'authorization: Bearer ${s.adminToken}'
   curl -s ${cp}/v1/models/demo/metrics -H 'authorization: Bearer ${s.adminToken}'
 
+Dashboard (sign in with the admin token):  ${cp}/ui
+CLI:  export VERGE_URL=${cp} VERGE_TOKEN=${s.adminToken} VERGE_TRAINER_TOKEN=${s.trainerToken}; npx verge --help
+
 Train, register and stage a model from the offline store, with a live progress bar:
-  VERGE_TRAINER_TOKEN=${s.trainerToken} npm run job -- submit examples/churn-job.json
+  npx verge jobs submit examples/churn-job.json
 
 Ctrl-C stops everything.`);

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoExpected } from "../scripts/lib/demo.ts";
 import { seedDemo } from "../scripts/lib/demo.ts";
-import { CLIENT_KEY, eventually, testStack, type TestStack } from "./helpers.ts";
+import { CLIENT_KEY, testStack, type TestStack } from "./helpers.ts";
+import { countedTotal, settledAt } from "./drain.ts";
 
 let stack: TestStack;
 
@@ -56,15 +57,15 @@ describe("demo model, 50/50 over two real versions", () => {
 
   it("counts every prediction exactly once in the rollups once the queue drains", async () => {
     const expected = N + 15;
-    const total = await eventually(async () => {
-      const m = await stack.admin.ok<{ total: number }>("GET", "/v1/models/demo/metrics");
-      return m.total >= expected ? m.total : undefined;
-    }, 60_000);
-    // Settle: nothing more may arrive after the count is reached.
-    await new Promise((r) => setTimeout(r, 2500));
-    const m = await stack.admin.ok<{ total: number; series: { variant: string; count: number; errors: number }[] }>("GET", "/v1/models/demo/metrics");
-    expect(total).toBe(expected);
+    // Reached, then a barrier through the same queue: nothing sent before it is still on its way.
+    expect(await settledAt(stack, () => countedTotal(stack, "demo"), expected)).toBe(expected);
+    const m = await stack.admin.ok("GET", "/v1/models/demo/metrics");
     expect(m.total).toBe(expected);
     expect(m.series.reduce((s, r) => s + r.errors, 0)).toBe(0);
+    const byVariant = Object.fromEntries(["control", "treatment"].map((v) => [v, m.series.filter((s) => s.variant === v).reduce((t, s) => t + s.count, 0)]));
+    const sent = { control: 0, treatment: 0 } as Record<string, number>;
+    for (const { variant } of seen.values()) sent[variant]!++;
+    for (const unit of ["user-1", "user-77", "user-1999"]) sent[seen.get(unit)!.variant]! += 5;
+    expect(byVariant).toEqual(sent);
   });
 });

@@ -36,7 +36,7 @@ describe("experiment report", () => {
       expect(res.status).toBe(202);
     }
     const report = await eventually(async () => {
-      const r = await stack.admin.ok<Report>("GET", "/v1/models/demo/experiment");
+      const r = await stack.admin.ok("GET", "/v1/models/demo/experiment");
       return r.variants.reduce((sum, v) => sum + v.labels.n, 0) === 800 ? r : undefined;
     }, 60_000);
     const [control, treatment] = report.variants;
@@ -64,7 +64,7 @@ describe("experiment report", () => {
     const records = Array.from({ length: 1000 }, (_, i) => record(i, i < 560 ? "a" : "b"));
     for (let i = 0; i < records.length; i += 100) await q.sendBatch(records.slice(i, i + 100).map((body) => ({ body })));
     const report = await eventually(async () => {
-      const r = await stack.admin.ok<Report>("GET", "/v1/models/skewed/experiment");
+      const r = await stack.admin.ok("GET", "/v1/models/skewed/experiment");
       return r.variants.reduce((sum, x) => sum + x.samples, 0) === 1000 ? r : undefined;
     });
     expect(report.sample_ratio_mismatch.mismatch).toBe(true);

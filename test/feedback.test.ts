@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoMetadata } from "../scripts/lib/demo.ts";
-import { eventually, testStack, waitForCount, type TestStack } from "./helpers.ts";
+import { eventually, lakeRecords, testStack, waitForCount, type TestStack } from "./helpers.ts";
 
 let stack: TestStack;
 const KEY = { alpha: "vk_alpha_key_0123456789abcdef", beta: "vk_beta_key_0123456789abcdef" };
@@ -25,12 +25,9 @@ afterAll(() => stack?.dispose());
 const predict = (model: "alpha" | "beta", id: string) => stack.predict(model, { unit: id, request_id: id }, { authorization: `Bearer ${KEY[model]}` });
 const label = (key: string, body: unknown) => stack.gateway("/v1/feedback", { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(body) });
 type Labels = { n: number; conflicts: number; positive_rate: number | null };
-const labelsOf = async (model: string) => (await stack.admin.ok<{ variants: { labels: Labels }[] }>("GET", `/v1/models/${model}/experiment`)).variants[0]!.labels;
-const labelled = async (model: string) => {
-  const res = await stack.admin.call<string>("GET", `/v1/models/${model}/logs?labels=only`);
-  return Object.fromEntries((res.body ?? "").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { request_id: string; label: number }).map((r) => [r.request_id, r.label]));
-};
-const deadFeedback = async () => (await stack.admin.ok<{ dead_letters: { id: string; reason: string; messages: number }[] }>("GET", "/v1/dead-letters?queue=feedback")).dead_letters;
+const labelsOf = async (model: string) => (await stack.admin.api.experiment({ params: { model } })).variants[0]!.labels;
+const labelled = async (model: string) => Object.fromEntries((await lakeRecords(stack, model, { labels: "only" })).map((r) => [r.request_id, r.label]));
+const deadFeedback = async () => (await stack.admin.api.listDeadLetters({ query: { queue: "feedback" } })).dead_letters;
 
 describe("who may label what", () => {
   it("a key scoped to model A cannot change model B's metrics", async () => {

@@ -1,6 +1,7 @@
 // Test helpers: a fresh stack per test file, with tokens, an admin client, and conditions to wait
 // for (exact counts through the monitoring reader, queue batches consumed) instead of sleeps.
-import { AdminClient } from "../scripts/lib/admin.ts";
+import { controlPlaneClient, type ControlPlaneClient } from "@verge/client";
+import type { LogRecord } from "@verge/shared";
 import { startStack, type Stack, type StackOptions } from "../scripts/lib/stack.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
@@ -25,7 +26,7 @@ export interface QueueBatchLine {
 }
 
 export interface TestStack extends Stack {
-  admin: AdminClient;
+  admin: ControlPlaneClient;
   predict: (model: string, body: unknown, headers?: Record<string, string>) => Promise<Response>;
   /** Every consumer batch so far, in order. */
   batches: QueueBatchLine[];
@@ -45,7 +46,7 @@ export async function testStack(options: Partial<StackOptions> = {}): Promise<Te
       options.onLogLine?.(line);
     },
   });
-  const admin = new AdminClient(stack.controlPlane, ADMIN_TOKEN);
+  const admin = controlPlaneClient({ fetch: stack.controlPlane, token: ADMIN_TOKEN });
   return {
     ...stack,
     admin,
@@ -107,7 +108,7 @@ type Series = { version: number; variant: string; shadow: boolean; count: number
 
 /** Records counted for a model over a window (primaries and shadows), through the monitoring reader. */
 export async function countedRecords(stack: TestStack, model: string, window = { from: Date.now() - 86_400_000, to: Date.now() + 60_000 }, filter: (s: Series) => boolean = () => true): Promise<number> {
-  const m = await stack.admin.ok<{ series: Series[] }>("GET", `/v1/models/${model}/metrics?from=${window.from}&to=${window.to}`);
+  const m = await stack.admin.api.metrics({ params: { model }, query: { from: window.from, to: window.to } });
   return m.series.filter(filter).reduce((s, x) => s + x.count, 0);
 }
 
@@ -143,4 +144,15 @@ export interface ShardHandle {
 export async function shardOf(stack: Stack, model: string, ts: number, sub = 0): Promise<ShardHandle> {
   const ns = await stack.mf.getDurableObjectNamespace("ROLLUP_SHARDS", "verge-control-plane");
   return ns.get(ns.idFromName(`${model}/${Math.floor(ts / 86_400_000)}/${sub}`)) as unknown as ShardHandle;
+}
+
+type LakeRecord = LogRecord & { label?: number | null; label_ts?: number | null };
+
+/** A model's records as served, from the log lake (one page, up to 10,000), through `GET …/logs`. */
+export async function lakeRecords(stack: TestStack, model: string, query: { from?: number; to?: number; labels?: "include" | "only"; version?: number; variant?: string } = {}): Promise<LakeRecord[]> {
+  const res = await stack.admin.api.logs({ params: { model }, query: { limit: 10_000, ...query } });
+  return (await res.text())
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LakeRecord);
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogRecord } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoMetadata, seedDemo } from "../scripts/lib/demo.ts";
-import { CLIENT_KEY, d1Rows, eventually, testStack, waitForCount, type TestStack } from "./helpers.ts";
+import { CLIENT_KEY, d1Rows, eventually, lakeRecords, testStack, waitForCount, type TestStack } from "./helpers.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -15,12 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.dispose());
 
-type Labelled = LogRecord & { label?: number | null };
-const lake = async (model: string, query = "") => {
-  const res = await stack.admin.call<string>("GET", `/v1/models/${model}/logs?limit=10000${query}`);
-  expect(res.status).toBe(200);
-  return (res.body ?? "").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Labelled);
-};
+const lake = (model: string, query: { from?: number; to?: number } = {}) => lakeRecords(stack, model, query);
 
 describe("bursts at the queue's limits", () => {
   it("counts every accepted row exactly once, stores no per-prediction row in D1, and keeps each row as served in the lake", async () => {
@@ -47,7 +42,7 @@ describe("bursts at the queue's limits", () => {
     expect(accepted).toBe(6 * (1 + 7 + 30 + 60));
     await waitForCount(stack, "demo", accepted, { timeoutMs: 45_000 });
     // Every send went through the queue: nothing had to be spilled.
-    expect((await stack.admin.ok<{ health: { spill_pending_objects: number } }>("GET", "/v1/dead-letters")).health.spill_pending_objects).toBe(0);
+    expect((await stack.admin.ok("GET", "/v1/dead-letters")).health.spill_pending_objects).toBe(0);
 
     // D1 holds no per-prediction state: only the shard directory gained its row for today.
     const after = await d1Rows(stack);
@@ -77,12 +72,12 @@ describe("failed attempts", () => {
       expect(res.status).toBe(503);
     }
     await waitForCount(stack, "down", 6);
-    const m = await stack.admin.ok<{ series: { variant: string; count: number; errors: number }[] }>("GET", "/v1/models/down/metrics");
+    const m = await stack.admin.ok("GET", "/v1/models/down/metrics");
     expect(m.series).toEqual([expect.objectContaining({ variant: "main", count: 6, errors: 6 })]);
     const rows = await lake("down");
     expect(rows.map((r) => [r.status, r.error])).toEqual(Array(6).fill(["error", "no_origin"]));
     await (await stack.mf.getWorker("verge-control-plane")).scheduled({ cron: "* * * * *" });
-    const alerts = await stack.admin.ok<{ alerts: { kind: string; subject: string }[] }>("GET", "/v1/alerts?model=down");
+    const alerts = await stack.admin.ok("GET", "/v1/alerts?model=down");
     expect(alerts.alerts.map((a) => [a.kind, a.subject])).toContainEqual(["guardrail", "main:error_rate"]);
   });
 });
@@ -119,7 +114,7 @@ describe("lake retention", () => {
     const day = 86_400_000;
     const record = (i: number, age: number): LogRecord => ({ request_id: `aging-${i}`, ts: Date.now() - age, model: "aging", version: 1, variant: "a", shadow: false, snapshot_version: 1, unit_hash: i, features: {}, outputs: { prediction: 1 }, latency_ms: { total: 1, features: 0, infer: 1 }, status: "ok", degraded: [], colo: "t" });
     await q.send({ records: [record(1, 3 * day), record(2, 3 * day + 60_000), record(3, 60_000)] });
-    const all = `&from=${Date.now() - 5 * day}&to=${Date.now() + 60_000}`;
+    const all = { from: Date.now() - 5 * day, to: Date.now() + 60_000 };
     const bucket = await stack.mf.getR2Bucket("LOGS", "verge-control-plane");
     const dates = async () => [...new Set((await bucket.list({ prefix: "logs/aging/" })).objects.map((o) => o.key.split("/")[2]))].sort();
     await eventually(async () => ((await dates()).length === 2 ? true : undefined));

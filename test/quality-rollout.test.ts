@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoMetadata } from "../scripts/lib/demo.ts";
-import { eventually, testStack, type TestStack } from "./helpers.ts";
+import { eventually, lakeRecords, testStack, type TestStack } from "./helpers.ts";
 
 let stack: TestStack;
 const KEY = "vk_quality_key_0123456789abcdef";
@@ -42,13 +42,12 @@ async function traffic(tag: string, right: "candidate" | "baseline") {
   expect(res.status).toBe(202);
   // Wait until every label joined its prediction (labels and quality sums are written together).
   await eventually(async () => {
-    const res = await stack.admin.call<string>("GET", "/v1/models/qual/logs?labels=only");
-    const joined = (res.body ?? "").split("\n").filter((l) => l.includes(`"request_id":"${tag}-`)).length;
+    const joined = (await lakeRecords(stack, "qual", { labels: "only" })).filter((r) => r.request_id.startsWith(`${tag}-`)).length;
     return joined === labels.length ? true : undefined;
   }, 60_000);
 }
 
-const evaluate = () => stack.admin.ok<Decision>("POST", "/v1/models/qual/rollouts/evaluate");
+const evaluate = () => stack.admin.ok("POST", "/v1/models/qual/rollouts/evaluate");
 
 describe("a rollout judged on quality", () => {
   it("holds until quality is measured, then advances a candidate that beats the baseline's accuracy", async () => {

@@ -97,7 +97,7 @@ describe("training from served logs", () => {
     expect(view).toMatchObject({ phase: "succeeded" });
     expect(view.metrics!.train_rows! + view.metrics!.holdout_rows!).toBe(N);
     expect(view.metrics!.auc).toBeGreaterThan(0.8);
-    const version = await stack.admin.ok<VersionMetadata & { version: number }>("GET", `/v1/models/demo/versions/${view.version}`);
+    const version = await stack.admin.ok("GET", `/v1/models/demo/versions/${view.version}`);
     expect(version.lineage).toMatchObject({ training_data: set.reference, training_data_sha256: set.sha256, parent_job: "from-logs" });
   });
 

@@ -9,7 +9,8 @@ import { spawn } from "node:child_process";
 import { serve } from "@hono/node-server";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeRows, type JobView, type VersionMetadata } from "@verge/shared";
+import { trainerClient } from "@verge/client";
+import { encodeRows, materializeResultSchema, rolloutEvaluationSchema, versionListSchema, type JobView, type VersionView } from "@verge/shared";
 import { kvStore, type KvNamespaceLike } from "@verge/shared/online-store/kv";
 import { ROOT, WORKERS } from "../scripts/lib/build.ts";
 import { churnJob, writeChurnData } from "../scripts/lib/demo-data.ts";
@@ -24,6 +25,7 @@ let stack: TestStack;
 let services: TrainerServices;
 let server: { close(cb: () => void): void };
 let trainerUrl: string;
+let cpUrl: string;
 let dir: string;
 let data: Awaited<ReturnType<typeof writeChurnData>>;
 
@@ -31,6 +33,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "verge-training-"));
   data = await writeChurnData(join(dir, "offline"), { users: 1500, events: 15_000 });
   const cpPort = await freePort();
+  cpUrl = `http://127.0.0.1:${cpPort}`;
   stack = await testStack({ ports: { gateway: await freePort(), controlPlane: cpPort } });
   const port = await freePort();
   trainerUrl = `http://127.0.0.1:${port}`;
@@ -58,30 +61,33 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
-  const res = await fetch(`${trainerUrl}${path.startsWith("/hooks") ? "" : "/v1"}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as T };
-};
+const trainer = () => trainerClient({ baseUrl: trainerUrl, token: TOKEN });
 const finished = async (id: string): Promise<JobView> => {
   await services.runner.whenIdle();
-  return (await api<JobView>("GET", `/jobs/${id}`)).body;
+  return trainer().api.getJob({ params: { id } });
 };
-const versionsOf = async (model: string) => ((await stack.admin.call<{ versions: (VersionMetadata & { version: number })[] }>("GET", `/v1/models/${model}/versions`)).body.versions ?? []);
+/** The `verge` CLI as a real process (asynchronously: the trainer answering it lives in this very process). */
+const verge = (args: string[]) =>
+  new Promise<{ code: number | null; output: string; stdout: string }>((resolve) => {
+    const child = spawn(join(ROOT, "node_modules/.bin/verge"), args, { env: { ...process.env, VERGE_URL: cpUrl, VERGE_TOKEN: ADMIN_TOKEN, VERGE_TRAINER_URL: trainerUrl, VERGE_TRAINER_TOKEN: TOKEN, VERGE_CONFIG: join(dir, "verge.json") } });
+    let output = "";
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => ((output += c.toString()), (stdout += c.toString())));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    child.on("close", (code) => resolve({ code, output, stdout }));
+  });
+const versionsOf = async (model: string) => {
+  const res = await stack.admin.raw("GET", `/v1/models/${model}/versions`);
+  return res.status === 200 ? versionListSchema.parse(res.body).versions : [];
+};
 
 describe("a training job in the local stack", () => {
-  let v1: VersionMetadata & { version: number };
+  let v1: VersionView;
 
   it("trains from the CLI with a live progress bar, registers with lineage and reference, and stages", async () => {
     const file = join(dir, "job.json");
     writeFileSync(file, JSON.stringify(churnJob({ id: "churn-1" })));
-    // Asynchronously: the trainer answering the CLI lives in this very process.
-    const cli = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      const child = spawn(join(ROOT, "node_modules/.bin/tsx"), [join(ROOT, "trainer/src/cli.ts"), "submit", file], { env: { ...process.env, VERGE_TRAINER_URL: trainerUrl, VERGE_TRAINER_TOKEN: TOKEN } });
-      let output = "";
-      child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-      child.on("close", (code) => resolve({ code, output }));
-    });
+    const cli = await verge(["jobs", "submit", file]);
     expect(cli.output).toContain("job churn-1 succeeded: churn version 1 (staged)");
     expect(cli.code).toBe(0);
     expect(cli.output).toMatch(/training\s+\[/); // the bar showed the training phase
@@ -92,7 +98,7 @@ describe("a training job in the local stack", () => {
     expect(v1!.lineage).toMatchObject({ parent_job: "churn-1", training_data_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), params: { algorithm: "logreg" } });
     expect(Object.keys(v1!.reference!.features).sort()).toEqual(["is_member", "plan", "sessions_7d", "tenure_months"]);
     expect(v1!.reference!.prediction).toBeDefined();
-    const aliases = (await stack.admin.ok<{ aliases: { alias: string; version: number }[] }>("GET", "/v1/models/churn/aliases")).aliases;
+    const aliases = (await stack.admin.ok("GET", "/v1/models/churn/aliases")).aliases;
     expect(aliases).toContainEqual(expect.objectContaining({ alias: "staging", version: 1 }));
     // Quality on the time-based holdout, against the true model's own AUC on the same rows.
     const byTime = [...data.truth].sort((a, b) => a.ts - b.ts);
@@ -104,11 +110,11 @@ describe("a training job in the local stack", () => {
 
   it("the gateway serves the staged version with materialized view features, equal to the trainer's model", async () => {
     // Materialize the latest snapshot of every user into the gateway's online store (KV here).
-    const res = await api<{ views: Record<string, { written: number }> }>("POST", "/materialize", {
-      views: [{ name: "user_activity", path: "churn/user_activity.parquet", entity: "user_id" }],
-    });
-    expect(res.status).toBe(200);
-    expect(res.body.views.user_activity!.written).toBe(data.users);
+    const request = join(dir, "materialize.json");
+    writeFileSync(request, JSON.stringify({ views: [{ name: "user_activity", path: "churn/user_activity.parquet", entity: "user_id" }] }));
+    const res = await verge(["materialize", request, "--json"]);
+    expect(res.code, res.output).toBe(0);
+    expect(materializeResultSchema.parse(JSON.parse(res.stdout)).views.user_activity!.written).toBe(data.users);
     await stack.admin.ok("PUT", "/v1/models/churn/deployment", { variants: [{ name: "staged", alias: "staging", weight: 10000 }] });
     const model = readFileSync(join(dir, "state/jobs/churn-1/model.onnx"));
     const session = await ort.InferenceSession.create(model);
@@ -124,7 +130,7 @@ describe("a training job in the local stack", () => {
   });
 
   it("a gradient-boosted model trained here runs inside workerd (ai.onnx.ml trees) with the trainer's outputs", async () => {
-    const submitted = await api<{ id: string }>("POST", "/jobs", churnJob({ id: "churn-gbdt", algorithm: "gbdt", params: { n_trees: 40 }, stage: false }));
+    const submitted = await trainer().raw("POST", "/v1/jobs", churnJob({ id: "churn-gbdt", algorithm: "gbdt", params: { n_trees: 40 }, stage: false }));
     expect(submitted.status).toBe(202);
     const job = await finished("churn-gbdt");
     expect(job).toMatchObject({ phase: "succeeded", version: 2 });
@@ -143,7 +149,7 @@ describe("a training job in the local stack", () => {
   it("a command job runs an outside program under the contract and is evaluated against production", async () => {
     await stack.admin.ok("PUT", "/v1/models/churn/aliases/production", { version: 1 });
     const argv = [join(ROOT, "node_modules/.bin/tsx"), join(ROOT, "trainer/test/fixtures/train-command.ts"), "{train}", "{params}", "{output}"];
-    await api("POST", "/jobs", churnJob({ id: "churn-cmd", algorithm: "command", command: { argv }, params: { epochs: 60 }, stage: false }));
+    await trainer().raw("POST", "/v1/jobs", churnJob({ id: "churn-cmd", algorithm: "command", command: { argv }, params: { epochs: 60 }, stage: false }));
     const job = await finished("churn-cmd");
     expect(job.error).toBeUndefined();
     expect(job).toMatchObject({ phase: "succeeded", version: 3, metrics: { fit_epochs: 60, production_version: 1 } });
@@ -166,7 +172,7 @@ describe("bad jobs fail with a reason and register nothing", () => {
       [{ algorithm: "command", command: { argv: [join(ROOT, "node_modules/.bin/tsx"), join(ROOT, "trainer/test/fixtures/train-command.ts"), "{train}", "{params}", "{output}"] }, params: { fail: true } }, /exited with 3.*out of memory/],
     ];
     for (const [i, [override, reason]] of cases.entries()) {
-      const res = await api<{ id: string }>("POST", "/jobs", churnJob({ id: `bad-${i}`, ...override }));
+      const res = await trainer().raw("POST", "/v1/jobs", churnJob({ id: `bad-${i}`, ...override }));
       expect(res.status).toBe(202);
       const job = await finished(`bad-${i}`);
       expect(job.phase).toBe("failed");
@@ -174,9 +180,9 @@ describe("bad jobs fail with a reason and register nothing", () => {
     }
     expect((await versionsOf("churn")).length).toBe(before);
     // Malformed bodies never become jobs.
-    const bad = await api<{ error: { message: string } }>("POST", "/jobs", { ...churnJob(), feature_spec: { features: [] } });
+    const bad = await trainer().raw("POST", "/v1/jobs", { ...churnJob(), feature_spec: { features: [] } });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.message).toContain("feature_spec.features");
+    expect(JSON.stringify(bad.body)).toContain("feature_spec.features");
     const unauthorized = await fetch(`${trainerUrl}/v1/jobs`);
     expect(unauthorized.status).toBe(401);
   });
@@ -186,30 +192,29 @@ describe("the response playbook", () => {
   it("a drift alert → retraining on recent data → evaluation against production → shadow → A/B rollout → promotion moves the baseline", async () => {
     await stack.admin.ok("PUT", "/v1/models/churn/deployment", { variants: [{ name: "main", alias: "production", weight: 10000 }] });
     const { dataset, feature_spec } = churnJob();
-    const set = await api<{ webhook: { url: string } }>("PUT", "/playbooks/churn", {
+    const set = await trainer().ok("PUT", "/v1/playbooks/churn", {
       job: { algorithm: "logreg", dataset, feature_spec },
       lookback_days: 3650,
       deploy: { min_improvement: -0.05, shadow_s: 1, rollout: { steps: [5000, 10000], interval_s: 1 } },
     });
-    expect(set.status).toBe(200);
-    expect(set.body.webhook.url).toBe(`${trainerUrl}/hooks/alerts`);
+    expect(set.webhook.url).toBe(`${trainerUrl}/hooks/alerts`);
     // An unsigned call to the hook is refused.
     expect((await fetch(`${trainerUrl}/hooks/alerts`, { method: "POST", body: "{}" })).status).toBe(401);
 
     // Production traffic whose sessions_7d has shifted far above its training distribution.
     const q = await stack.mf.getQueueProducer<unknown>("PREDICTION_LOGS", WORKERS.gateway.name);
     const records = Array.from({ length: 600 }, (_, i) => ({ request_id: `pb-${i}`, ts: Date.now(), model: "churn", version: 1, variant: "main", shadow: false, snapshot_version: 1, unit_hash: i, features: { tenure_months: 10 + (i % 30), sessions_7d: 40 + (i % 5), plan: ["free", "pro", "team"][i % 3], is_member: i % 4 === 0 }, outputs: { probability: 0.1 }, latency_ms: { total: 2, features: 0, infer: 1 }, status: "ok", degraded: [], colo: "t" }));
-    const samples = async () => (await stack.admin.ok<{ versions: { version: number; features: { samples: number }[] }[] }>("GET", "/v1/models/churn/drift")).versions.find((v) => v.version === 1)?.features[0]?.samples ?? 0;
+    const samples = async () => (await stack.admin.ok("GET", "/v1/models/churn/drift")).versions.find((v) => v.version === 1)?.features[0]?.samples ?? 0;
     const already = await samples(); // the predictions served by the earlier tests
     await q.sendBatch([0, 100, 200, 300, 400, 500].map((i) => ({ body: { records: records.slice(i, i + 100) } })));
     await eventually(async () => ((await samples()) === already + 600 ? true : undefined));
     const before = (await versionsOf("churn")).length;
     const cron = await stack.mf.getWorker(WORKERS.controlPlane.name);
     await cron.scheduled({ cron: "* * * * *" }); // raises the drift alerts and delivers them to the trainer
-    const alerts = await stack.admin.ok<{ alerts: { id: number; kind: string; subject: string; status: string }[] }>("GET", "/v1/alerts?model=churn");
+    const alerts = await stack.admin.ok("GET", "/v1/alerts?model=churn");
     const sessions = alerts.alerts.find((a) => a.kind === "drift" && a.subject === "sessions_7d")!;
     expect(sessions).toBeDefined();
-    const jobs = (await api<{ jobs: JobView[] }>("GET", "/jobs")).body.jobs.filter((j) => j.id.startsWith("playbook-alert-"));
+    const jobs = (await trainer().api.listJobs()).jobs.filter((j) => j.id.startsWith("playbook-alert-"));
     expect(jobs).toHaveLength(1); // one retraining for the whole shift, however many alerts it raised
     expect(alerts.alerts.every((a) => a.status === "acknowledged")).toBe(true);
     await cron.scheduled({ cron: "* * * * *" }); // nothing new to deliver: still one job
@@ -222,23 +227,27 @@ describe("the response playbook", () => {
 
     // The A/B rollout is the control plane's, judged by the promotion rules.
     await stack.admin.ok("PUT", "/v1/models/churn/promotion-rule", { min_samples: 0, min_duration_s: 0, block_on_drift_alert: false });
-    const rollouts = await stack.admin.ok<{ rollouts: { candidate: number; status: string }[] }>("GET", "/v1/models/churn/rollouts");
+    const rollouts = await stack.admin.ok("GET", "/v1/models/churn/rollouts");
     expect(rollouts.rollouts[0]).toMatchObject({ candidate, status: "running" });
-    const production = async () => (await stack.admin.ok<{ aliases: { alias: string; version: number }[] }>("GET", "/v1/models/churn/aliases")).aliases.find((a) => a.alias === "production")?.version;
+    const production = async () => (await stack.admin.ok("GET", "/v1/models/churn/aliases")).aliases.find((a) => a.alias === "production")?.version;
+    // Each step lasts its plan's interval (1 s) by the clock; then every evaluation must answer.
     const decisions: string[] = [];
-    for (let i = 0; i < 6 && (await production()) !== candidate; i++) {
-      await new Promise((r) => setTimeout(r, 1100));
-      const res = await stack.admin.call<{ decision: { action: string } }>("POST", "/v1/models/churn/rollouts/evaluate");
-      if (res.status === 200) decisions.push(res.body.decision.action);
+    for (let i = 0; i < 4 && (await production()) !== candidate; i++) {
+      const running = (await stack.admin.ok("GET", "/v1/models/churn/rollouts")).rollouts[0]!;
+      const due = Date.parse(running.step_started_at) + running.interval_s * 1000;
+      while (Date.now() <= due) await new Promise((r) => setTimeout(r, due + 1 - Date.now()));
+      const res = await stack.admin.raw("POST", "/v1/models/churn/rollouts/evaluate");
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      decisions.push(rolloutEvaluationSchema.parse(res.body).decision.applied);
     }
-    expect(decisions).toContain("advance");
+    expect(decisions).toEqual(["advanced to 10000 bp", `promoted: production → version ${candidate}`]);
     expect(await production()).toBe(candidate);
     // The drift baseline is now the candidate's own reference, built from the data it was trained on.
     const v = (await versionsOf("churn")).find((x) => x.version === candidate)!;
     expect(v.reference!.features.sessions_7d).toBeDefined();
     expect(v.lineage).toMatchObject({ parent_job: job.id });
     // Every step is in the audit log.
-    const audit = await stack.admin.ok<{ entries: { action: string; target: string }[] }>("GET", "/v1/audit?limit=200");
+    const audit = await stack.admin.ok("GET", "/v1/audit?limit=200");
     const actions = new Set(audit.entries.map((e) => e.action));
     for (const a of ["alert.ack", "version.create", "rollout.start", "alias.set"]) expect(actions).toContain(a);
     expect([...actions].some((a) => a.startsWith("deployment."))).toBe(true);

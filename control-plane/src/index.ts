@@ -1,5 +1,4 @@
 // The control plane worker: admin API, snapshot for gateways, and the prediction-log consumer.
-import { ApiError } from "@verge/shared";
 import { alertRoutes, webhookRoutes } from "./alerts/routes.ts";
 import { deliverDue, sweep } from "./alerts/service.ts";
 import { auditRoutes } from "./audit/routes.ts";
@@ -11,12 +10,15 @@ import { logRoutes } from "./lake/routes.ts";
 import { logSettingsRoutes } from "./lake/settings.ts";
 import { legacyRoutes } from "./rollups/legacy.ts";
 import { maintainShards } from "./rollups/maintenance.ts";
-import { openApiDocument, referencePage } from "./openapi.ts";
+import { controlPlaneDocument, controlPlaneReference } from "./openapi.ts";
+import { whoamiRoutes } from "./keys/whoami.ts";
+import { uiRoutes } from "./ui/routes.ts";
 import { tokenRoutes } from "./keys/tokens.ts";
 import { promotionRoutes } from "./registry/promote.ts";
 import { rolloutRoutes } from "./rollouts/routes.ts";
 import { evaluateAll } from "./rollouts/service.ts";
-import { newApp, onError } from "./http/app.ts";
+import { newApp, notFound, onError, type AppEnv } from "./http/app.ts";
+import type { Hono } from "hono";
 import { deploymentRoutes } from "./deployments/routes.ts";
 import { keyRoutes } from "./keys/routes.ts";
 import { aliasRoutes } from "./registry/aliases.ts";
@@ -28,10 +30,13 @@ import { metricsRoutes } from "./rollups/routes.ts";
 import { handleQueue } from "./rollups/queue.ts";
 import { snapshotRoutes } from "./snapshot/routes.ts";
 
-export const app = newApp()
+export const app: Hono<AppEnv> = newApp()
   .get("/healthz", (c) => c.json({ ok: true }))
-  .get("/openapi.json", (c) => c.json(openApiDocument()))
-  .get("/docs", (c) => c.html(referencePage()))
+  .get("/openapi.json", async (c) => c.json(await controlPlaneDocument(app)))
+  .get("/docs", async (c) => c.html(await controlPlaneReference(app)))
+  .get("/ui/", (c) => c.redirect("/ui"))
+  .route("/ui", uiRoutes)
+  .route("/v1/whoami", whoamiRoutes)
   .route("/v1/models", modelRoutes)
   .route("/v1/models", versionRoutes)
   .route("/v1/models", aliasRoutes)
@@ -52,7 +57,7 @@ export const app = newApp()
   .route("/v1/snapshot", snapshotRoutes)
   .route("/v1/dead-letters", deadLetterRoutes)
   .route("/v1/admin", legacyRoutes)
-  .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
+  .notFound(notFound)
   .onError(onError);
 
 export { RollupShard } from "./rollups/shard.ts";
@@ -62,14 +67,16 @@ export default {
   queue: handleQueue,
   // Cron trigger: promotion rules judge running rollouts, the monitoring sweep raises alerts, due
   // webhook deliveries go out, rollup shards compact and prune themselves, the log lake expires
-  // old partitions, and spilled log records are re-ingested. One failing step does not stop the rest.
-  async scheduled(_controller, env) {
+  // old partitions, and spilled log records are re-ingested. Every step judges the tick's own time,
+  // so a late start judges the same window, and a tick can be replayed for a chosen moment; one
+  // failing step does not stop the rest.
+  async scheduled(controller, env) {
     const d = db(env);
-    const now = Date.now();
+    const now = controller.scheduledTime;
     const steps: [string, () => Promise<unknown>][] = [
       ["rollouts", () => evaluateAll(env, d, now)],
       ["sweep", () => sweep(env, d, now)],
-      ["webhooks", () => deliverDue(d, Number(env.ALERT_RETRY_BASE_MS))],
+      ["webhooks", () => deliverDue(d, Number(env.ALERT_RETRY_BASE_MS), now)],
       ["shards", () => maintainShards(env, d, now)],
       ["lake retention", () => expireLake(env, d, now)],
       ["spill", () => reingestSpill(env, d)],

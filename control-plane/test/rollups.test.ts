@@ -3,7 +3,7 @@
 // compaction and pruning inside the shards as they age.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogRecord } from "@verge/shared";
-import { eventually, shardOf, testStack, waitConsumed, waitForCount, type TestStack } from "../../test/helpers.ts";
+import { eventually, lakeRecords, shardOf, testStack, waitConsumed, waitForCount, type TestStack } from "../../test/helpers.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -36,8 +36,7 @@ type Metrics = { total: number; series: { version: number; variant: string; shad
 type QueueWorker = { queue(q: string, m: { id: string; timestamp: Date; body: unknown; attempts: number }[]): Promise<{ outcome: string; ackAll: boolean; retryBatch: { retry: boolean } }> };
 const worker = async () => (await stack.mf.getWorker("verge-control-plane")) as unknown as QueueWorker;
 const logLines = async (model: string, from: number) => {
-  const res = await stack.admin.call<string>("GET", `/v1/models/${model}/logs?from=${from}&to=${Date.now() + 60_000}&limit=10000`);
-  return (res.body ?? "").split("\n").filter(Boolean).map((l) => JSON.parse(l) as LogRecord);
+  return lakeRecords(stack, model, { from, to: Date.now() + 60_000 });
 };
 
 describe("rollup consumer", () => {
@@ -63,7 +62,7 @@ describe("rollup consumer", () => {
     expect(batches.reduce((s, b) => s + (b.counted ?? 0), 0)).toBe(301);
     expect(batches.reduce((s, b) => s + (b.duplicates ?? 0), 0)).toBe(301);
 
-    const m = await stack.admin.ok<Metrics>("GET", "/v1/models/m/metrics");
+    const m = await stack.admin.ok("GET", "/v1/models/m/metrics");
     expect(m.total).toBe(300);
     const by = (v: string, shadow = false) => m.series.find((s) => s.variant === v && s.shadow === shadow)!;
     expect(by("a").count).toBe(150);
@@ -75,7 +74,7 @@ describe("rollup consumer", () => {
     const lake = await logLines("m", started - 60_000);
     expect(lake).toHaveLength(301);
     expect(new Set(lake.map((r) => `${r.request_id}|${r.shadow}`)).size).toBe(301);
-    const dead = await stack.admin.ok<{ dead_letters: { queue: string; reason: string; messages: number }[] }>("GET", "/v1/dead-letters?queue=prediction-logs");
+    const dead = await stack.admin.ok("GET", "/v1/dead-letters?queue=prediction-logs");
     expect(dead.dead_letters).toContainEqual(expect.objectContaining({ reason: expect.stringMatching(/do not match the log record schema/), messages: 1 }));
   });
 });
@@ -96,7 +95,7 @@ describe("concurrent folds", () => {
     expect(lines.some((b) => b.duplicates === 250 && b.counted! > 0)).toBe(true);
     // Whatever the interleaving, a redelivery of both afterwards changes nothing.
     await w.queue(LOGS, delivery("c", 0, 750));
-    expect((await stack.admin.ok<Metrics>("GET", "/v1/models/race/metrics")).total).toBe(750);
+    expect((await stack.admin.ok("GET", "/v1/models/race/metrics")).total).toBe(750);
     expect(await logLines("race", Date.now() - 3_600_000)).toHaveLength(750);
   });
 
@@ -112,7 +111,7 @@ describe("concurrent folds", () => {
     const failed = await w.queue(LOGS, body);
     expect(failed).toMatchObject({ retryBatch: { retry: true } });
     const all = { from: Date.now() - 2 * day, to: Date.now() + 60_000 };
-    const total = async () => (await stack.admin.ok<Metrics>("GET", `/v1/models/crash/metrics?from=${all.from}&to=${all.to}`)).total;
+    const total = async () => (await stack.admin.ok("GET", `/v1/models/crash/metrics?from=${all.from}&to=${all.to}`)).total;
     expect(await total()).toBe(200);
     await db.exec("DROP TRIGGER fail_dead_letters;");
     const retried = await w.queue(LOGS, body);
@@ -134,13 +133,13 @@ describe("compaction and pruning inside the shards", () => {
     const all = { from: Date.now() - 60 * day, to: Date.now() + 60_000 };
     const q = `/v1/models/old/metrics?from=${all.from}&to=${all.to}`;
     await waitForCount(stack, "old", 270, { window: all });
-    const before = await stack.admin.ok<Metrics>("GET", q);
+    const before = await stack.admin.ok("GET", q);
     const shards = await Promise.all(ages.map((age) => shardOf(stack, "old", Date.now() - age)));
     const rowsBefore = await Promise.all(shards.map(async (s) => (await s.stats()).rollupRows));
     expect(await Promise.all(shards.map(async (s) => (await s.stats()).predictions))).toEqual([90, 90, 90]);
 
     await (await stack.mf.getWorker("verge-control-plane")).scheduled({ cron: "* * * * *" });
-    const after = await stack.admin.ok<Metrics>("GET", q);
+    const after = await stack.admin.ok("GET", q);
     expect(after.series).toEqual(before.series);
     const stats = await Promise.all(shards.map((s) => s.stats()));
     stats.forEach((s, i) => expect(s.rollupRows).toBeLessThan(rowsBefore[i]!));
@@ -152,7 +151,7 @@ describe("compaction and pruning inside the shards", () => {
       }
     }
     // A chart-ready series at day resolution adds up to the same totals.
-    const daily = await stack.admin.ok<{ timeseries: { t: string; count: number }[] }>("GET", `${q}&step=day`);
+    const daily = await stack.admin.ok("GET", `${q}&step=day`);
     expect(daily.timeseries.reduce((s, p) => s + p.count, 0)).toBe(270);
     expect(new Set(daily.timeseries.map((p) => p.t)).size).toBe(3);
     expect(daily.timeseries.every((p) => p.t.endsWith("T00:00:00.000Z"))).toBe(true);
@@ -168,11 +167,11 @@ describe("compaction and pruning inside the shards", () => {
     const late = record(77_777, { model: "old", ts: dayStart(Date.now() - 20 * day) + 7_200_000, variant: "a" });
     await queue.send(late);
     const dead = await eventually(async () => {
-      const list = await stack.admin.ok<{ dead_letters: { id: string; reason: string }[] }>("GET", "/v1/dead-letters?queue=prediction-logs");
+      const list = await stack.admin.ok("GET", "/v1/dead-letters?queue=prediction-logs");
       return list.dead_letters.find((d) => /older than the dedup horizon/.test(d.reason));
     });
-    const stored = await stack.admin.ok<{ bodies: LogRecord[] }>("GET", `/v1/dead-letters/${dead.id}`);
+    const stored = await stack.admin.ok("GET", `/v1/dead-letters/${dead.id}`);
     expect(stored.bodies.map((b) => b.request_id)).toEqual([late.request_id]);
-    expect((await stack.admin.ok<Metrics>("GET", q)).total).toBe(270);
+    expect((await stack.admin.ok("GET", q)).total).toBe(270);
   });
 });

@@ -1,9 +1,12 @@
 // The gateway worker: the data plane that client apps call.
 import { ApiError, LIMITS, nameSchema, predictRequestSchema } from "@verge/shared";
+import { gatewayApi } from "@verge/shared/api/gateway";
+import { describe, openApiDocument, referencePage } from "@verge/shared/openapi";
+import type { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { requireClientKey } from "./auth/client-key.ts";
-import { jsonBody, newApp, onError, validate } from "./http/app.ts";
+import { jsonBody, newApp, notFound, onError, validate, type AppEnv } from "./http/app.ts";
 import { feedbackRoutes } from "./feedback/routes.ts";
 import { oipRoutes } from "./oip/routes.ts";
 import { rankRoutes } from "./rank/routes.ts";
@@ -11,7 +14,7 @@ import { predict } from "./predict/handler.ts";
 
 const modelParam = z.object({ model: nameSchema });
 
-export const app = newApp()
+export const app: Hono<AppEnv> = newApp()
   // Every body is bounded before anything reads it.
   .use(
     "*",
@@ -22,17 +25,24 @@ export const app = newApp()
       },
     }),
   )
+  .get("/openapi.json", async (c) => c.json(await document()))
+  .get("/docs", async (c) => c.html(referencePage(await document())))
   .route("/v2", oipRoutes)
   .route("/v1/feedback", feedbackRoutes)
   .route("/v1/models", rankRoutes)
   .post(
     "/v1/models/:model/predict",
+    describe(gatewayApi.predict),
     validate("param", modelParam),
     requireClientKey(),
     jsonBody(predictRequestSchema),
     (c) => predict(c, c.req.valid("param").model, c.req.valid("json")),
   )
-  .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
+  .notFound(notFound)
   .onError(onError);
+
+let cached: ReturnType<typeof openApiDocument> | undefined;
+/** Generated once per isolate, from the routes' contracts and validators. */
+const document = () => (cached ??= openApiDocument(app, { title: "Verge gateway", description: "Predictions, ranking, feedback and the Open Inference Protocol v2. Authenticate with a client key." }));
 
 export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

@@ -141,7 +141,8 @@ describe("a store that hangs", () => {
       expect(body.degraded).toContainEqual({ feature: "clicks_7d", reason: "deadline" });
       expect((body.outputs as { probability: number }).probability).toBeCloseTo(expected({}), 5);
     }
-    // The deadline is 50 ms: even the slowest request is nowhere near a hung store's forever.
-    expect(Math.max(...times)).toBeLessThan(1500);
+    // The deadline is 50 ms: even the slowest request is nowhere near a hung store's forever
+    // (the bound leaves room for a loaded machine; the deadline itself is what `degraded` proves).
+    expect(Math.max(...times)).toBeLessThan(10_000);
   });
 });

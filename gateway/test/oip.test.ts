@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoExpected, seedDemo } from "../../scripts/lib/demo.ts";
 import { CLIENT_KEY, testStack, type TestStack } from "../../test/helpers.ts";
+import { conforms, oipErrorOf, protocol } from "../../test/oip-protocol.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -20,9 +21,38 @@ describe("Open Inference Protocol v2", () => {
     expect(await (await stack.gateway("/v2/health/live")).json()).toEqual({ live: true });
     expect(await (await stack.gateway("/v2/health/ready")).json()).toEqual({ ready: true });
     expect(await (await stack.gateway("/v2/models/demo/ready", { headers: auth })).json()).toEqual({ name: "demo", ready: true });
-    const meta = (await (await stack.gateway("/v2/models/demo", { headers: auth })).json()) as { inputs: { name: string; shape: number[] }[]; versions: string[] };
+    const meta = await conforms(await stack.gateway("/v2/models/demo", { headers: auth }), protocol.modelMetadata);
     expect(meta.inputs).toEqual([{ name: "input", datatype: "FP32", shape: [-1, 6] }]);
     expect(meta.versions).toEqual(["1", "2"]);
+  });
+
+  it("serves the protocol's server metadata, and version-level metadata and readiness", async () => {
+    expect(await conforms(await stack.gateway("/v2"), protocol.serverMetadata)).toEqual({ name: "verge-gateway", version: "1", extensions: [] });
+    const v2 = await conforms(await stack.gateway("/v2/models/demo/versions/2", { headers: auth }), protocol.modelMetadata);
+    expect(v2).toMatchObject({ name: "demo", versions: ["2"], inputs: [{ name: "input", datatype: "FP32", shape: [-1, 6] }], outputs: [{ name: "probability", datatype: "FP32", shape: [-1, 1] }] });
+    expect(await (await stack.gateway("/v2/models/demo/versions/1/ready", { headers: auth })).json()).toEqual({ name: "demo", ready: true });
+    const missing = await stack.gateway("/v2/models/demo/versions/9/ready", { headers: auth });
+    expect(missing.status).toBe(404);
+    expect((await oipErrorOf(missing)).message).toMatch(/no version 9/);
+  });
+
+  it("answers every error under /v2 with the protocol's error object and Verge's code beside it", async () => {
+    const cases: [Promise<Response>, number, string][] = [
+      [stack.gateway("/v2/models/demo"), 401, "unauthorized"],
+      [stack.gateway("/v2/models/nope", { headers: auth }), 403, "forbidden"],
+      [stack.gateway("/v2/models/demo/versions/9", { headers: auth }), 404, "not_found"],
+      [stack.gateway("/v2/models/Bad!/ready", { headers: auth }), 400, "bad_request"],
+      [stack.gateway("/v2/models/demo/infer", { method: "POST", headers: auth, body: "{oops" }), 400, "bad_request"],
+      [stack.gateway("/v2/no/such/route"), 404, "not_found"],
+    ];
+    for (const [pending, status, code] of cases) {
+      const res = await pending;
+      expect(res.status).toBe(status);
+      expect((await oipErrorOf(res)).code).toBe(code);
+    }
+    // Outside /v2 the shared shape stays.
+    const v1 = (await (await stack.gateway("/v1/models/nope/predict", { method: "POST", headers: auth, body: "{}" })).json()) as { error: { code: string } };
+    expect(v1.error.code).toBe("forbidden");
   });
 
   it("runs a pinned version on the model's own tensor, nested or flat", async () => {
@@ -30,7 +60,7 @@ describe("Open Inference Protocol v2", () => {
     for (const data of [x, x.flat()]) {
       const res = await infer("/versions/1/infer", { id: "r1", inputs: [{ name: "input", shape: [2, 6], datatype: "FP32", data }] });
       expect(res.status).toBe(200);
-      const out = (await res.json()) as Out;
+      const out = (await conforms(res, protocol.inferenceResponse)) as Out;
       expect(out).toMatchObject({ model_version: "1", id: "r1", parameters: { variant: "pinned" } });
       expect(out.outputs[0]).toMatchObject({ name: "probability", shape: [2, 1], datatype: "FP32" });
       expect(out.outputs[0]!.data[0]).toBeCloseTo(demoExpected("lr", { tenure_months: 12, sessions_7d: 3, is_member: false, plan: "free" }), 5);
@@ -38,23 +68,38 @@ describe("Open Inference Protocol v2", () => {
     }
   });
 
-  it("routes by parameters.unit like the predict API, with one tensor per feature", async () => {
-    const res = await infer("/infer", {
-      parameters: { unit: "user-9" },
-      inputs: [
-        { name: "tenure_months", shape: [2], datatype: "FP32", data: [4, 40] },
-        { name: "plan", shape: [2, 1], datatype: "BYTES", data: [["team"], ["free"]] },
-        { name: "is_member", shape: [2], datatype: "BOOL", data: [true, false] },
-      ],
-    });
-    expect(res.status).toBe(200);
-    const out = (await res.json()) as Out;
-    const viaPredict = (await (await stack.predict("demo", { unit: "user-9" })).json()) as { variant: string; version: number };
-    expect(out.parameters.variant).toBe(viaPredict.variant);
-    expect(out.model_version).toBe(String(viaPredict.version));
-    const kind = viaPredict.variant === "control" ? "lr" : "mlp";
-    expect(out.outputs[0]!.data[0]).toBeCloseTo(demoExpected(kind, { tenure_months: 4, plan: "team", is_member: true }), 5);
-    expect(out.outputs[0]!.data[1]).toBeCloseTo(demoExpected(kind, { tenure_months: 40, plan: "free", is_member: false }), 5);
+  it("routes by parameters.unit (or x-verge-unit) like the predict API, not by the request id, with one tensor per feature", async () => {
+    const unit = "user-9";
+    const viaPredict = (await (await stack.predict("demo", { unit })).json()) as { variant: string; version: number };
+    // A request id that the predict API, routing by request id, sends to the other variant: a
+    // gateway that routed OIP requests by their id would answer with the wrong variant every time.
+    let id: string | undefined;
+    for (let i = 0; i < 64 && id === undefined; i++) {
+      const byId = (await (await stack.predict("demo", { request_id: `oip-${i}` })).json()) as { variant: string; routed_by: string };
+      expect(byId.routed_by).toBe("request_id");
+      if (byId.variant !== viaPredict.variant) id = `oip-${i}`;
+    }
+    expect(id, "a request id routed to the other variant").toBeDefined();
+    const inputs = [
+      { name: "tenure_months", shape: [2], datatype: "FP32", data: [4, 40] },
+      { name: "plan", shape: [2, 1], datatype: "BYTES", data: [["team"], ["free"]] },
+      { name: "is_member", shape: [2], datatype: "BOOL", data: [true, false] },
+    ];
+    for (const [body, headers] of [[{ id, parameters: { unit }, inputs }, {}], [{ id, inputs }, { "x-verge-unit": unit }]] as const) {
+      const res = await infer("/infer", body, headers);
+      expect(res.status).toBe(200);
+      const out = (await res.json()) as Out & { parameters: { routed_by: string } };
+      expect(out.id).toBe(id);
+      expect(out.parameters).toMatchObject({ variant: viaPredict.variant, routed_by: "unit" });
+      expect(out.model_version).toBe(String(viaPredict.version));
+      const kind = viaPredict.variant === "control" ? "lr" : "mlp";
+      expect(out.outputs[0]!.data[0]).toBeCloseTo(demoExpected(kind, { tenure_months: 4, plan: "team", is_member: true }), 5);
+      expect(out.outputs[0]!.data[1]).toBeCloseTo(demoExpected(kind, { tenure_months: 40, plan: "free", is_member: false }), 5);
+    }
+    // Without a unit, the id routes it, as the predict API does.
+    const byId = (await (await infer("/infer", { id, inputs })).json()) as Out & { parameters: { routed_by: string } };
+    expect(byId.parameters).toMatchObject({ routed_by: "request_id" });
+    expect(byId.parameters.variant).not.toBe(viaPredict.variant);
   });
 
   it("answers a shape that does not match its data, and other bad tensors, with a 400", async () => {
@@ -70,7 +115,7 @@ describe("Open Inference Protocol v2", () => {
     for (const [body, message] of cases) {
       const res = await infer("/versions/1/infer", body);
       expect(res.status, JSON.stringify(body)).toBe(400);
-      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(message);
+      expect((await oipErrorOf(res)).message).toMatch(message);
     }
     expect((await infer("/versions/9/infer", { inputs: [{ name: "input", shape: [1, 6], datatype: "FP32", data: [1, 2, 3, 4, 5, 6] }] })).status).toBe(404);
   });

@@ -9,6 +9,7 @@ import { freePort } from "../../scripts/lib/redis-server.ts";
 import { startOrigin } from "../../trainer/src/server.ts";
 import { loadConfig } from "../../trainer/src/config.ts";
 import { ADMIN_TOKEN, CLIENT_KEY, testStack, type TestStack } from "../../test/helpers.ts";
+import { oipErrorOf } from "../../test/oip-protocol.ts";
 
 const SECRET = "origin-secret-0123456789abcdef";
 const W = [0.05, 0.2, 0.5, -0.3, 0.1, 0.4];
@@ -81,8 +82,8 @@ describe("origin forwarding", () => {
   });
 
   it("answers 503 in the shared shape when there is no fallback", async () => {
+    // The test stack's snapshot TTL is 0: the next request sees the new deployment.
     await stack.admin.ok("PUT", "/v1/models/demo/deployment", { variants: [{ name: "heavy", version: originVersion, weight: 10000 }] });
-    await new Promise((r) => setTimeout(r, 50));
     const res = await stack.predict("demo", { unit: "x", features });
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unavailable");
@@ -122,6 +123,6 @@ describe("the origin's own checks", () => {
     const bad = JSON.stringify({ inputs: [{ name: "input", shape: [2, 6], datatype: "FP32", data: [1, 2, 3] }] });
     const res = await post(await signRequest(SECRET, "POST", path(), bad), bad);
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/inputs\.input: shape \[2, 6\] holds 12 values, data has 3/);
+    expect((await oipErrorOf(res)).message).toMatch(/inputs\.input: shape \[2, 6\] holds 12 values, data has 3/);
   });
 });

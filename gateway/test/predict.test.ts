@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoArtifacts, demoExpected, demoMetadata, seedDemo } from "../../scripts/lib/demo.ts";
-import { CLIENT_KEY, errorOf, eventually, testStack, waitForCount, type TestStack } from "../../test/helpers.ts";
+import { CLIENT_KEY, errorOf, eventually, testStack, type TestStack } from "../../test/helpers.ts";
+import { countedTotal, settledAt } from "../../test/drain.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -134,7 +135,8 @@ describe("bad input never hurts", () => {
       ),
       { numRuns: 200 },
     );
-    await waitForCount(stack, "fuzz", logged);
+    // Each attempt logged once: exactly `logged`, even after a barrier through the log queue.
+    expect(await settledAt(stack, () => countedTotal(stack, "fuzz"), logged)).toBe(logged);
   });
 });
 
@@ -159,7 +161,7 @@ describe("shadows", () => {
     const withShadows = await send();
     expect(withShadows).toEqual(without);
     const m = await eventually(async () => {
-      const r = await stack.admin.ok<{ series: { version: number; shadow: boolean; count: number }[] }>("GET", "/v1/models/shadowed/metrics");
+      const r = await stack.admin.ok("GET", "/v1/models/shadowed/metrics");
       return r.series.some((s) => s.shadow) ? r : undefined;
     });
     expect(m.series.filter((s) => s.shadow).map((s) => s.version)).toEqual([b.version]); // 1 bp: this unit is not sampled

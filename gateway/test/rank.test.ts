@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoExpected, demoMetadata } from "../../scripts/lib/demo.ts";
-import { CLIENT_KEY, eventually, testStack, type TestStack } from "../../test/helpers.ts";
+import { CLIENT_KEY, eventually, lakeRecords, testStack, type TestStack } from "../../test/helpers.ts";
 
 let stack: TestStack;
 const W2 = [-0.04, -0.3, 0.2, 0.5, 0, -0.9];
@@ -19,6 +19,13 @@ beforeAll(async () => {
 afterAll(() => stack?.dispose());
 
 const candidates = Array.from({ length: 8 }, (_, i) => ({ id: `item-${i}`, features: { tenure_months: i * 5, sessions_7d: 8 - i, plan: ["free", "pro", "team"][i % 3]! } }));
+/** Each variant's score of a candidate, from the models' plain math (current: the demo LR; challenger: W2). */
+function scoreOf(variant: string, id: string): number {
+  const c = candidates.find((x) => x.id === id)!.features;
+  if (variant === "current") return demoExpected("lr", c);
+  const x = [c.tenure_months, c.sessions_7d, 0, c.plan === "free" ? 1 : 0, c.plan === "pro" ? 1 : 0, c.plan === "team" ? 1 : 0];
+  return 1 / (1 + Math.exp(-x.reduce((s, v, i) => s + v * W2[i]!, 0.1)));
+}
 type Ranked = { request_id: string; ranking: { position: number; id: string; variant: string; version: number; score: number }[] };
 
 describe("rank", () => {
@@ -30,11 +37,21 @@ describe("rank", () => {
     const counts = { current: 0, challenger: 0 } as Record<string, number>;
     for (const r of body.ranking) {
       counts[r.variant]!++;
-      const c = candidates.find((x) => x.id === r.id)!;
-      const expected = r.variant === "current" ? demoExpected("lr", c.features) : 1 / (1 + Math.exp(-(Array.from([c.features.tenure_months, c.features.sessions_7d, 0, c.features.plan === "free" ? 1 : 0, c.features.plan === "pro" ? 1 : 0, c.features.plan === "team" ? 1 : 0]).reduce((s, x, i) => s + x * W2[i]!, 0.1))));
-      expect(r.score).toBeCloseTo(expected, 5);
+      expect(r.score).toBeCloseTo(scoreOf(r.variant, r.id), 5);
     }
     expect(Math.abs(counts.current! - counts.challenger!)).toBeLessThanOrEqual(1);
+    expect(body.ranking.map((r) => r.position)).toEqual(candidates.map((_, i) => i));
+    // Positions follow the scores: whichever variant places position p puts there its own
+    // highest-scored candidate among those not placed yet (team draft), so each variant's picks
+    // fall in its descending order and the top position holds one variant's best candidate.
+    const placed = new Set<string>();
+    for (const r of body.ranking) {
+      const best = candidates.filter((c) => !placed.has(c.id)).sort((a, b) => scoreOf(r.variant, b.id) - scoreOf(r.variant, a.id))[0]!;
+      expect(r.id, `position ${r.position} (${r.variant})`).toBe(best.id);
+      placed.add(r.id);
+    }
+    const topOf = (variant: string) => [...candidates].sort((a, b) => scoreOf(variant, b.id) - scoreOf(variant, a.id))[0]!.id;
+    expect([topOf("current"), topOf("challenger")]).toContain(body.ranking[0]!.id);
     // The same unit sees the same interleaving.
     const again = (await (await stack.gateway("/v1/models/ranker/rank", { method: "POST", headers: { authorization: `Bearer ${CLIENT_KEY}` }, body: JSON.stringify({ unit: "u1", candidates }) })).json()) as Ranked;
     expect(again.ranking.map((r) => [r.id, r.variant])).toEqual(body.ranking.map((r) => [r.id, r.variant]));
@@ -42,8 +59,7 @@ describe("rank", () => {
     // Feedback on position 2 joins the logged prediction of the variant that placed it.
     await stack.gateway("/v1/feedback", { method: "POST", headers: { authorization: `Bearer ${CLIENT_KEY}` }, body: JSON.stringify({ request_id: "rank-1", position: 2, label: 1 }) });
     const joined = await eventually(async () => {
-      const res = await stack.admin.call<string>("GET", "/v1/models/ranker/logs?labels=only");
-      const rows = (res.body ?? "").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { request_id: string; variant: string; label: number });
+      const rows = await lakeRecords(stack, "ranker", { labels: "only" });
       return rows.length ? rows : undefined;
     });
     expect(joined.map((r) => [r.request_id, r.variant, r.label])).toEqual([["rank-1#2", body.ranking[2]!.variant, 1]]);

@@ -1,6 +1,7 @@
 // Bundles both workers exactly as `wrangler deploy` would (esbuild, `.wasm` imports precompiled),
 // without uploading, so the local stack, tests and benchmarks run the production bundles.
 import { execFileSync } from "node:child_process";
+import * as esbuild from "esbuild";
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -15,7 +16,31 @@ export const WORKERS = {
 export type WorkerKey = keyof typeof WORKERS;
 
 export function buildWorkers(): void {
+  buildDashboard();
   for (const [key, w] of Object.entries(WORKERS)) buildWorker(key, w.config);
+}
+
+/** Where the dashboard's bundle goes; the control-plane worker imports it as text modules. */
+export const DASHBOARD_DIST = join(ROOT, "control-plane/ui/dist");
+
+/**
+ * Bundles the dashboard (its TypeScript, the typed client, uPlot and their CSS) into one script
+ * and one stylesheet, so the worker serves it with no CDN. Named `.txt` so that wrangler
+ * imports them as text modules.
+ */
+export function buildDashboard(): void {
+  esbuild.buildSync({
+    entryPoints: { app: join(ROOT, "control-plane/ui/src/main.ts") },
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    outdir: DASHBOARD_DIST,
+    outExtension: { ".js": ".js.txt", ".css": ".css.txt" },
+    loader: { ".css": "css" },
+    logLevel: "warning",
+  });
 }
 
 export function buildWorker(key: string, config: string): void {
@@ -30,12 +55,16 @@ export function buildWorker(key: string, config: string): void {
 export function bundleModules(key: WorkerKey | string, entry = "index.js") {
   const dir = join(BUILD_DIR, key);
   if (!existsSync(join(dir, entry))) throw new Error(`${dir} has no bundle: run buildWorkers() first`);
-  const wasm = readdirSync(dir).filter((f) => f.endsWith(".wasm"));
+  const files = readdirSync(dir, { recursive: true, encoding: "utf8" });
+  const wasm = files.filter((f) => f.endsWith(".wasm"));
+  // Text modules (the dashboard's assets), as wrangler's default rules import `.txt` and `.html`.
+  const text = files.filter((f) => f.endsWith(".txt") || f.endsWith(".html"));
   return {
     modulesRoot: dir,
     modules: [
       { type: "ESModule" as const, path: join(dir, entry) },
       ...wasm.map((f) => ({ type: "CompiledWasm" as const, path: join(dir, f) })),
+      ...text.map((f) => ({ type: "Text" as const, path: join(dir, f) })),
     ],
   };
 }

@@ -1,8 +1,8 @@
 // The `demo` model: two real versions (logistic regression and an MLP) over the same features,
 // every feature with a default, so a request carrying only a unit gets an answer.
-import { encodeRows, sha256Hex, type FeatureSpec, type RawRow, type VersionMetadata } from "@verge/shared";
+import { encodeRows, sha256Hex, versionViewSchema, type FeatureSpec, type RawRow, type VersionMetadata } from "@verge/shared";
 import { logisticRegressionModel, mlpModel } from "@verge/shared/onnx/writer";
-import type { AdminClient } from "./admin.ts";
+import type { ControlPlaneClient } from "@verge/client";
 
 export const DEMO_FEATURE_SPEC: FeatureSpec = {
   input: "input",
@@ -61,14 +61,14 @@ export function demoExpected(kind: "lr" | "mlp", row: RawRow): number {
  * Creates `demo` with both versions deployed 50/50 and a client key. Each step checks what is
  * already there, so a second start, or one after a crash part-way, finishes the job.
  */
-export async function seedDemo(admin: AdminClient, clientKey: string): Promise<string[]> {
+export async function seedDemo(admin: ControlPlaneClient, clientKey: string): Promise<string[]> {
   const done: string[] = [];
-  const model = await admin.call("POST", "/v1/models", { name: "demo", task: "binary_classification", description: "Churn demo: two versions, 50/50" });
+  const model = await admin.raw("POST", "/v1/models", { name: "demo", task: "binary_classification", description: "Churn demo: two versions, 50/50" });
   if (model.status === 201) done.push("model");
   else if (model.status !== 409) throw new Error(`creating demo: ${model.status} ${JSON.stringify(model.body)}`);
 
   const { lr, mlp } = demoArtifacts();
-  const have = await admin.ok<{ versions: { version: number; sha256: string }[] }>("GET", "/v1/models/demo/versions");
+  const have = await admin.ok("GET", "/v1/models/demo/versions");
   const versionOf = async (kind: "lr" | "mlp", bytes: Uint8Array) => {
     const sha = await sha256Hex(bytes);
     const found = have.versions.find((v) => v.sha256 === sha);
@@ -79,12 +79,12 @@ export async function seedDemo(admin: AdminClient, clientKey: string): Promise<s
   const v1 = await versionOf("lr", lr);
   const v2 = await versionOf("mlp", mlp);
 
-  const aliases = await admin.ok<{ aliases: { alias: string }[] }>("GET", "/v1/models/demo/aliases");
+  const aliases = await admin.ok("GET", "/v1/models/demo/aliases");
   if (!aliases.aliases.some((a) => a.alias === "production")) {
     await admin.ok("PUT", "/v1/models/demo/aliases/production", { version: v1, reason: "initial" });
     done.push("alias");
   }
-  if ((await admin.call("GET", "/v1/models/demo/deployment")).status === 404) {
+  if ((await admin.raw("GET", "/v1/models/demo/deployment")).status === 404) {
     await admin.ok("PUT", "/v1/models/demo/deployment", {
       variants: [
         { name: "control", alias: "production", weight: 5000 },
@@ -93,8 +93,23 @@ export async function seedDemo(admin: AdminClient, clientKey: string): Promise<s
     });
     done.push("deployment");
   }
-  const key = await admin.call("POST", "/v1/keys", { name: "demo client", models: ["demo"], key: clientKey });
+  const key = await admin.raw("POST", "/v1/keys", { name: "demo client", models: ["demo"], key: clientKey });
   if (key.status === 201) done.push("client key");
   else if (key.status !== 409) throw new Error(`creating the demo key: ${key.status} ${JSON.stringify(key.body)}`);
   return done;
+}
+
+/** A version as the registry presents it (checked against the contract, as the origin's client will). */
+export function registeredVersion(sha256: string, size: number, width: number) {
+  return versionViewSchema.parse({
+    runtime: "origin",
+    inputs: [{ name: "input", shape: [-1, width] }],
+    outputs: [{ name: "probability", shape: [-1, 1] }],
+    feature_spec: { features: Array.from({ length: width }, (_, i) => ({ name: `f${i}`, type: "number", default: 0 })) },
+    version: 1,
+    sha256,
+    size,
+    created_at: "2026-11-01T00:00:00.000Z",
+    created_by: "test",
+  });
 }

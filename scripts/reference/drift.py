@@ -1,4 +1,12 @@
-"""Reference values for shared/src/drift.ts, computed independently with NumPy and SciPy.
+"""Reference values for shared/src/drift.ts.
+
+Two kinds, kept apart so tests can say which they check:
+- from SciPy's own routines: Jensen-Shannon (scipy.spatial.distance.jensenshannon), chi-square
+  (scipy.stats.chi2_contingency), the Kolmogorov distribution (scipy.stats.kstwobign), PSI as the
+  symmetrised relative entropy (scipy.special.rel_entr), and the two-sample KS statistic and its
+  exact p-value (scipy.stats.ks_2samp on the samples the histograms stand for);
+- the same formulas as shared/src/drift.ts, re-typed in NumPy: PSI, the binned KS statistic and
+  the KS p-value with Stephens' lambda correction (these only catch typing slips).
 
 Run: python3 scripts/reference/drift.py > shared/test-vectors/drift-reference.json
 """
@@ -6,7 +14,8 @@ import json
 
 import numpy as np
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2_contingency, kstwobign
+from scipy.special import rel_entr
+from scipy.stats import chi2_contingency, ks_2samp, kstwobign
 
 EPS = 1e-4
 cases = [
@@ -31,9 +40,14 @@ for ref, cur in cases:
     d = float(np.max(np.abs(c1 - c2)))
     ne = sum(ref) * sum(cur) / (sum(ref) + sum(cur))
     lam = (np.sqrt(ne) + 0.12 + 0.11 / np.sqrt(ne)) * d
+    # Independent of the formula above: PSI is the relative entropy taken both ways.
+    psi_scipy = float(np.sum(rel_entr(a, e) + rel_entr(e, a)))
+    # The samples the histograms count (bin index as the value), through SciPy's own KS test.
+    ks = ks_2samp(np.repeat(np.arange(len(ref)), ref), np.repeat(np.arange(len(cur)), cur), method="exact")
     out.append({
         "reference": ref, "current": cur,
         "psi": psi, "js": js,
+        "scipy": {"psi_rel_entr": psi_scipy, "ks_statistic": float(ks.statistic), "ks_p_exact": float(ks.pvalue)},
         "chi2": {"statistic": float(chi.statistic), "dof": int(chi.dof), "p_value": float(chi.pvalue)},
         "ks": {"statistic": d, "p_value": float(kstwobign.sf(lam))},
     })

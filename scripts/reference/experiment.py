@@ -1,4 +1,10 @@
-"""Reference values for shared/src/experiment.ts, computed independently with SciPy and NumPy.
+"""Reference values for shared/src/experiment.ts.
+
+- SciPy's own routines: the sample-ratio-mismatch chi-square (scipy.stats.chisquare), and the
+  mSPRT mixture likelihood ratio integrated numerically (scipy.integrate.quad over
+  scipy.stats.norm densities), which checks the closed form rather than re-typing it.
+- Re-typed formulas (they only catch typing slips): the sample size per arm (with norm.ppf) and the
+  mSPRT closed form. Simulations in shared/test/experiment.test.ts check what they claim.
 
 Run: python3 scripts/reference/experiment.py > shared/test-vectors/experiment-reference.json
 """
@@ -6,6 +12,7 @@ import json
 import math
 
 import numpy as np
+from scipy.integrate import quad
 from scipy.stats import chisquare, norm
 
 sample_size = []
@@ -28,6 +35,12 @@ for a, b, tau2 in [((100, 1000), (120, 1000), 1e-4), ((500, 10000), (560, 10000)
     v = pa * (1 - pa) / a[1] + pb * (1 - pb) / b[1]
     theta = pb - pa
     lam = np.sqrt(v / (v + tau2)) * np.exp(theta**2 * tau2 / (2 * v * (v + tau2)))
-    msprt.append({"a": list(a), "b": list(b), "tau2": tau2, "effect": theta, "p_value": float(min(1.0, 1 / lam))})
+    # The definition, integrated: the likelihood of the observed effect under theta ~ N(0, tau2),
+    # over its likelihood under theta = 0.
+    sd = math.sqrt(v)
+    ratio = lambda t: norm.pdf(theta, loc=t, scale=sd) / norm.pdf(theta, loc=0, scale=sd) * norm.pdf(t, loc=0, scale=math.sqrt(tau2))
+    width = 40 * max(sd, math.sqrt(tau2))
+    lam_quad, _ = quad(ratio, theta - width, theta + width, points=[0.0, theta], limit=200, epsabs=0, epsrel=1e-12)
+    msprt.append({"a": list(a), "b": list(b), "tau2": tau2, "effect": theta, "p_value": float(min(1.0, 1 / lam)), "scipy_p_value_quad": float(min(1.0, 1 / lam_quad))})
 
 print(json.dumps({"generated_by": "scripts/reference/experiment.py (scipy, numpy)", "sample_size": sample_size, "srm": srm, "msprt": msprt}, indent=1))

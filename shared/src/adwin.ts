@@ -7,6 +7,8 @@ export interface AdwinState {
   window: number[];
   /** Items seen since the last check. */
   pending: number;
+  /** Items ever added (absent in states saved before it was kept). */
+  seen?: number;
 }
 
 export interface AdwinOptions {
@@ -19,7 +21,7 @@ export interface AdwinOptions {
 }
 
 export function emptyAdwin(): AdwinState {
-  return { window: [], pending: 0 };
+  return { window: [], pending: 0, seen: 0 };
 }
 
 export interface AdwinChange {
@@ -37,6 +39,7 @@ export function adwinAdd(state: AdwinState, values: readonly number[], o: AdwinO
   const minSide = o.minSide ?? 30;
   let change: AdwinChange | undefined;
   for (const v of values) {
+    state.seen = (state.seen ?? 0) + 1;
     state.window.push(v);
     if (state.window.length > maxLength) state.window.shift();
     if (++state.pending < stride) continue;

@@ -79,3 +79,18 @@ export function aucFromBins(positives: readonly number[], negatives: readonly nu
   }
   return area / (P * N);
 }
+
+/**
+ * Wilson score interval for a proportion k/n at confidence 1 − α (default 95%): unlike the
+ * normal approximation it stays inside [0, 1] and behaves at small n and rates near 0 or 1,
+ * which error rates usually are. `undefined` for n = 0.
+ */
+export function wilsonInterval(k: number, n: number, alpha = 0.05): { low: number; high: number } | undefined {
+  if (n <= 0) return undefined;
+  const z = jStat.normal.inv(1 - alpha / 2, 0, 1);
+  const p = k / n;
+  const z2 = z * z;
+  const center = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  return { low: Math.max(0, center - half), high: Math.min(1, center + half) };
+}

@@ -1,9 +1,11 @@
-// The HTTP edge every part shares: one error handler and request validation with shared schemas.
+// The HTTP edge every part shares: one error handler and request validation with shared schemas
+// (each validator also documents its schema for the OpenAPI document).
 import type { Context } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import { validator } from "hono/validator";
 import type { z } from "zod";
 import { ApiError, validationError } from "./errors.ts";
+import { documentRequest } from "./openapi.ts";
 
 /** Errors that mean "someone changed this concurrently" or "it already exists". */
 const CONFLICTS: readonly [RegExp, string][] = [
@@ -25,11 +27,29 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError("internal", "internal error");
 }
 
-/** The one `onError` for a Hono app: the shared shape out, internals only in the log. */
+/** Whether a path belongs to the Open Inference Protocol, whose clients expect its own error body. */
+export const isOipPath = (path: string) => path === "/v2" || path.startsWith("/v2/");
+
+/**
+ * The error as the Open Inference Protocol's clients read it, `{"error": "<message>"}`, with
+ * Verge's code alongside; same status as the shared shape.
+ */
+export function oipErrorResponse(apiError: ApiError): Response {
+  const res = apiError.toResponse();
+  return new Response(JSON.stringify({ error: apiError.message, code: apiError.code }), { status: res.status, headers: res.headers });
+}
+
+/** The one `onError` for a Hono app: the shared shape out (the protocol's under `/v2`), internals only in the log. */
 export function onError(err: Error, c: Context): Response {
   const apiError = toApiError(err);
   if (apiError.code === "internal") console.error(`${c.req.method} ${c.req.path} failed:`, err);
-  return apiError.toResponse();
+  return isOipPath(c.req.path) ? oipErrorResponse(apiError) : apiError.toResponse();
+}
+
+/** The one `notFound`: a 404 in the shared shape (the protocol's under `/v2`). */
+export function notFound(c: Context): Response {
+  const apiError = new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`);
+  return isOipPath(c.req.path) ? oipErrorResponse(apiError) : apiError.toResponse();
 }
 
 /**
@@ -39,9 +59,10 @@ export function onError(err: Error, c: Context): Response {
  * app.post("/v1/models", validate("json", createModelSchema), (c) => c.json(c.req.valid("json")))
  */
 export function validate<T extends z.ZodType, Target extends "query" | "param" | "header">(target: Target, schema: T) {
-  return zValidator(target, schema, (result) => {
+  const middleware = zValidator(target, schema, (result) => {
     if (!result.success) throw validationError(result.error as unknown as z.ZodError, target);
   });
+  return documentRequest(middleware, target, schema);
 }
 
 /**
@@ -52,7 +73,7 @@ export function validate<T extends z.ZodType, Target extends "query" | "param" |
  * app.post("/v1/models", jsonBody(createModelSchema), (c) => c.json(c.req.valid("json")))
  */
 export function jsonBody<T extends z.ZodType>(schema: T) {
-  return validator("json", async (value, c): Promise<z.output<T>> => {
+  const middleware = validator("json", async (value, c): Promise<z.output<T>> => {
     let raw: unknown = value;
     if (!/^application\/([a-z0-9.+-]+\+)?json/i.test(c.req.header("content-type") ?? "")) {
       const text = await c.req.text();
@@ -66,4 +87,5 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
     if (!result.success) throw validationError(result.error as unknown as z.ZodError, "body");
     return result.data as z.output<T>;
   });
+  return documentRequest(middleware, "json", schema);
 }

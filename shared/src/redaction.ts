@@ -2,7 +2,7 @@
 // replaced by a salted sha256 so equal values still compare equal without being readable.
 import { sha256Hex } from "./crypto.ts";
 import type { LogRecord } from "./schemas/log-record.ts";
-import type { Redaction } from "./schemas/monitoring.ts";
+import type { Redaction } from "./schemas/logging.ts";
 
 export interface RedactionPolicy {
   redact: readonly Redaction[];

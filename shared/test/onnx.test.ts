@@ -3,6 +3,7 @@ import * as ort from "onnxruntime-node";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../src/errors.ts";
+import { onnx } from "../src/onnx/proto.ts";
 import { readModelIo } from "../src/onnx/reader.ts";
 import { logisticRegressionModel, mlpModel } from "../src/onnx/writer.ts";
 
@@ -51,17 +52,69 @@ describe("ONNX writer", () => {
     expect(io.outputs).toEqual([{ name: "p", shape: [-1, 1], datatype: "FP32" }]);
   });
 
-  it("refuses bytes that are not an ONNX model", () => {
+  /** The error `readModelIo` throws for `bytes`, or undefined when it accepts them. */
+  const refusal = (bytes: Uint8Array): unknown => {
+    try {
+      readModelIo(bytes);
+      return undefined;
+    } catch (err) {
+      return err;
+    }
+  };
+
+  it("refuses random bytes with a 400, whatever they decode to", () => {
+    // A graph with nodes and outputs does not arise from random bytes: every one must be refused.
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 256 }), (bytes) => {
-        try {
-          readModelIo(bytes);
-        } catch (err) {
-          expect(err).toBeInstanceOf(ApiError);
-          expect((err as ApiError).status).toBe(400);
-        }
+        const err = refusal(bytes);
+        expect(err).toBeInstanceOf(ApiError);
+        expect((err as ApiError).status).toBe(400);
+        expect((err as ApiError).message).toMatch(/^artifact: not an ONNX model/);
       }),
     );
     expect(() => readModelIo(new TextEncoder().encode("not a model"))).toThrow(/artifact: not an ONNX model/);
+  });
+
+  it("refuses well-formed protobuf that is not a usable model (no graph, no nodes or no outputs)", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          irVersion: fc.integer({ min: 0, max: 12 }),
+          producerName: fc.string({ maxLength: 20 }),
+          graph: fc.option(fc.record({ name: fc.string({ maxLength: 10 }), nodes: fc.boolean(), outputs: fc.boolean() }).filter((g) => !(g.nodes && g.outputs)), { nil: undefined }),
+        }),
+        (m) => {
+          const bytes = onnx.ModelProto.encode(
+            onnx.ModelProto.create({
+              irVersion: m.irVersion,
+              producerName: m.producerName,
+              ...(m.graph
+                ? {
+                    graph: onnx.GraphProto.create({
+                      name: m.graph.name,
+                      node: m.graph.nodes ? [onnx.NodeProto.create({ opType: "Identity", input: ["x"], output: ["y"] })] : [],
+                      output: m.graph.outputs ? [onnx.ValueInfoProto.create({ name: "y" })] : [],
+                    }),
+                  }
+                : {}),
+            }),
+          ).finish();
+          const err = refusal(bytes);
+          expect(err).toBeInstanceOf(ApiError);
+          expect((err as ApiError).status).toBe(400);
+          expect((err as ApiError).message).toBe("artifact: not an ONNX model (no graph, nodes or outputs)");
+        },
+      ),
+    );
+  });
+
+  it("accepts every model the writer produces", () => {
+    fc.assert(
+      fc.property(fc.array(fc.float({ min: -2, max: 2, noNaN: true }), { minLength: 1, maxLength: 8 }), (w) => {
+        expect(refusal(logisticRegressionModel(w, 0))).toBeUndefined();
+        expect(readModelIo(logisticRegressionModel(w, 0)).inputs).toEqual([{ name: "input", shape: [-1, w.length], datatype: "FP32" }]);
+      }),
+      { numRuns: 30 },
+    );
   });
 });

@@ -6,6 +6,8 @@ import { Hono } from "hono";
 import * as ort from "onnxruntime-node";
 import { ApiError, batchPredictionsSchema, isLogsDataset, materializeSchema, type OnlineStore, type TableDataset } from "@verge/shared";
 import { jsonBody, onError } from "@verge/shared/http";
+import { trainerApi as api } from "@verge/shared/api/trainer";
+import { describe } from "@verge/shared/openapi";
 import { upstashStore } from "@verge/shared/online-store/upstash";
 import { algorithms } from "./algorithms/index.ts";
 import type { Config } from "./config.ts";
@@ -77,12 +79,12 @@ export function trainerApi(services: TrainerServices) {
     })
     .route("/v1/jobs", jobRoutes(services.runner))
     .route("/v1/playbooks", playbookRoutes(services.playbooks, services.registry, `${publicUrl}/hooks/alerts`))
-    .post("/v1/materialize", jsonBody(materializeSchema), async (c) => {
+    .post("/v1/materialize", describe(api.materialize), jsonBody(materializeSchema), async (c) => {
       const online = requireOnline(services);
       const request = c.req.valid("json");
       return c.json(await withOfflineStore(offlineStoreOptions(services.config), (offline) => materialize(offline, online, request, services.config.VERGE_TRAINER_STATE)));
     })
-    .post("/v1/batch-predictions", jsonBody(batchPredictionsSchema), async (c) => {
+    .post("/v1/batch-predictions", describe(api.batchPredictions), jsonBody(batchPredictionsSchema), async (c) => {
       const online = requireOnline(services);
       const request = c.req.valid("json");
       const version = await services.registry.version(request.model, request.version);

@@ -37,6 +37,10 @@ const configSchema = z.object({
   VERGE_S3_REGION: z.string().default("auto"),
   VERGE_S3_ACCESS_KEY_ID: z.string().optional(),
   VERGE_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Where DuckDB keeps its extensions (httpfs, for S3); DuckDB's own default (~/.duckdb/extensions) when unset. */
+  VERGE_DUCKDB_EXTENSION_DIR: z.string().min(1).optional(),
+  /** Where DuckDB installs missing extensions from: a mirror, for nodes without internet access. */
+  VERGE_DUCKDB_EXTENSION_REPOSITORY: z.string().min(1).optional(),
   /** Where jobs, their reports and artifacts, and materialization watermarks are kept. */
   VERGE_TRAINER_STATE: z.string().min(1).default(".verge/trainer"),
   /** Recorded as each trained version's `code_version`; the git commit when unset. */

@@ -2,6 +2,7 @@
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { InferenceSession } from "onnxruntime-node";
+import { openApiDocument, referencePage } from "@verge/shared/openapi";
 import { loadConfig, type Config } from "./config.ts";
 import { batcher, policyFromConfig } from "./serving/batcher.ts";
 import { originMetrics } from "./serving/metrics.ts";
@@ -24,6 +25,10 @@ export function buildOrigin(config: Config, options: OriginOptions = {}) {
   const services: OriginServices = { models, metrics, batches: batcher(policyFromConfig(config), metrics.batchHooks), readiness: { state: "starting" } };
   const app = originApp(config, services);
   for (const extra of options.extraRoutes ?? []) app.route(extra.path, extra.app);
+  let doc: ReturnType<typeof openApiDocument> | undefined;
+  const document = () => (doc ??= openApiDocument(app, { title: "Verge trainer and origin", description: "Training jobs, materialization, batch predictions and playbooks (trainer token); the Open Inference Protocol for heavy models (signed)." }));
+  app.get("/openapi.json", async (c) => c.json(await document()));
+  app.get("/docs", async (c) => c.html(referencePage(await document())));
   return { app, services };
 }
 

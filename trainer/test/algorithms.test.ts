@@ -112,8 +112,12 @@ for (const c of cases) {
         const best = auc(test.y, test.truth);
         expect(auc(test.y, predicted)).toBeGreaterThan(best - 0.01);
       } else {
-        expect(rmse(test.truth, test.truth)).toBe(0);
-        expect(rmse(test.y, predicted)).toBeLessThan(NOISE_SD * (c.algorithm === "logreg" ? 1.02 : 1.1));
+        // The truth itself misses by the noise alone; the model may miss by little more, because
+        // it lies close to the truth (distance measured against the noise-free mean).
+        const best = rmse(test.y, test.truth);
+        expect(best).toBeCloseTo(NOISE_SD, 2);
+        expect(rmse(test.y, predicted)).toBeLessThan(best * (c.algorithm === "logreg" ? 1.02 : 1.1));
+        expect(rmse(test.truth, predicted)).toBeLessThan(c.algorithm === "logreg" ? 0.05 : 0.25);
       }
     });
 

@@ -1,12 +1,13 @@
-// Evaluation metrics against reference values computed independently with NumPy and SciPy
-// (scripts/reference/metrics.py → shared/test-vectors/metrics.json).
+// Evaluation metrics against scripts/reference/metrics.py (→ shared/test-vectors/metrics.json):
+// AUC from SciPy's own Mann–Whitney U; log loss, accuracy, ECE, RMSE and MAE from their
+// definitions written again in NumPy (those catch slips in the definitions, not more).
 import { describe, expect, it } from "vitest";
 import reference from "../../shared/test-vectors/metrics.json" with { type: "json" };
 import { seededRandom } from "../src/algorithms/common.ts";
 import { evaluate } from "../src/evaluate/evaluate.ts";
 import { accuracy, auc, calibration, LOG_LOSS_EPSILON, logLoss, mae, rmse, rocAuc, type Calibration } from "../src/evaluate/metrics.ts";
 
-describe("metrics match NumPy and SciPy", () => {
+describe("metrics: AUC against SciPy's Mann–Whitney U, the others against their definitions in NumPy", () => {
   it("uses the documented clipping epsilon", () => expect(reference.epsilon).toBe(LOG_LOSS_EPSILON));
 
   for (const [i, c] of reference.cases.entries()) {

@@ -1,13 +1,16 @@
 // Heavy-model serving on the origin: the dynamic batcher against real onnxruntime-node sessions,
-// and the HTTP app (metrics, readiness, model metadata, signed infer) over a stand-in registry.
-import { describe, expect, it } from "vitest";
+// and the HTTP app (metrics, readiness, model metadata, signed infer) over the real control plane.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { ApiError, sha256Hex, signRequest } from "@verge/shared";
+import { conforms, oipErrorOf, protocol } from "../../test/oip-protocol.ts";
 import { logisticRegressionModel, mlpModel } from "@verge/shared/onnx/writer";
 import { loadConfig } from "../src/config.ts";
 import { buildOrigin, startOrigin } from "../src/server.ts";
 import { batcher, type BatchPolicy, type BatchSession, type Feeds } from "../src/serving/batcher.ts";
 import { freePort } from "../../scripts/lib/redis-server.ts";
+import { demoMetadata } from "../../scripts/lib/demo.ts";
+import { ADMIN_TOKEN, testStack, type TestStack } from "../../test/helpers.ts";
 
 const SECRET = "origin-secret-0123456789abcdef";
 const WIDTH = 6;
@@ -130,24 +133,27 @@ describe("dynamic batching", () => {
   });
 });
 
-// The origin app over a stand-in registry (the registry itself is tested in the control plane).
+// The origin app over the real control plane (in miniflare, on its own port): models and their
+// artifacts come from the registry, verified by sha256.
 const W = [0.05, 0.2, 0.5, -0.3, 0.1, 0.4];
 const lr = logisticRegressionModel(W, 0.3);
-async function fakeRegistry(): Promise<typeof fetch> {
-  const meta = JSON.stringify({ sha256: await sha256Hex(lr) });
-  return (async (input: string | URL | Request) => {
-    const path = new URL(typeof input === "string" || input instanceof URL ? input : input.url).pathname;
-    if (path === "/v1/models/churn/versions/1") return new Response(meta, { headers: { "content-type": "application/json" } });
-    if (path === "/v1/models/churn/versions/1/artifact") return new Response(lr as Uint8Array<ArrayBuffer>);
-    return Response.json({ error: { code: "not_found", message: "no such model" } }, { status: 404 });
-  }) as typeof fetch;
-}
+let stack: TestStack;
+let cpUrl: string;
+beforeAll(async () => {
+  const cpPort = await freePort();
+  stack = await testStack({ ports: { gateway: await freePort(), controlPlane: cpPort } });
+  cpUrl = `http://127.0.0.1:${cpPort}`;
+  await stack.admin.ok("POST", "/v1/models", { name: "churn", task: "binary_classification" });
+  // Version 1 serves; version 2's stored bytes are swapped behind the registry's back below.
+  for (const bias of [0.3, -0.3]) await stack.admin.uploadVersion("churn", logisticRegressionModel(W, bias), { ...demoMetadata("lr"), runtime: "origin" });
+});
+afterAll(() => stack?.dispose());
 const config = (env: Record<string, string> = {}) =>
-  loadConfig({ VERGE_CONTROL_PLANE_TOKEN: "t", VERGE_ORIGIN_SECRET: SECRET, VERGE_EXECUTION_PROVIDER: "cpu", VERGE_BATCHING: '{"churn":{"max_batch_size":32,"max_queue_delay_ms":5}}', ...env });
+  loadConfig({ VERGE_CONTROL_PLANE_URL: cpUrl, VERGE_CONTROL_PLANE_TOKEN: ADMIN_TOKEN, VERGE_ORIGIN_SECRET: SECRET, VERGE_EXECUTION_PROVIDER: "cpu", VERGE_BATCHING: '{"churn":{"max_batch_size":32,"max_queue_delay_ms":5}}', ...env });
 const expected = (x: number[]) => 1 / (1 + Math.exp(-x.reduce((s, v, i) => s + v * W[i]!, 0.3)));
 
-async function signedInfer(app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, rows: number[][], secret = SECRET) {
-  const path = "/v2/models/churn/versions/1/infer";
+async function signedInfer(app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, rows: number[][], secret = SECRET, version = 1) {
+  const path = `/v2/models/churn/versions/${version}/infer`;
   const body = JSON.stringify({ inputs: [{ name: "input", shape: [rows.length, WIDTH], datatype: "FP32", data: rows }] });
   return app.request(path, { method: "POST", headers: { "content-type": "application/json", ...(await signRequest(secret, "POST", path, body)) }, body });
 }
@@ -166,20 +172,21 @@ describe("the origin app", () => {
   });
 
   it("is ready only between start and drain", async () => {
-    const { app, services } = buildOrigin(config(), { fetcher: await fakeRegistry() });
+    const { app, services } = buildOrigin(config());
     expect((await app.request("/v2/health/ready")).status).toBe(503);
     services.readiness.state = "ready";
     expect(await (await app.request("/v2/health/ready")).json()).toEqual({ ready: true });
     services.readiness.state = "draining";
     const res = await app.request("/v2/health/ready");
     expect(res.status).toBe(503);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unavailable");
+    expect((await oipErrorOf(res)).code).toBe("unavailable");
   });
 
-  it("answers model readiness and metadata from the session, 404 in the shared shape for unknown models", async () => {
-    const { app } = buildOrigin(config(), { fetcher: await fakeRegistry() });
+  it("answers server, model readiness and metadata as the protocol documents them, and 404 in its error shape for unknown models", async () => {
+    const { app } = buildOrigin(config());
+    expect(await conforms(await app.request("/v2"), protocol.serverMetadata)).toEqual({ name: "verge-origin", version: "1", extensions: [] });
     expect(await (await app.request("/v2/models/churn/versions/1/ready")).json()).toEqual({ name: "churn", ready: true });
-    expect(await (await app.request("/v2/models/churn/versions/1")).json()).toEqual({
+    expect(await conforms(await app.request("/v2/models/churn/versions/1"), protocol.modelMetadata)).toEqual({
       name: "churn",
       versions: ["1"],
       platform: "onnxruntime",
@@ -188,21 +195,26 @@ describe("the origin app", () => {
     });
     const missing = await app.request("/v2/models/other/versions/3/ready");
     expect(missing.status).toBe(404);
-    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
+    expect((await oipErrorOf(missing)).code).toBe("not_found");
+    expect((await oipErrorOf(await app.request("/v2/no/such/route"))).code).toBe("not_found");
   });
 
   it("batches signed infer requests and counts them in /metrics", async () => {
-    const { app } = buildOrigin(config(), { fetcher: await fakeRegistry() });
+    const { app } = buildOrigin(config());
     const inputs = Array.from({ length: 8 }, (_, i) => [i, 2, 1, 0, 0, 1]);
     const responses = await Promise.all(inputs.map((x) => signedInfer(app, [x])));
     for (const [i, res] of responses.entries()) {
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { outputs: { shape: number[]; data: number[] }[] };
+      const body = await conforms(res, protocol.inferenceResponse);
       expect(body.outputs[0]!.shape).toEqual([1, 1]);
       expect(body.outputs[0]!.data[0]).toBeCloseTo(expected(inputs[i]!), 6);
     }
-    expect((await signedInfer(app, [[1, 2, 3]])).status).toBe(400);
-    expect((await signedInfer(app, [inputs[0]!], "another-secret-0123456789")).status).toBe(401);
+    const refused = await signedInfer(app, [[1, 2, 3]]);
+    expect(refused.status).toBe(400);
+    expect((await oipErrorOf(refused)).code).toBe("bad_request");
+    const unsigned = await signedInfer(app, [inputs[0]!], "another-secret-0123456789");
+    expect(unsigned.status).toBe(401);
+    expect((await oipErrorOf(unsigned)).message).toMatch(/signature/);
 
     const res = await app.request("/metrics");
     expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -221,10 +233,34 @@ describe("the origin app", () => {
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
   });
 
+  it("refuses an artifact whose bytes do not match the registry's sha256, and serves it once they do", async () => {
+    const meta = await stack.admin.ok("GET", "/v1/models/churn/versions/2");
+    const bucket = await stack.mf.getR2Bucket("ARTIFACTS", "verge-control-plane");
+    const key = `artifacts/churn/${meta.sha256}.onnx`;
+    const genuine = new Uint8Array(await (await bucket.get(key))!.arrayBuffer());
+    expect(await sha256Hex(genuine)).toBe(meta.sha256);
+    // Storage now holds another (valid, runnable) model under version 2's key.
+    await bucket.put(key, logisticRegressionModel(W, 5));
+    const { app } = buildOrigin(config());
+    try {
+      for (const res of [await signedInfer(app, [[1, 2, 1, 0, 0, 1]], SECRET, 2), await app.request("/v2/models/churn/versions/2/ready")]) {
+        expect(res.status).toBe(503);
+        expect(await oipErrorOf(res)).toEqual({ code: "unavailable", message: "artifact of churn v2 failed verification (sha256 mismatch)" });
+      }
+    } finally {
+      await bucket.put(key, genuine);
+    }
+    // The same origin loads it once the genuine bytes are back (a refused load is not cached).
+    const res = await signedInfer(app, [[1, 2, 1, 0, 0, 1]], SECRET, 2);
+    expect(res.status).toBe(200);
+    const z = [1, 2, 1, 0, 0, 1].reduce((s, v, i) => s + v * W[i]!, -0.3);
+    expect(((await res.json()) as { outputs: { data: number[] }[] }).outputs[0]!.data[0]).toBeCloseTo(1 / (1 + Math.exp(-z)), 6);
+  });
+
   it("listens, mounts extra routes, and drains on close", async () => {
     const { Hono } = await import("hono");
     const port = await freePort();
-    const origin = await startOrigin(config({ PORT: String(port) }), { fetcher: await fakeRegistry(), extraRoutes: [{ path: "/v1/jobs", app: new Hono().get("/", (c) => c.json({ jobs: [] })) }] });
+    const origin = await startOrigin(config({ PORT: String(port) }), { extraRoutes: [{ path: "/v1/jobs", app: new Hono().get("/", (c) => c.json({ jobs: [] })) }] });
     expect((await fetch(`http://127.0.0.1:${port}/v2/health/ready`)).status).toBe(200);
     expect(await (await fetch(`http://127.0.0.1:${port}/v1/jobs`)).json()).toEqual({ jobs: [] });
     expect((await fetch(`http://127.0.0.1:${port}/v1/nothing`)).status).toBe(404);
@@ -235,8 +271,8 @@ describe("the origin app", () => {
 
   it("refuses to start on a port already taken", async () => {
     const port = await freePort();
-    const first = await startOrigin(config({ PORT: String(port) }), { fetcher: await fakeRegistry() });
-    await expect(startOrigin(config({ PORT: String(port) }), { fetcher: await fakeRegistry() })).rejects.toThrow(/EADDRINUSE/);
+    const first = await startOrigin(config({ PORT: String(port) }));
+    await expect(startOrigin(config({ PORT: String(port) }))).rejects.toThrow(/EADDRINUSE/);
     await first.close();
   });
 });

@@ -1,23 +1,19 @@
 // Alerts (list, acknowledge) and webhooks (register, list, revoke).
 import { and, desc, eq, isNull, type SQL } from "drizzle-orm";
-import { z } from "zod";
-import { ApiError, nameSchema, randomToken } from "@verge/shared";
+import { alertIdParamSchema, alertQuerySchema, ApiError, createWebhookSchema, idParamSchema, randomToken } from "@verge/shared";
 import { auditEntry, db } from "../db/client.ts";
-import { alerts, webhooks } from "../db/schema.ts";
+import { alerts, deliveries, webhooks } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { presentAlert } from "./service.ts";
 
-export const alertQuery = z.object({
-  status: z.enum(["open", "acknowledged", "resolved"]).optional(),
-  model: nameSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
-const idParam = z.object({ id: z.coerce.number().int().positive() });
-export const createWebhookSchema = z.object({ url: z.url({ protocol: /^https?$/ }).max(2048) });
+export const alertQuery = alertQuerySchema;
+const idParam = alertIdParamSchema;
+export { createWebhookSchema };
 
 export const alertRoutes = newApp()
-  .get("/", requireRole("viewer"), validate("query", alertQuery), async (c) => {
+  .get("/", guard(api.listAlerts), validate("query", alertQuery), async (c) => {
     const q = c.req.valid("query");
     const where: SQL[] = [];
     if (q.status) where.push(eq(alerts.status, q.status));
@@ -25,7 +21,7 @@ export const alertRoutes = newApp()
     const rows = await db(c.env).select().from(alerts).where(where.length ? and(...where) : undefined).orderBy(desc(alerts.id)).limit(q.limit).all();
     return c.json({ alerts: rows.map(presentAlert) });
   })
-  .post("/:id/ack", requireRole("operator"), validate("param", idParam), async (c) => {
+  .post("/:id/ack", guard(api.ackAlert), validate("param", idParam), async (c) => {
     const d = db(c.env);
     const { id } = c.req.valid("param");
     const row = await d.select().from(alerts).where(eq(alerts.id, id)).get();
@@ -40,7 +36,7 @@ export const alertRoutes = newApp()
   });
 
 export const webhookRoutes = newApp()
-  .post("/", requireRole("admin"), jsonBody(createWebhookSchema), async (c) => {
+  .post("/", guard(api.createWebhook), jsonBody(createWebhookSchema), async (c) => {
     const d = db(c.env);
     const { url } = c.req.valid("json");
     const id = randomToken("wh", 8);
@@ -49,11 +45,21 @@ export const webhookRoutes = newApp()
     await d.batch([d.insert(webhooks).values({ id, url, secret }), auditEntry(d, { actor: c.get("principal").actor, action: "webhook.create", target: `webhooks/${id}`, after: { url } })]);
     return c.json({ id, url, secret }, 201);
   })
-  .get("/", requireRole("admin"), async (c) => {
+  .get("/", guard(api.listWebhooks), async (c) => {
     const rows = await db(c.env).select().from(webhooks).where(isNull(webhooks.revokedAt)).all();
     return c.json({ webhooks: rows.map((w) => ({ id: w.id, url: w.url, created_at: w.createdAt })) });
   })
-  .delete("/:id", requireRole("admin"), validate("param", z.object({ id: z.string().min(1).max(64) })), async (c) => {
+  // The delivery outbox of one webhook, newest first: what was sent, retried or given up.
+  .get("/:id/deliveries", guard(api.webhookDeliveries), validate("param", idParamSchema), async (c) => {
+    const d = db(c.env);
+    const { id } = c.req.valid("param");
+    if (!(await d.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.id, id)).get())) throw new ApiError("not_found", `webhook "${id}" does not exist`);
+    const rows = await d.select().from(deliveries).where(eq(deliveries.webhookId, id)).orderBy(desc(deliveries.id)).limit(100).all();
+    return c.json({
+      deliveries: rows.map((r) => ({ alert_id: r.alertId, status: r.status, attempts: r.attempts, next_attempt_at: r.status === "pending" ? new Date(r.nextAttemptAt).toISOString() : null, last_error: r.lastError })),
+    });
+  })
+  .delete("/:id", guard(api.revokeWebhook), validate("param", idParamSchema), async (c) => {
     const d = db(c.env);
     const { id } = c.req.valid("param");
     const row = await d.select().from(webhooks).where(and(eq(webhooks.id, id), isNull(webhooks.revokedAt))).get();

@@ -28,7 +28,7 @@ export async function raiseAlert(d: Db, a: RaisedAlert, now = Date.now()): Promi
     return "refreshed";
   }
   const [[created]] = await d.batch([
-    d.insert(alerts).values({ model: a.model, version: a.version, kind: a.kind, subject: a.subject, details: a.details }).returning({ id: alerts.id }),
+    d.insert(alerts).values({ model: a.model, version: a.version, kind: a.kind, subject: a.subject, details: a.details, openedAt: new Date(now).toISOString(), lastSeenAt: new Date(now).toISOString() }).returning({ id: alerts.id }),
     d.insert(deliveries).select(sql`
       SELECT NULL, ${webhooks.id}, (SELECT max(${alerts.id}) FROM ${alerts}), 'pending', 0, ${now}, NULL
       FROM ${webhooks} WHERE ${webhooks.revokedAt} IS NULL`),
@@ -106,7 +106,7 @@ export async function deliverDue(d: Db, baseBackoffMs: number, now = Date.now(),
     let error: string | undefined;
     try {
       const path = new URL(webhook.url).pathname;
-      const res = await fetcher(webhook.url, { method: "POST", headers: { "content-type": "application/json", ...(await signRequest(webhook.secret, "POST", path, body, now)) }, body, signal: AbortSignal.timeout(5000) });
+      const res = await fetcher(webhook.url, { method: "POST", headers: { "content-type": "application/json", ...(await signRequest(webhook.secret, "POST", path, body)) }, body, signal: AbortSignal.timeout(5000) });
       if (!res.ok) error = `answered ${res.status}`;
       await res.body?.cancel();
     } catch (err) {

@@ -1,23 +1,15 @@
 // GET /v1/audit: who did what, when, with the state before and after; filterable, newest first.
 import { and, desc, eq, gte, like, lt, type SQL } from "drizzle-orm";
-import { z } from "zod";
+import { auditQuerySchema } from "@verge/shared";
 import { db } from "../db/client.ts";
 import { audit } from "../db/schema.ts";
 import { newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 
-export const auditQuery = z.object({
-  /** A target prefix, e.g. `models/demo`. */
-  target: z.string().max(256).optional(),
-  actor: z.string().max(256).optional(),
-  action: z.string().max(64).optional(),
-  since: z.iso.datetime().optional(),
-  /** Page backwards: entries with an id below this one. */
-  before: z.coerce.number().int().positive().optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
+export const auditQuery = auditQuerySchema;
 
-export const auditRoutes = newApp().get("/", requireRole("viewer"), validate("query", auditQuery), async (c) => {
+export const auditRoutes = newApp().get("/", guard(api.audit), validate("query", auditQuery), async (c) => {
   const q = c.req.valid("query");
   const where: SQL[] = [];
   if (q.target) where.push(like(audit.target, `${q.target.replace(/[%_]/g, "")}%`));

@@ -1,17 +1,17 @@
 // Dead letters for operators: list them (with the pipeline's own counters), read one, re-drive it
 // to its queue. Re-driving is safe to repeat: the consumers count each record and label once.
 import { and, count, desc, eq, type SQL } from "drizzle-orm";
-import { z } from "zod";
-import { ApiError, deadLettersQuerySchema, jsonBytes, type DeadLetter } from "@verge/shared";
+import { ApiError, deadLetterIdParamSchema, deadLettersQuerySchema, jsonBytes, type DeadLetter } from "@verge/shared";
 import { auditEntry, db } from "../db/client.ts";
 import { counters, deadLetters } from "../db/schema.ts";
 import { newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { SPILL_PREFIX } from "../lake/keys.ts";
 import { deadBodies } from "./store.ts";
 import { SPILL_COUNTER } from "./spill.ts";
 
-const idParam = z.object({ id: z.string().regex(/^[0-9a-f]{32}$/, "must be a dead letter id") });
+const idParam = deadLetterIdParamSchema;
 
 const present = (r: typeof deadLetters.$inferSelect): DeadLetter => ({
   id: r.id,
@@ -25,7 +25,7 @@ const present = (r: typeof deadLetters.$inferSelect): DeadLetter => ({
 });
 
 export const deadLetterRoutes = newApp()
-  .get("/", requireRole("viewer"), validate("query", deadLettersQuerySchema), async (c) => {
+  .get("/", guard(api.listDeadLetters), validate("query", deadLettersQuerySchema), async (c) => {
     const d = db(c.env);
     const q = c.req.valid("query");
     const where: SQL[] = [];
@@ -42,13 +42,13 @@ export const deadLetterRoutes = newApp()
       health: { spill_pending_objects: pending.objects.length, spill_reingested_records: spilled?.n ?? 0, dead_batches: dead?.n ?? 0 },
     });
   })
-  .get("/:id", requireRole("operator"), validate("param", idParam), async (c) => {
+  .get("/:id", guard(api.getDeadLetter), validate("param", idParam), async (c) => {
     const d = db(c.env);
     const row = await d.select().from(deadLetters).where(eq(deadLetters.id, c.req.valid("param").id)).get();
     if (!row) throw new ApiError("not_found", `no dead letter ${c.req.valid("param").id}`);
     return c.json({ ...present(row), bodies: (await deadBodies(c.env, row.objectKey)) ?? [] });
   })
-  .post("/:id/redrive", requireRole("operator"), validate("param", idParam), async (c) => {
+  .post("/:id/redrive", guard(api.redriveDeadLetter), validate("param", idParam), async (c) => {
     const d = db(c.env);
     const row = await d.select().from(deadLetters).where(eq(deadLetters.id, c.req.valid("param").id)).get();
     if (!row) throw new ApiError("not_found", `no dead letter ${c.req.valid("param").id}`);

@@ -3,12 +3,13 @@ import { ApiError, putDeploymentSchema, type Allocation, type PutDeployment } fr
 import { db, findModel, type Db } from "../db/client.ts";
 import { currentDeployment, deploymentStatements } from "./service.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "../registry/models.ts";
 import { resolveTargets } from "./resolve.ts";
 
 export const deploymentRoutes = newApp()
-  .put("/:model/deployment", requireRole("operator"), validate("param", modelParam), jsonBody(putDeploymentSchema), async (c) => {
+  .put("/:model/deployment", guard(api.putDeployment), validate("param", modelParam), jsonBody(putDeploymentSchema), async (c) => {
     const d = db(c.env);
     const spec = c.req.valid("json");
     const model = await findModel(d, c.req.valid("param").model);
@@ -25,7 +26,7 @@ export const deploymentRoutes = newApp()
     await d.batch(statements);
     return c.json(await present(d, model.id), 200, { etag: `"${revision}"` });
   })
-  .get("/:model/deployment", requireRole("viewer"), validate("param", modelParam), async (c) => {
+  .get("/:model/deployment", guard(api.getDeployment), validate("param", modelParam), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     const body = await present(d, model.id);

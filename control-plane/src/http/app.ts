@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import type { Principal } from "./auth.ts";
 
-export { jsonBody, onError, validate } from "@verge/shared/http";
+export { jsonBody, notFound, onError, validate } from "@verge/shared/http";
 
 export type AppEnv = { Bindings: Env; Variables: { principal: Principal } };
 

@@ -2,12 +2,12 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app.ts";
 import { and, eq, isNull } from "drizzle-orm";
-import { ApiError, sha256Hex } from "@verge/shared";
+import { ApiError, ROLES, sha256Hex, type Endpoint, type Role } from "@verge/shared";
+import { documented } from "@verge/shared/openapi";
 import { db } from "../db/client.ts";
 import { tokens } from "../db/schema.ts";
 
-export const ROLES = ["viewer", "operator", "admin"] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 /** Who is calling: an admin-API token holder, or a gateway fetching snapshots. */
 export type Principal = { kind: "token"; actor: string; role: Role } | { kind: "gateway"; actor: "gateway" };
@@ -31,6 +31,17 @@ export function requireRole(role: Role | "gateway") {
     c.set("principal", principal);
     await next();
   });
+}
+
+/**
+ * Guards a route with its endpoint contract: enforces the contract's access and documents the
+ * route with it, so what is served, what is enforced and what is documented cannot drift apart.
+ *
+ * @example
+ * app.get("/:model/metrics", guard(api.metrics), validate("query", metricsQuerySchema), handler)
+ */
+export function guard(e: Endpoint & { id: string; access: Role | "gateway" }) {
+  return documented(requireRole(e.access), e);
 }
 
 async function authenticate(env: Env, token: string): Promise<Principal | undefined> {

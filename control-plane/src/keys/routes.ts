@@ -5,10 +5,11 @@ import { ApiError, createKeySchema, randomToken, sha256Hex } from "@verge/shared
 import { auditEntry, bumpSnapshot, db } from "../db/client.ts";
 import { apiKeys } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 
 export const keyRoutes = newApp()
-  .post("/", requireRole("admin"), jsonBody(createKeySchema), async (c) => {
+  .post("/", guard(api.createKey), jsonBody(createKeySchema), async (c) => {
     const body = c.req.valid("json");
     const d = db(c.env);
     const key = body.key ?? randomToken("vk");
@@ -26,11 +27,11 @@ export const keyRoutes = newApp()
     ]);
     return c.json({ id, key, ...record }, 201);
   })
-  .get("/", requireRole("admin"), async (c) => {
+  .get("/", guard(api.listKeys), async (c) => {
     const rows = await db(c.env).select().from(apiKeys).where(isNull(apiKeys.revokedAt)).all();
     return c.json({ keys: rows.map((k) => ({ id: k.id, name: k.name, models: k.models, rate_limit: k.rateLimit, created_at: k.createdAt })) });
   })
-  .delete("/:id", requireRole("admin"), validate("param", idParam), async (c) => {
+  .delete("/:id", guard(api.revokeKey), validate("param", idParam), async (c) => {
     const { id } = c.req.valid("param");
     const d = db(c.env);
     const row = await d.select().from(apiKeys).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).get();

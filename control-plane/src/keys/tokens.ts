@@ -1,17 +1,17 @@
 // Admin-API tokens with roles (viewer < operator < admin): shown once, stored hashed.
 import { and, eq, isNull } from "drizzle-orm";
-import { z } from "zod";
-import { ApiError, randomToken, sha256Hex } from "@verge/shared";
+import { ApiError, createTokenSchema, idParamSchema, randomToken, sha256Hex } from "@verge/shared";
 import { auditEntry, db } from "../db/client.ts";
 import { tokens } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { ROLES, requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 
-export const createTokenSchema = z.object({ name: z.string().min(1).max(128), role: z.enum(ROLES) });
-export const idParam = z.object({ id: z.string().min(1).max(64) });
+export { createTokenSchema };
+export const idParam = idParamSchema;
 
 export const tokenRoutes = newApp()
-  .post("/", requireRole("admin"), jsonBody(createTokenSchema), async (c) => {
+  .post("/", guard(api.createToken), jsonBody(createTokenSchema), async (c) => {
     const body = c.req.valid("json");
     const d = db(c.env);
     const token = randomToken("vt");
@@ -23,11 +23,11 @@ export const tokenRoutes = newApp()
     ]);
     return c.json({ id, token, ...body }, 201);
   })
-  .get("/", requireRole("admin"), async (c) => {
+  .get("/", guard(api.listTokens), async (c) => {
     const rows = await db(c.env).select().from(tokens).where(isNull(tokens.revokedAt)).all();
     return c.json({ tokens: rows.map((t) => ({ id: t.id, name: t.name, role: t.role, created_at: t.createdAt, created_by: t.createdBy })) });
   })
-  .delete("/:id", requireRole("admin"), validate("param", idParam), async (c) => {
+  .delete("/:id", guard(api.revokeToken), validate("param", idParam), async (c) => {
     const { id } = c.req.valid("param");
     const d = db(c.env);
     const row = await d.select().from(tokens).where(and(eq(tokens.id, id), isNull(tokens.revokedAt))).get();

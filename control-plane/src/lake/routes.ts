@@ -7,7 +7,8 @@ import { ApiError, logsQuerySchema, type LabelledFields, type LogRecord } from "
 import { db, findModel, type Db } from "../db/client.ts";
 import { rollupShards } from "../db/schema.ts";
 import { newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "../registry/models.ts";
 import { mapLimit, shardStub, subOf } from "../rollups/directory.ts";
 import { windowOf } from "../rollups/routes.ts";
@@ -24,7 +25,7 @@ interface Cursor {
 /** Lines read per request at most, matched or not: a narrow filter over a wide window pages instead of running long. */
 const SCAN_BUDGET = 200_000;
 
-export const logRoutes = newApp().get("/:model/logs", requireRole("viewer"), validate("param", modelParam), validate("query", logsQuerySchema), async (c) => {
+export const logRoutes = newApp().get("/:model/logs", guard(api.logs), validate("param", modelParam), validate("query", logsQuerySchema), async (c) => {
   const d = db(c.env);
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");

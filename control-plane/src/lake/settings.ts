@@ -6,7 +6,8 @@ import { logSettingsSchema, randomToken, type LogSettings, type RedactionPolicy 
 import { auditEntry, bumpSnapshot, db, findModel, type Db } from "../db/client.ts";
 import { logSettings, models } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "../registry/models.ts";
 
 export interface ModelLogSettings extends RedactionPolicy {
@@ -36,7 +37,7 @@ const present = (model: string, s: ModelLogSettings | undefined, env: Env) => ({
 });
 
 export const logSettingsRoutes = newApp()
-  .put("/:model/log-settings", requireRole("operator"), validate("param", modelParam), jsonBody(logSettingsSchema), async (c) => {
+  .put("/:model/log-settings", guard(api.putLogSettings), validate("param", modelParam), jsonBody(logSettingsSchema), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     const body = c.req.valid("json");
@@ -53,7 +54,7 @@ export const logSettingsRoutes = newApp()
     cache.delete(model.name);
     return c.json(present(model.name, { ...row, redact: body.redact }, c.env));
   })
-  .get("/:model/log-settings", requireRole("viewer"), validate("param", modelParam), async (c) => {
+  .get("/:model/log-settings", guard(api.getLogSettings), validate("param", modelParam), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     return c.json(present(model.name, await logSettingsFor(d, model.name, true), c.env));

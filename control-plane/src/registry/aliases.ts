@@ -1,16 +1,17 @@
 // Aliases (production, staging, archived or any name) and the history of every move.
 import { and, desc, eq, sql } from "drizzle-orm";
-import { ApiError, nameSchema, putAliasSchema } from "@verge/shared";
+import { aliasParamSchema, ApiError, putAliasSchema } from "@verge/shared";
 import { auditEntry, bumpSnapshot, db, findModel, precondition, type Db } from "../db/client.ts";
 import { aliasEvents, aliases, versions } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "./models.ts";
 
-const aliasParam = modelParam.extend({ alias: nameSchema });
+const aliasParam = aliasParamSchema;
 
 export const aliasRoutes = newApp()
-  .put("/:model/aliases/:alias", requireRole("operator"), validate("param", aliasParam), jsonBody(putAliasSchema), async (c) => {
+  .put("/:model/aliases/:alias", guard(api.setAlias), validate("param", aliasParam), jsonBody(putAliasSchema), async (c) => {
     const d = db(c.env);
     const { model: name, alias } = c.req.valid("param");
     const { version, reason } = c.req.valid("json");
@@ -21,13 +22,13 @@ export const aliasRoutes = newApp()
     await moveAlias(d, { modelId: model.id, modelName: name, alias, to: version, from: previous, kind: "set", actor: c.get("principal").actor, reason });
     return c.json({ alias, version, previous: previous ?? null }, 200, { etag: `"${version}"` });
   })
-  .get("/:model/aliases", requireRole("viewer"), validate("param", modelParam), async (c) => {
+  .get("/:model/aliases", guard(api.listAliases), validate("param", modelParam), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     const rows = await d.select().from(aliases).where(eq(aliases.modelId, model.id)).orderBy(aliases.alias).all();
     return c.json({ aliases: rows.map((a) => ({ alias: a.alias, version: a.version, updated_at: a.updatedAt })) });
   })
-  .get("/:model/aliases/:alias/history", requireRole("viewer"), validate("param", aliasParam), async (c) => {
+  .get("/:model/aliases/:alias/history", guard(api.aliasHistory), validate("param", aliasParam), async (c) => {
     const d = db(c.env);
     const { model: name, alias } = c.req.valid("param");
     const model = await findModel(d, name);

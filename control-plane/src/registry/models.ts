@@ -1,16 +1,16 @@
 // Models: create, list, read.
 import { eq } from "drizzle-orm";
-import { ApiError, createModelSchema, nameSchema } from "@verge/shared";
-import { z } from "zod";
+import { ApiError, createModelSchema, modelParamSchema } from "@verge/shared";
 import { auditEntry, db, findModel } from "../db/client.ts";
 import { models } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 
-export const modelParam = z.object({ model: nameSchema });
+export const modelParam = modelParamSchema;
 
 export const modelRoutes = newApp()
-  .post("/", requireRole("operator"), jsonBody(createModelSchema), async (c) => {
+  .post("/", guard(api.createModel), jsonBody(createModelSchema), async (c) => {
     const body = c.req.valid("json");
     const d = db(c.env);
     const existing = await d.select({ id: models.id }).from(models).where(eq(models.name, body.name)).get();
@@ -22,11 +22,11 @@ export const modelRoutes = newApp()
     ]);
     return c.json(present(created!), 201);
   })
-  .get("/", requireRole("viewer"), async (c) => {
+  .get("/", guard(api.listModels), async (c) => {
     const rows = await db(c.env).select().from(models).orderBy(models.name).all();
     return c.json({ models: rows.map(present) });
   })
-  .get("/:model", requireRole("viewer"), validate("param", modelParam), async (c) => {
+  .get("/:model", guard(api.getModel), validate("param", modelParam), async (c) => {
     return c.json(present(await findModel(db(c.env), c.req.valid("param").model)));
   });
 

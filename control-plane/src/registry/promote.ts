@@ -1,29 +1,18 @@
 // Promote a version to an alias (now, or through a staged rollout plan) and roll an alias back
 // one step in its history. Both publish a new snapshot in the same atomic batch.
-import { z } from "zod";
-import { ApiError, nameSchema, versionNumberSchema } from "@verge/shared";
+import { ApiError, promoteSchema, rollbackSchema } from "@verge/shared";
 import { db, findModel } from "../db/client.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
-import { startRollout, rolloutPlanSchema } from "../rollouts/service.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
+import { startRollout } from "../rollouts/service.ts";
 import { aliasStack, currentAlias, moveAlias, requireVersion } from "./aliases.ts";
 import { modelParam } from "./models.ts";
 
-export const promoteSchema = z.object({
-  version: versionNumberSchema,
-  alias: nameSchema.default("production"),
-  reason: z.string().max(500).optional(),
-  /** Staged rollout: traffic steps for the candidate, advanced by the promotion rules. */
-  plan: rolloutPlanSchema.optional(),
-});
-
-export const rollbackSchema = z.object({
-  alias: nameSchema.default("production"),
-  reason: z.string().max(500).optional(),
-});
+export { promoteSchema, rollbackSchema };
 
 export const promotionRoutes = newApp()
-  .post("/:model/promote", requireRole("operator"), validate("param", modelParam), jsonBody(promoteSchema), async (c) => {
+  .post("/:model/promote", guard(api.promote), validate("param", modelParam), jsonBody(promoteSchema), async (c) => {
     const d = db(c.env);
     const body = c.req.valid("json");
     const model = await findModel(d, c.req.valid("param").model);
@@ -38,7 +27,7 @@ export const promotionRoutes = newApp()
     await moveAlias(d, { modelId: model.id, modelName: model.name, alias: body.alias, to: body.version, from, kind: "set", actor, reason: body.reason });
     return c.json({ status: "promoted", alias: body.alias, version: body.version, previous: from ?? null });
   })
-  .post("/:model/rollback", requireRole("operator"), validate("param", modelParam), jsonBody(rollbackSchema), async (c) => {
+  .post("/:model/rollback", guard(api.rollback), validate("param", modelParam), jsonBody(rollbackSchema), async (c) => {
     const d = db(c.env);
     const { alias, reason } = c.req.valid("json");
     const model = await findModel(d, c.req.valid("param").model);

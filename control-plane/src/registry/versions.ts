@@ -1,23 +1,24 @@
 // Model versions: upload (ONNX artifact + metadata), list, read. Versions are immutable.
 import { and, desc, eq, sql } from "drizzle-orm";
 import { bodyLimit } from "hono/body-limit";
-import { ApiError, inputWidth, sha256Hex, validationError, versionMetadataSchema, versionNumberSchema, type VersionMetadata } from "@verge/shared";
+import { ApiError, inputWidth, sha256Hex, validationError, versionMetadataSchema, versionParamSchema, type VersionMetadata } from "@verge/shared";
 import { readModelIo, type ModelIo } from "@verge/shared/onnx/reader";
 import { auditEntry, db, findModel } from "../db/client.ts";
 import { versions } from "../db/schema.ts";
 import { newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "./models.ts";
 
 /** Largest upload accepted at all; `edge` versions have their own, smaller limit. */
 export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 
-const versionParam = modelParam.extend({ version: versionNumberSchema });
+const versionParam = versionParamSchema;
 
 export const versionRoutes = newApp()
   .post(
     "/:model/versions",
-    requireRole("operator"),
+    guard(api.uploadVersion),
     validate("param", modelParam),
     bodyLimit({ maxSize: MAX_UPLOAD_BYTES, onError: () => { throw new ApiError("payload_too_large", `body: uploads are limited to ${MAX_UPLOAD_BYTES} bytes`); } }),
     async (c) => {
@@ -43,13 +44,13 @@ export const versionRoutes = newApp()
       return c.json({ version: created!.version, sha256, size: artifact.byteLength }, 201);
     },
   )
-  .get("/:model/versions", requireRole("viewer"), validate("param", modelParam), async (c) => {
+  .get("/:model/versions", guard(api.listVersions), validate("param", modelParam), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     const rows = await d.select().from(versions).where(eq(versions.modelId, model.id)).orderBy(desc(versions.version)).all();
     return c.json({ versions: rows.map(presentVersion) });
   })
-  .get("/:model/versions/:version", requireRole("viewer"), validate("param", versionParam), async (c) => {
+  .get("/:model/versions/:version", guard(api.getVersion), validate("param", versionParam), async (c) => {
     const d = db(c.env);
     const { model: name, version } = c.req.valid("param");
     const model = await findModel(d, name);
@@ -59,7 +60,7 @@ export const versionRoutes = newApp()
   });
 
 /** The artifact's bytes, for origin nodes that serve `origin` versions (they verify the sha256). */
-versionRoutes.get("/:model/versions/:version/artifact", requireRole("viewer"), validate("param", versionParam), async (c) => {
+versionRoutes.get("/:model/versions/:version/artifact", guard(api.getArtifact), validate("param", versionParam), async (c) => {
   const d = db(c.env);
   const { model: name, version } = c.req.valid("param");
   const model = await findModel(d, name);

@@ -5,13 +5,14 @@ import { auditEntry, db, findModel } from "../db/client.ts";
 import { promotionRules, rollouts } from "../db/schema.ts";
 import { currentDeployment, deploymentStatements } from "../deployments/service.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "../registry/models.ts";
 import { evaluateRollout, present, runningRollout } from "./service.ts";
 import type { PutDeployment } from "@verge/shared";
 
 export const rolloutRoutes = newApp()
-  .put("/:model/promotion-rule", requireRole("operator"), validate("param", modelParam), jsonBody(promotionRuleSchema), async (c) => {
+  .put("/:model/promotion-rule", guard(api.putPromotionRule), validate("param", modelParam), jsonBody(promotionRuleSchema), async (c) => {
     const d = db(c.env);
     const rule = c.req.valid("json");
     const model = await findModel(d, c.req.valid("param").model);
@@ -25,19 +26,19 @@ export const rolloutRoutes = newApp()
     ]);
     return c.json(rule);
   })
-  .get("/:model/promotion-rule", requireRole("viewer"), validate("param", modelParam), async (c) => {
+  .get("/:model/promotion-rule", guard(api.getPromotionRule), validate("param", modelParam), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     const row = await d.select().from(promotionRules).where(eq(promotionRules.modelId, model.id)).get();
     return c.json({ ...(row?.rule ?? DEFAULT_PROMOTION_RULE), default: !row });
   })
-  .get("/:model/rollouts", requireRole("viewer"), validate("param", modelParam), async (c) => {
+  .get("/:model/rollouts", guard(api.listRollouts), validate("param", modelParam), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     const rows = await d.select().from(rollouts).where(eq(rollouts.modelId, model.id)).orderBy(desc(rollouts.id)).limit(50).all();
     return c.json({ rollouts: rows.map(present) });
   })
-  .post("/:model/rollouts/evaluate", requireRole("operator"), validate("param", modelParam), async (c) => {
+  .post("/:model/rollouts/evaluate", guard(api.evaluateRollout), validate("param", modelParam), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     const rollout = await runningRollout(d, model.id);
@@ -46,7 +47,7 @@ export const rolloutRoutes = newApp()
     const after = (await d.select().from(rollouts).where(eq(rollouts.id, rollout.id)).get())!;
     return c.json({ decision, rollout: present(after) });
   })
-  .post("/:model/rollouts/cancel", requireRole("operator"), validate("param", modelParam), async (c) => {
+  .post("/:model/rollouts/cancel", guard(api.cancelRollout), validate("param", modelParam), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     const rollout = await runningRollout(d, model.id);

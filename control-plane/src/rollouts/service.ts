@@ -1,25 +1,14 @@
 // Staged rollouts: the candidate takes the plan's traffic steps; each evaluation asks the
 // promotion rule whether to advance, hold, or roll back. Every change is one atomic batch.
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { z } from "zod";
-import { ApiError, DEFAULT_PROMOTION_RULE, decidePromotion, type PromotionDecision, type PromotionRule, type PutDeployment } from "@verge/shared";
+import { ApiError, DEFAULT_PROMOTION_RULE, decidePromotion, rolloutPlanSchema, type RolloutPlan, type PromotionDecision, type PromotionRule, type PutDeployment } from "@verge/shared";
 import { auditEntry, precondition, type Db } from "../db/client.ts";
 import { alerts, models, promotionRules, rollouts } from "../db/schema.ts";
 import { currentDeployment, deploymentStatements } from "../deployments/service.ts";
 import { aliasMoveStatements, currentAlias } from "../registry/aliases.ts";
 import { readMetrics } from "../rollups/reader.ts";
 
-export const rolloutPlanSchema = z.object({
-  /** Candidate traffic per step in basis points, increasing, ending at 10000. */
-  steps: z
-    .array(z.number().int().min(1).max(10_000))
-    .min(1)
-    .max(10)
-    .refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]!), { message: "steps must increase" })
-    .refine((s) => s.at(-1) === 10_000, { message: "the last step must be 10000 (all traffic)" }),
-  interval_s: z.number().int().min(1).max(7 * 86_400).default(600),
-});
-export type RolloutPlan = z.infer<typeof rolloutPlanSchema>;
+export { rolloutPlanSchema, type RolloutPlan };
 
 type Model = { id: number; name: string };
 export type Rollout = typeof rollouts.$inferSelect;

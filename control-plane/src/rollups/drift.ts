@@ -1,26 +1,19 @@
 // GET /v1/models/{model}/drift: per version, every reference feature and the prediction against
 // the window's histograms (from rollups, so the cost grows with bins, not with traffic).
 import { and, eq, inArray } from "drizzle-orm";
-import { z } from "zod";
-import { DEFAULT_DRIFT_THRESHOLDS, driftThresholdsSchema, versionDrift, versionNumberSchema, type DriftReference, type DriftThresholds, type VersionMetadata, type WindowRollup } from "@verge/shared";
+import { DEFAULT_DRIFT_THRESHOLDS, driftQuerySchema, driftThresholdsSchema, versionDrift, type AdwinState, type DriftReference, type DriftThresholds, type VersionMetadata, type WindowRollup } from "@verge/shared";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { auditEntry, db, findModel, type Db } from "../db/client.ts";
-import { driftSettings, versions } from "../db/schema.ts";
+import { conceptState, driftSettings, versions } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
 import { readWindow } from "./reader.ts";
-import { windowOf, windowQuery } from "./routes.ts";
+import { windowOf } from "./routes.ts";
 
-export const driftQuery = windowQuery.extend({
-  version: versionNumberSchema.optional(),
-  psi_warn: z.coerce.number().positive().optional(),
-  psi_alert: z.coerce.number().positive().optional(),
-  js_warn: z.coerce.number().positive().optional(),
-  p_value: z.coerce.number().positive().max(1).optional(),
-  min_samples: z.coerce.number().int().min(1).optional(),
-});
+export const driftQuery = driftQuerySchema;
 
-export const driftRoutes = newApp().get("/:model/drift", requireRole("viewer"), validate("param", modelParam), validate("query", driftQuery), async (c) => {
+export const driftRoutes = newApp().get("/:model/drift", guard(api.drift), validate("param", modelParam), validate("query", driftQuery), async (c) => {
   const d = db(c.env);
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");
@@ -44,7 +37,7 @@ export async function modelThresholds(d: Db, modelId: number): Promise<DriftThre
 }
 
 export const driftSettingsRoutes = newApp()
-  .put("/:model/drift-thresholds", requireRole("operator"), validate("param", modelParam), jsonBody(driftThresholdsSchema), async (c) => {
+  .put("/:model/drift-thresholds", guard(api.putDriftThresholds), validate("param", modelParam), jsonBody(driftThresholdsSchema), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     const thresholds = c.req.valid("json");
@@ -54,7 +47,7 @@ export const driftSettingsRoutes = newApp()
     ]);
     return c.json(await modelThresholds(d, model.id));
   })
-  .get("/:model/drift-thresholds", requireRole("viewer"), validate("param", modelParam), async (c) => {
+  .get("/:model/drift-thresholds", guard(api.getDriftThresholds), validate("param", modelParam), async (c) => {
     const d = db(c.env);
     const model = await findModel(d, c.req.valid("param").model);
     return c.json(await modelThresholds(d, model.id));
@@ -66,9 +59,26 @@ export const driftSettingsRoutes = newApp()
  */
 export async function driftReport(env: Env, d: Db, model: { id: number; name: string }, window: { from: number; to: number }, thresholds: DriftThresholds, version?: number, read?: WindowRollup["bins"]) {
   const bins = read ?? (await readWindow(env, d, model.name, window, { parts: ["bins"], version })).bins;
-  const versionNumbers = [...new Set(bins.map((r) => r.version))].sort((a, b) => a - b);
+  // Concept-drift detectors of the model; a version whose detector took labels in the window is reported even without a reference.
+  const detectors = await d
+    .select()
+    .from(conceptState)
+    .where(and(eq(conceptState.model, model.name), ...(version !== undefined ? [eq(conceptState.version, version)] : [])))
+    .all();
+  const labelledInWindow = detectors.filter((x) => Date.parse(x.updatedAt) >= window.from && Date.parse(x.updatedAt) < window.to).map((x) => x.version);
+  const versionNumbers = [...new Set([...bins.map((r) => r.version), ...labelledInWindow])].sort((a, b) => a - b);
   const metas = versionNumbers.length
     ? await d.select({ version: versions.version, metadata: versions.metadata }).from(versions).where(and(eq(versions.modelId, model.id), inArray(versions.version, versionNumbers))).all()
     : [];
-  return metas.map((m) => versionDrift(m.version, (m.metadata as VersionMetadata).reference as DriftReference | undefined, bins, thresholds));
+  return metas.map((m) => ({
+    ...versionDrift(m.version, (m.metadata as VersionMetadata).reference as DriftReference | undefined, bins, thresholds),
+    concept: conceptOf(detectors.find((x) => x.version === m.version)?.state as AdwinState | undefined),
+  }));
+}
+
+/** The concept-drift detector of a version: labels it has taken in, and the error rate of its current window. */
+function conceptOf(state: AdwinState | undefined) {
+  if (!state) return null;
+  const n = state.window.length;
+  return { labels: state.seen ?? null, window: n, error_rate: n ? state.window.reduce((s, x) => s + x, 0) / n : null };
 }

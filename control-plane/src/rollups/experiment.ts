@@ -2,25 +2,20 @@
 // labelled quality (feedback joined to its prediction in the rollup shards) — plus sample-ratio
 // mismatch, mSPRT tests against the first variant, guardrails, and the sample size the test needs.
 import { eq } from "drizzle-orm";
-import { z } from "zod";
-import { ApiError, DEFAULT_PROMOTION_RULE, guardrailBreaches, msprt, sampleRatioMismatch, sampleSizePerArm, sharesOf, windowMetrics, type Allocation, type PromotionRule } from "@verge/shared";
+import { ApiError, DEFAULT_PROMOTION_RULE, experimentQuerySchema, guardrailBreaches, msprt, sampleRatioMismatch, sampleSizePerArm, sharesOf, windowMetrics, type Allocation, type PromotionRule } from "@verge/shared";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { db, findModel } from "../db/client.ts";
 import { promotionRules } from "../db/schema.ts";
 import { currentDeployment } from "../deployments/service.ts";
 import { newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
 import { readWindow } from "./reader.ts";
-import { windowOf, windowQuery } from "./routes.ts";
+import { windowOf } from "./routes.ts";
 
-export const experimentQuery = windowQuery.extend({
-  /** Minimum detectable effect (absolute) for the sample-size figure and the mSPRT prior: τ² = mde². */
-  mde: z.coerce.number().positive().max(0.5).default(0.01),
-  alpha: z.coerce.number().positive().max(0.5).default(0.05),
-  power: z.coerce.number().positive().max(0.999).default(0.8),
-});
+export const experimentQuery = experimentQuerySchema;
 
-export const experimentRoutes = newApp().get("/:model/experiment", requireRole("viewer"), validate("param", modelParam), validate("query", experimentQuery), async (c) => {
+export const experimentRoutes = newApp().get("/:model/experiment", guard(api.experiment), validate("param", modelParam), validate("query", experimentQuery), async (c) => {
   const d = db(c.env);
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");
@@ -29,13 +24,13 @@ export const experimentRoutes = newApp().get("/:model/experiment", requireRole("
   const { from, to } = windowOf(q, 24 * 3_600_000);
   const shares = sharesOf(dep.allocation as Allocation);
   const ruleRow = await d.select().from(promotionRules).where(eq(promotionRules.modelId, model.id)).get();
-  const guard = ((ruleRow?.rule as PromotionRule | undefined) ?? DEFAULT_PROMOTION_RULE).guardrails;
+  const limits = ((ruleRow?.rule as PromotionRule | undefined) ?? DEFAULT_PROMOTION_RULE).guardrails;
   const rollup = await readWindow(c.env, d, model.name, { from, to }, { parts: ["counts", "latency", "quality"] });
 
   const variants = [...shares.keys()].map((name) => {
     const m = windowMetrics(rollup, { variant: name });
     const { conflicts, ...labels } = m.quality;
-    const breached = new Set(guardrailBreaches(guard, m).map((b) => b.guardrail));
+    const breached = new Set(guardrailBreaches(limits, m).map((b) => b.guardrail));
     return {
       name,
       weight_bp: shares.get(name)!,

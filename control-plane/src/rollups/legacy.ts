@@ -4,21 +4,16 @@
 // a chunk once, so a call that stops half-way is simply run again. `npm run migrate:monitoring`
 // calls it until nothing is left.
 import { sql, type AnyColumn } from "drizzle-orm";
-import { z } from "zod";
-import { feedbackTarget } from "@verge/shared";
+import { feedbackTarget, monitoringMigrationSchema } from "@verge/shared";
 import { db, type Db } from "../db/client.ts";
 import { feedback, ingested, rollupBins, rollupLatency, rollups } from "../db/schema.ts";
 import { storeDeadLetter } from "../dead-letters/store.ts";
 import { jsonBody, newApp } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { logSettingsFor } from "../lake/settings.ts";
 import { ensureDay, shardName, shardStub, subOf } from "./directory.ts";
 import type { LegacyChunk, ShardRef } from "./shard-types.ts";
-
-export const monitoringMigrationSchema = z.object({
-  /** Rows of each legacy table moved by this call. */
-  limit: z.number().int().min(1).max(5000).default(1000),
-});
 
 type Row = Record<string, unknown> & { rowid: number };
 type Table = "rollups" | "rollup_latency" | "rollup_bins" | "ingested";
@@ -28,7 +23,7 @@ const inJson = (column: AnyColumn, values: readonly string[]) => sql`${column} I
 
 const emptyChunk = (): LegacyChunk => ({ counts: [], latency: [], bins: [], predictions: [], labels: [] });
 
-export const legacyRoutes = newApp().post("/monitoring-migration", requireRole("admin"), jsonBody(monitoringMigrationSchema), async (c) => {
+export const legacyRoutes = newApp().post("/monitoring-migration", guard(api.monitoringMigration), jsonBody(monitoringMigrationSchema), async (c) => {
   const d = db(c.env);
   const { limit } = c.req.valid("json");
   const moved: Record<string, number> = {};

@@ -1,19 +1,14 @@
 // GET /v1/models/{model}/metrics: windowed counts, errors and latency per version and variant.
-import { z } from "zod";
-import { quantileMs, type WindowRollup } from "@verge/shared";
+import { metricsQuerySchema, quantileMs, STEPS, windowQuerySchema, type WindowRollup } from "@verge/shared";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { db, findModel } from "../db/client.ts";
 import { newApp, validate } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
 import { modelParam } from "../registry/models.ts";
 import { readWindow } from "./reader.ts";
 
-export const STEPS = { minute: 1, hour: 60, day: 1440 } as const;
-
-export const windowQuery = z.object({
-  /** Window start and end as epoch milliseconds or ISO dates; defaults to the last hour. */
-  from: z.union([z.coerce.number().int(), z.iso.datetime()]).optional(),
-  to: z.union([z.coerce.number().int(), z.iso.datetime()]).optional(),
-});
+export { STEPS };
+export const windowQuery = windowQuerySchema;
 
 /** The window a report covers: [from, to) in epoch ms; `to` defaults to now, `from` to `to − span`. */
 export function windowOf(q: { from?: number | string | undefined; to?: number | string | undefined }, spanMs = 3_600_000): { from: number; to: number } {
@@ -21,12 +16,9 @@ export function windowOf(q: { from?: number | string | undefined; to?: number | 
   return { from: q.from === undefined ? to - spanMs : new Date(q.from).getTime(), to };
 }
 
-export const metricsQuery = windowQuery.extend({
-  /** Also return a time series at this resolution, ready for charts. */
-  step: z.enum(["minute", "hour", "day"]).optional(),
-});
+export const metricsQuery = metricsQuerySchema;
 
-export const metricsRoutes = newApp().get("/:model/metrics", requireRole("viewer"), validate("param", modelParam), validate("query", metricsQuery), async (c) => {
+export const metricsRoutes = newApp().get("/:model/metrics", guard(api.metrics), validate("param", modelParam), validate("query", metricsQuery), async (c) => {
   const d = db(c.env);
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");

@@ -1,10 +1,11 @@
 // GET /v1/snapshot: versioned, with ETag revalidation so gateways can poll cheaply.
 import { db, snapshotVersion } from "../db/client.ts";
 import { newApp } from "../http/app.ts";
-import { requireRole } from "../http/auth.ts";
+import { guard } from "../http/auth.ts";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { buildSnapshot } from "./build.ts";
 
-export const snapshotRoutes = newApp().get("/", requireRole("gateway"), async (c) => {
+export const snapshotRoutes = newApp().get("/", guard(api.snapshot), async (c) => {
   const d = db(c.env);
   const version = await snapshotVersion(d);
   const etag = `"snap-${version}"`;

@@ -1,11 +1,13 @@
 // POST /v1/feedback: labels for earlier predictions, queued to the control plane (202). A label is
 // for a prediction of a model this key may call: the model it names, or else any of the key's
 // models; the control plane joins it to that (model, prediction) and nothing else.
+import { gatewayApi } from "@verge/shared/api/gateway";
+import { describe } from "@verge/shared/openapi";
 import { ApiError, feedbackRequestSchema, type FeedbackMessage } from "@verge/shared";
 import { requireClientKey } from "../auth/client-key.ts";
 import { jsonBody, newApp } from "../http/app.ts";
 
-export const feedbackRoutes = newApp().post("/", requireClientKey(), jsonBody(feedbackRequestSchema), async (c) => {
+export const feedbackRoutes = newApp().post("/", describe(gatewayApi.feedback), requireClientKey(), jsonBody(feedbackRequestSchema), async (c) => {
   const body = c.req.valid("json");
   const items = "items" in body ? body.items : [body];
   const now = Date.now();

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import type { Snapshot } from "@verge/shared";
 import type { SnapshotKey } from "../auth/client-key.ts";
 
-export { jsonBody, onError, validate } from "@verge/shared/http";
+export { jsonBody, notFound, onError, validate } from "@verge/shared/http";
 
 export type AppEnv = { Bindings: Env; Variables: { key: SnapshotKey; snapshot: Snapshot } };
 

@@ -1,6 +1,6 @@
 // The origin runtime: `origin` versions run on the GPU origin's Open Inference Protocol endpoint,
 // signed, under a deadline, retried once on connection errors only, behind a circuit breaker.
-import { ApiError, signRequest, type OipInferResponse, type SnapshotVersion } from "@verge/shared";
+import { ApiError, oipInferResponseSchema, signRequest, type SnapshotVersion } from "@verge/shared";
 import { breakerFor } from "./breaker.ts";
 import type { ModelRuntime, Outputs } from "./runtime.ts";
 
@@ -41,9 +41,14 @@ export function originRuntime(o: OriginOptions): ModelRuntime {
       }
       breaker.success();
       if (!res.ok) throw new ApiError("unavailable", `origin refused the request: ${res.status} ${(await res.text()).slice(0, 200)}`, { reason: "origin_error" });
-      const answer = (await res.json()) as OipInferResponse;
+      const parsed = oipInferResponseSchema.safeParse(await res.json().catch(() => undefined));
+      if (!parsed.success) throw new ApiError("unavailable", `origin: its answer breaks the protocol at ${parsed.error.issues[0]?.path.join(".") || "(root)"}`, { reason: "origin_error" });
       const outputs: Outputs = {};
-      for (const out of answer.outputs) outputs[out.name] = { data: Float32Array.from(out.data), width: rows ? out.data.length / rows : 0 };
+      for (const out of parsed.data.outputs) {
+        // The protocol allows nested data; a tensor's values are its row-major flattening.
+        const data = Float32Array.from((out.data as unknown[]).flat(Infinity as 1) as number[]);
+        outputs[out.name] = { data, width: rows ? data.length / rows : 0 };
+      }
       return outputs;
     },
   };

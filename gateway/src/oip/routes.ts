@@ -1,7 +1,9 @@
 // The Open Inference Protocol v2 (KServe v2 / Triton REST) on the gateway, so existing clients
 // work unchanged. Inputs are either the model's own input tensor ([N, width], FP32), or one
 // tensor per feature ([N] or [N, 1]; BYTES for categorical, BOOL for boolean).
-import { ApiError, flattenTensor, nameSchema, oipInferRequestSchema, unitSchema, versionNumberSchema, type FeatureValue, type OipInferRequest, type OipInferResponse, type SnapshotModel } from "@verge/shared";
+import { ApiError, flattenTensor, nameSchema, oipInferRequestSchema, unitSchema, versionNumberSchema, type FeatureValue, type OipInferRequest, type OipInferResponse, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
+import { gatewayApi as api } from "@verge/shared/api/gateway";
+import { describe } from "@verge/shared/openapi";
 import { z } from "zod";
 import { requireClientKey } from "../auth/client-key.ts";
 import type { Context } from "hono";
@@ -11,31 +13,57 @@ import { serve, servedHeaders, type ServeInput } from "../predict/serve.ts";
 const modelParam = z.object({ model: nameSchema });
 const versionParam = modelParam.extend({ version: versionNumberSchema });
 
+/** What this server implements of the protocol: its core only (no optional extensions). */
+export const SERVER_METADATA = { name: "verge-gateway", version: "1", extensions: [] as string[] };
+
 export const oipRoutes = newApp()
-  .get("/health/live", (c) => c.json({ live: true }))
-  .get("/health/ready", (c) => c.json({ ready: true }))
-  .get("/models/:model", validate("param", modelParam), requireClientKey(), (c) => {
+  .get("/", describe(api.serverMetadata), (c) => c.json(SERVER_METADATA))
+  .get("/health/live", describe(api.live), (c) => c.json({ live: true }))
+  .get("/health/ready", describe(api.ready), (c) => c.json({ ready: true }))
+  .get("/models/:model", describe(api.modelMetadata), validate("param", modelParam), requireClientKey(), (c) => {
     const model = findModel(c.get("snapshot").models, c.req.valid("param").model);
-    const primary = primaryVersion(model);
-    return c.json({
-      name: model.name,
-      versions: Object.keys(model.versions),
-      platform: "onnxruntime_onnx",
-      inputs: primary ? primary.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })) : [],
-      outputs: primary ? primary.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })) : [],
-      parameters: { features: primary?.feature_spec.features.map((f) => ({ name: f.name, type: f.type })) ?? [] },
-    });
+    return c.json(metadata(model, primaryVersion(model), Object.keys(model.versions)));
   })
-  .get("/models/:model/ready", validate("param", modelParam), requireClientKey(), (c) => {
+  .get("/models/:model/ready", describe(api.modelReady), validate("param", modelParam), requireClientKey(), (c) => {
     const model = findModel(c.get("snapshot").models, c.req.valid("param").model);
     if (!model.deployment) throw new ApiError("unavailable", `model "${model.name}" has no deployment`);
     return c.json({ name: model.name, ready: true });
   })
-  .post("/models/:model/infer", validate("param", modelParam), requireClientKey(), jsonBody(oipInferRequestSchema), (c) => infer(c, c.req.valid("param").model, c.req.valid("json")))
-  .post("/models/:model/versions/:version/infer", validate("param", versionParam), requireClientKey(), jsonBody(oipInferRequestSchema), (c) => {
+  .get("/models/:model/versions/:version", describe(api.versionMetadata), validate("param", versionParam), requireClientKey(), (c) => {
+    const { model: name, version } = c.req.valid("param");
+    const model = findModel(c.get("snapshot").models, name);
+    return c.json(metadata(model, findVersion(model, version), [String(version)]));
+  })
+  .get("/models/:model/versions/:version/ready", describe(api.versionReady), validate("param", versionParam), requireClientKey(), (c) => {
+    const { model: name, version } = c.req.valid("param");
+    const model = findModel(c.get("snapshot").models, name);
+    findVersion(model, version);
+    return c.json({ name: model.name, ready: true });
+  })
+  .post("/models/:model/infer", describe(api.infer), validate("param", modelParam), requireClientKey(), jsonBody(oipInferRequestSchema), (c) => infer(c, c.req.valid("param").model, c.req.valid("json")))
+  .post("/models/:model/versions/:version/infer", describe(api.versionInfer), validate("param", versionParam), requireClientKey(), jsonBody(oipInferRequestSchema), (c) => {
     const { model, version } = c.req.valid("param");
     return infer(c, model, c.req.valid("json"), version);
   });
+
+/** The protocol's model metadata: tensors of the given version (the primary one for the model). */
+function metadata(model: SnapshotModel, spec: SnapshotVersion | undefined, versions: string[]) {
+  const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({ name: t.name, datatype: t.datatype, shape: t.shape });
+  return {
+    name: model.name,
+    versions,
+    platform: "onnxruntime_onnx",
+    inputs: spec ? spec.inputs.map(tensor) : [],
+    outputs: spec ? spec.outputs.map(tensor) : [],
+    parameters: { runtime: spec?.runtime ?? null, features: spec?.feature_spec.features.map((f) => ({ name: f.name, type: f.type })) ?? [] },
+  };
+}
+
+function findVersion(model: SnapshotModel, version: number): SnapshotVersion {
+  const spec = model.versions[String(version)];
+  if (!spec) throw new ApiError("not_found", `model "${model.name}" has no version ${version} that gateways serve`);
+  return spec;
+}
 
 async function infer(c: Context<AppEnv>, modelName: string, body: OipInferRequest, pinned?: number): Promise<Response> {
   const started = Date.now();

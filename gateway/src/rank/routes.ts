@@ -3,12 +3,14 @@
 // placed it, so feedback on a position (request_id + position) credits that variant.
 import { ApiError, bucketOf, nameSchema, rankRequestSchema, teamDraftInterleave } from "@verge/shared";
 import { z } from "zod";
+import { gatewayApi } from "@verge/shared/api/gateway";
+import { describe } from "@verge/shared/openapi";
 import { requireClientKey } from "../auth/client-key.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
 import { failedAttempt, failureClass, sendLogs } from "../logging/log.ts";
 import { infer, isInputError } from "../predict/serve.ts";
 
-export const rankRoutes = newApp().post("/:model/rank", validate("param", z.object({ model: nameSchema })), requireClientKey(), jsonBody(rankRequestSchema), async (c) => {
+export const rankRoutes = newApp().post("/:model/rank", describe(gatewayApi.rank), validate("param", z.object({ model: nameSchema })), requireClientKey(), jsonBody(rankRequestSchema), async (c) => {
   const started = Date.now();
   const body = c.req.valid("json");
   const snapshot = c.get("snapshot");

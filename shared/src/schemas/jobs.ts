@@ -127,35 +127,42 @@ export type SubmitJob = z.infer<typeof submitJobSchema>;
 export const jobPhaseSchema = z.enum(["queued", "loading", "validating", "training", "evaluating", "registering", "deploying", "succeeded", "failed", "cancelled"]);
 export type JobPhase = z.infer<typeof jobPhaseSchema>;
 
-export interface JobView {
-  id: string;
-  model: string;
-  algorithm: AlgorithmName;
-  phase: JobPhase;
+/** A job as the trainer reports it. */
+export const jobViewSchema = z.object({
+  id: z.string(),
+  model: z.string(),
+  algorithm: algorithmSchema,
+  phase: jobPhaseSchema,
   /** 0..1 over the whole job. */
-  progress: number;
-  message?: string;
-  created_at: string;
-  started_at?: string;
-  finished_at?: string;
-  error?: string;
-  metrics?: Record<string, number>;
+  progress: z.number().min(0).max(1),
+  message: z.string().optional(),
+  created_at: z.string(),
+  started_at: z.string().optional(),
+  finished_at: z.string().optional(),
+  error: z.string().optional(),
+  metrics: z.record(z.string(), z.number()).optional(),
   /** The registered version, once there is one. */
-  version?: number;
-  staged?: boolean;
+  version: z.number().int().optional(),
+  staged: z.boolean().optional(),
   /** What the deploy step did: shadowed and rolling out, or held back (and why). */
-  deployment?: { outcome: "rolling_out" | "held"; reason: string };
-  validation?: unknown;
-  evaluation?: unknown;
-}
+  deployment: z.object({ outcome: z.enum(["rolling_out", "held"]), reason: z.string() }).optional(),
+  validation: z.unknown().optional(),
+  evaluation: z.unknown().optional(),
+});
+export type JobView = z.infer<typeof jobViewSchema>;
+export const jobListSchema = z.object({ jobs: z.array(jobViewSchema) });
+export const submittedJobSchema = z.object({ id: z.string(), phase: jobPhaseSchema, created: z.boolean() });
+export const jobIdParamSchema = z.object({ id: jobIdSchema });
 
-export interface JobEvent {
-  seq: number;
-  at: string;
-  phase: JobPhase;
-  progress: number;
-  message?: string;
-}
+/** One server-sent event of a job's progress. */
+export const jobEventSchema = z.object({
+  seq: z.number().int(),
+  at: z.string(),
+  phase: jobPhaseSchema,
+  progress: z.number(),
+  message: z.string().optional(),
+});
+export type JobEvent = z.infer<typeof jobEventSchema>;
 
 export const materializeSchema = z.object({
   /** The feature views to push: where their snapshots live and which column keys the entity. */
@@ -206,3 +213,12 @@ export const playbookSchema = z.object({
   deploy: deployCandidateSchema.default(deployCandidateSchema.parse({})),
 });
 export type Playbook = z.infer<typeof playbookSchema>;
+
+export const playbookParamSchema = z.object({ model: nameSchema });
+export const playbookSetSchema = z.object({ model: z.string(), playbook: playbookSchema, webhook: z.object({ id: z.string(), url: z.string() }) });
+export const playbookListSchema = z.object({ playbooks: z.record(z.string(), playbookSchema) });
+
+/** Per view: entities written to the online store, and the newest snapshot time pushed (the watermark). */
+export const materializeResultSchema = z.object({ views: z.record(z.string(), z.object({ written: z.number().int(), watermark: z.number().nullable() })) });
+export type MaterializeResult = z.infer<typeof materializeResultSchema>;
+export const batchPredictionsResultSchema = z.object({ written: z.number().int() });

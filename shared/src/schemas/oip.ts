@@ -24,6 +24,34 @@ export const oipInferRequestSchema = z.object({
 });
 export type OipInferRequest = z.infer<typeof oipInferRequestSchema>;
 
+/** Response fields as the protocol's REST definition documents them (extra fields are allowed). */
+export const oipTensorMetadataSchema = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number().int()) });
+export const oipServerMetadataSchema = z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) });
+export const oipModelMetadataSchema = z.object({
+  name: z.string(),
+  versions: z.array(z.string()).optional(),
+  platform: z.string(),
+  inputs: z.array(oipTensorMetadataSchema).optional(),
+  outputs: z.array(oipTensorMetadataSchema).optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+});
+export const oipLiveSchema = z.object({ live: z.boolean() });
+export const oipReadySchema = z.object({ ready: z.boolean() });
+export const oipModelReadySchema = z.object({ name: z.string(), ready: z.boolean() });
+export const oipResponseOutputSchema = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int()),
+  datatype: z.string(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  data: z.array(nested),
+});
+export const oipInferResponseSchema = z.object({
+  model_name: z.string(),
+  model_version: z.string().optional(),
+  id: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  outputs: z.array(oipResponseOutputSchema),
+});
 export interface OipInferResponse {
   model_name: string;
   model_version: string;
@@ -31,6 +59,9 @@ export interface OipInferResponse {
   parameters?: Record<string, unknown>;
   outputs: { name: string; shape: number[]; datatype: string; data: number[] }[];
 }
+/** The protocol's error object is `{error: "<message>"}`; Verge's error code travels beside it. */
+export const oipErrorSchema = z.object({ error: z.string(), code: z.string().optional() });
+export type OipError = z.infer<typeof oipErrorSchema>;
 
 /** The tensor's data flattened in row-major order, checked against its shape and datatype. */
 export function flattenTensor(t: OipTensor, where = `inputs.${t.name}`): (number | boolean | string)[] {

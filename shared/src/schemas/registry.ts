@@ -104,12 +104,3 @@ export const putDeploymentSchema = z
     if (d.fallback && !names.includes(d.fallback)) ctx.addIssue({ code: "custom", path: ["fallback"], message: `unknown variant "${d.fallback}"` });
   });
 export type PutDeployment = z.infer<typeof putDeploymentSchema>;
-
-export const createKeySchema = z.object({
-  name: z.string().min(1).max(128),
-  /** Models the key may call; `["*"]` for all. */
-  models: z.array(z.union([nameSchema, z.literal("*")])).min(1).max(256),
-  rate_limit: z.number().int().positive().optional(),
-  /** Import an existing secret instead of generating one (bootstrap, migrations). */
-  key: z.string().min(24).max(256).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces").optional(),
-});

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { runtimeSchema, sha256Schema, taskSchema } from "./common.ts";
 import { featureSpecSchema } from "./feature-spec.ts";
-import { redactionSchema } from "./monitoring.ts";
+import { redactionSchema } from "./logging.ts";
 import { precomputedSchema, tensorSpecSchema } from "./registry.ts";
 
 export const snapshotVersionSchema = z.object({

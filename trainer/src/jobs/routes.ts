@@ -4,20 +4,22 @@ import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { jobIdSchema, submitJobSchema, type JobEvent } from "@verge/shared";
 import { jsonBody, validate } from "@verge/shared/http";
+import { trainerApi as api } from "@verge/shared/api/trainer";
+import { describe } from "@verge/shared/openapi";
 import { isTerminal, type JobRunner } from "./runner.ts";
 
 const idParam = z.object({ id: jobIdSchema });
 
 export function jobRoutes(runner: JobRunner) {
   return new Hono()
-    .post("/", jsonBody(submitJobSchema), async (c) => {
+    .post("/", describe(api.submitJob), jsonBody(submitJobSchema), async (c) => {
       const { view, created } = await runner.submit(c.req.valid("json"));
       return c.json({ id: view.id, phase: view.phase, created }, created ? 202 : 200, { location: `/v1/jobs/${view.id}` });
     })
-    .get("/", (c) => c.json({ jobs: runner.list() }))
-    .get("/:id", validate("param", idParam), (c) => c.json(runner.get(c.req.valid("param").id)))
-    .post("/:id/cancel", validate("param", idParam), (c) => c.json(runner.cancel(c.req.valid("param").id), 202))
-    .get("/:id/events", validate("param", idParam), (c) => {
+    .get("/", describe(api.listJobs), (c) => c.json({ jobs: runner.list() }))
+    .get("/:id", describe(api.getJob), validate("param", idParam), (c) => c.json(runner.get(c.req.valid("param").id)))
+    .post("/:id/cancel", describe(api.cancelJob), validate("param", idParam), (c) => c.json(runner.cancel(c.req.valid("param").id), 202))
+    .get("/:id/events", describe(api.jobEvents), validate("param", idParam), (c) => {
       const { id } = c.req.valid("param");
       const past = runner.events(id);
       const after = Number(c.req.header("last-event-id") ?? 0) || 0;

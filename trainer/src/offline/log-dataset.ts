@@ -13,7 +13,7 @@ const TYPE: Record<FeatureSpec["features"][number]["type"], string> = { number: 
 export async function loadLogsTrainingSet(registry: Pick<RegistryClient, "logs">, jobModel: string, spec: FeatureSpec, dataset: LogsDataset, signal?: AbortSignal): Promise<TrainingSet> {
   const { logs } = dataset;
   const model = logs.model ?? jobModel;
-  const records: (LogRecord & LabelledFields)[] = [];
+  const records: (LogRecord & Partial<LabelledFields>)[] = [];
   let cursor: string | undefined;
   do {
     signal?.throwIfAborted();

@@ -34,12 +34,15 @@ export interface OfflineStoreOptions {
   /** A local folder, or `s3://bucket/prefix`. */
   root: string;
   s3?: S3Options;
+  /** DuckDB's extension folder and the repository it installs missing extensions from. */
+  extensions?: { directory?: string | undefined; repository?: string | undefined };
 }
 
 export function offlineStoreOptions(config: Config): OfflineStoreOptions {
   return {
     root: config.VERGE_OFFLINE_ROOT,
     s3: { endpoint: config.VERGE_S3_ENDPOINT, region: config.VERGE_S3_REGION, accessKeyId: config.VERGE_S3_ACCESS_KEY_ID, secretAccessKey: config.VERGE_S3_SECRET_ACCESS_KEY },
+    extensions: { directory: config.VERGE_DUCKDB_EXTENSION_DIR, repository: config.VERGE_DUCKDB_EXTENSION_REPOSITORY },
   };
 }
 
@@ -67,7 +70,10 @@ export class OfflineStore {
   static async open(options: OfflineStoreOptions): Promise<OfflineStore> {
     const remote = options.root.startsWith("s3://");
     const root = remote ? options.root.replace(/\/+$/, "") : resolve(options.root);
-    const instance = await DuckDBInstance.create(":memory:");
+    const settings: Record<string, string> = {};
+    if (options.extensions?.directory) settings.extension_directory = options.extensions.directory;
+    if (options.extensions?.repository) settings.custom_extension_repository = options.extensions.repository;
+    const instance = await DuckDBInstance.create(":memory:", settings);
     const connection = await instance.connect();
     const store = new OfflineStore(root, instance, connection);
     if (remote) await store.configureS3(options.s3 ?? { region: "auto" }).catch((err: unknown) => (store.close(), Promise.reject(err)));
@@ -190,7 +196,7 @@ export class OfflineStore {
         throw new ApiError(
           "unavailable",
           `the offline store ${this.root} is on S3, which needs DuckDB's "httpfs" extension, and it could neither be loaded nor installed (${firstLine(err)}). ` +
-            `Install it where the trainer runs (duckdb: INSTALL httpfs, with network access, into ~/.duckdb/extensions) or use a local VERGE_OFFLINE_ROOT.`,
+            `Install it where the trainer runs (duckdb: INSTALL httpfs, with network access or from the mirror in VERGE_DUCKDB_EXTENSION_REPOSITORY, into VERGE_DUCKDB_EXTENSION_DIR or ~/.duckdb/extensions) or use a local VERGE_OFFLINE_ROOT.`,
         );
       }
     }

@@ -8,8 +8,10 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError, nameSchema, playbookSchema, submitJobSchema, verifyRequest, type Playbook, isLogsDataset } from "@verge/shared";
+import { alertEventSchema, ApiError, isLogsDataset, nameSchema, playbookSchema, submitJobSchema, verifyRequest, type Playbook } from "@verge/shared";
 import { jsonBody, validate } from "@verge/shared/http";
+import { trainerApi as api } from "@verge/shared/api/trainer";
+import { describe } from "@verge/shared/openapi";
 import type { RegistryClient } from "../registry/client.ts";
 import { isTerminal, type JobRunner } from "../jobs/runner.ts";
 
@@ -19,10 +21,6 @@ interface PlaybookState {
   webhook?: { id: string; secret: string; url: string };
 }
 
-const alertEventSchema = z.object({
-  event: z.string(),
-  alert: z.object({ id: z.number().int(), model: z.string(), kind: z.string(), subject: z.string(), opened_at: z.string() }),
-});
 
 export class PlaybookStore {
   private readonly file: string;
@@ -41,7 +39,7 @@ export class PlaybookStore {
 export function playbookRoutes(store: PlaybookStore, registry: RegistryClient, hookUrl: string) {
   const param = z.object({ model: nameSchema });
   return new Hono()
-    .put("/:model", validate("param", param), jsonBody(playbookSchema), async (c) => {
+    .put("/:model", describe(api.putPlaybook), validate("param", param), jsonBody(playbookSchema), async (c) => {
       const { model } = c.req.valid("param");
       if (!store.state.webhook || store.state.webhook.url !== hookUrl) {
         const hook = await registry.createWebhook(hookUrl);
@@ -51,8 +49,8 @@ export function playbookRoutes(store: PlaybookStore, registry: RegistryClient, h
       store.save();
       return c.json({ model, playbook: store.state.playbooks[model], webhook: { id: store.state.webhook.id, url: hookUrl } });
     })
-    .get("/", (c) => c.json({ playbooks: store.state.playbooks }))
-    .delete("/:model", validate("param", param), (c) => {
+    .get("/", describe(api.listPlaybooks), (c) => c.json({ playbooks: store.state.playbooks }))
+    .delete("/:model", describe(api.deletePlaybook), validate("param", param), (c) => {
       const { model } = c.req.valid("param");
       if (!store.state.playbooks[model]) throw new ApiError("not_found", `model: no playbook for "${model}"`);
       delete store.state.playbooks[model];
@@ -63,7 +61,7 @@ export function playbookRoutes(store: PlaybookStore, registry: RegistryClient, h
 
 /** The alert webhook (authenticated by the control plane's signature, not the trainer token). */
 export function alertHook(store: PlaybookStore, registry: RegistryClient, runner: JobRunner) {
-  return new Hono().post("/", async (c) => {
+  return new Hono().post("/", describe(api.alertHook), async (c) => {
     const body = await c.req.text();
     const secret = store.state.webhook?.secret;
     if (!secret) throw new ApiError("unavailable", "no webhook is registered: set a playbook first");

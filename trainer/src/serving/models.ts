@@ -2,6 +2,7 @@
 // onnxruntime-node session per artifact. Execution providers are chosen explicitly: CUDA where
 // its libraries load, else CPU — onnxruntime-node does not fall back by itself.
 import * as ort from "onnxruntime-node";
+import { controlPlaneClient, VergeError } from "@verge/client";
 import { ApiError, sha256Hex } from "@verge/shared";
 import type { Config } from "../config.ts";
 
@@ -16,16 +17,20 @@ export type ModelCache = ReturnType<typeof modelCache>;
 /** Sessions per model version. `sessionOptions` (e.g. `intraOpNumThreads`) apply to every session. */
 export function modelCache(config: Config, fetcher: typeof fetch = fetch, sessionOptions: ort.InferenceSession.SessionOptions = {}) {
   const sessions = new Map<string, Promise<LoadedModel>>();
-  const get = async (path: string) => {
-    const res = await fetcher(`${config.VERGE_CONTROL_PLANE_URL}${path}`, { headers: { authorization: `Bearer ${config.VERGE_CONTROL_PLANE_TOKEN}` } });
-    if (res.status === 404) throw new ApiError("not_found", `the registry has no ${path.replace(/^\/v1\/models\//, "")}`);
-    if (!res.ok) throw new ApiError("unavailable", `the registry answered ${res.status} for ${path}`);
-    return res;
+  const { api } = controlPlaneClient({ baseUrl: config.VERGE_CONTROL_PLANE_URL, token: config.VERGE_CONTROL_PLANE_TOKEN, fetch: fetcher });
+  const registry = async <T>(call: Promise<T>, what: string): Promise<T> => {
+    try {
+      return await call;
+    } catch (err) {
+      if (err instanceof VergeError && err.status === 404) throw new ApiError("not_found", `the registry has no ${what}`);
+      throw new ApiError("unavailable", `the registry failed for ${what}: ${(err as Error).message}`);
+    }
   };
 
   async function load(model: string, version: number): Promise<LoadedModel> {
-    const meta = (await (await get(`/v1/models/${model}/versions/${version}`)).json()) as { sha256: string };
-    const bytes = new Uint8Array(await (await get(`/v1/models/${model}/versions/${version}/artifact`)).arrayBuffer());
+    const params = { model, version };
+    const meta = await registry(api.getVersion({ params }), `${model}/versions/${version}`);
+    const bytes = await registry(api.getArtifact({ params }), `${model}/versions/${version}/artifact`);
     if ((await sha256Hex(bytes)) !== meta.sha256) throw new ApiError("unavailable", `artifact of ${model} v${version} failed verification (sha256 mismatch)`);
     return { ...(await createSession(bytes, config.VERGE_EXECUTION_PROVIDER, sessionOptions)), sha256: meta.sha256 };
   }

@@ -4,7 +4,9 @@
 import { Hono } from "hono";
 import type * as ort from "onnxruntime-node";
 import { ApiError, nameSchema, oipInferRequestSchema, validationError, verifyRequest, versionNumberSchema, type OipInferResponse } from "@verge/shared";
-import { onError, validate } from "@verge/shared/http";
+import { notFound, onError, validate } from "@verge/shared/http";
+import { trainerApi as api } from "@verge/shared/api/trainer";
+import { describe } from "@verge/shared/openapi";
 import { z } from "zod";
 import type { Config } from "../config.ts";
 import type { batcher } from "./batcher.ts";
@@ -28,6 +30,9 @@ type Env = { Variables: { served?: { model: string; version: string } } };
 
 const params = z.object({ model: nameSchema, version: versionNumberSchema });
 
+/** What this origin implements of the Open Inference Protocol: its core only (no optional extensions). */
+export const SERVER_METADATA = { name: "verge-origin", version: "1", extensions: [] as string[] };
+
 export function originApp(config: Config, services: OriginServices) {
   const { models, batches, metrics, readiness } = services;
 
@@ -44,18 +49,19 @@ export function originApp(config: Config, services: OriginServices) {
   }
 
   return new Hono<Env>()
-    .get("/v2/health/live", (c) => c.json({ live: true }))
-    .get("/v2/health/ready", (c) => {
+    .get("/v2", describe(api.serverMetadata), (c) => c.json(SERVER_METADATA))
+    .get("/v2/health/live", describe(api.live), (c) => c.json({ live: true }))
+    .get("/v2/health/ready", describe(api.ready), (c) => {
       if (readiness.state !== "ready") throw new ApiError("unavailable", `the origin is ${readiness.state}`);
       return c.json({ ready: true });
     })
-    .get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))
-    .get("/v2/models/:model/versions/:version/ready", validate("param", params), async (c) => {
+    .get("/metrics", describe(api.metrics), async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))
+    .get("/v2/models/:model/versions/:version/ready", describe(api.versionReady), validate("param", params), async (c) => {
       const { model, version } = c.req.valid("param");
       await load(model, version);
       return c.json({ name: model, ready: true });
     })
-    .get("/v2/models/:model/versions/:version", validate("param", params), async (c) => {
+    .get("/v2/models/:model/versions/:version", describe(api.versionMetadata), validate("param", params), async (c) => {
       const { model, version } = c.req.valid("param");
       const { session } = await load(model, version);
       return c.json({ name: model, versions: [String(version)], platform: "onnxruntime", inputs: session.inputMetadata.map(tensorMetadata), outputs: session.outputMetadata.map(tensorMetadata) });
@@ -66,7 +72,7 @@ export function originApp(config: Config, services: OriginServices) {
       const served = c.get("served");
       metrics.request(served?.model ?? "unknown", served?.version ?? "unknown", c.res.status, (performance.now() - started) / 1000);
     })
-    .post("/v2/models/:model/versions/:version/infer", validate("param", params), async (c) => {
+    .post("/v2/models/:model/versions/:version/infer", describe(api.infer), validate("param", params), async (c) => {
       const body = new Uint8Array(await c.req.arrayBuffer());
       const verdict = await verifyRequest(config.VERGE_ORIGIN_SECRET, {
         method: c.req.method,
@@ -106,7 +112,7 @@ export function originApp(config: Config, services: OriginServices) {
       };
       return c.json(response);
     })
-    .notFound((c) => new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse())
+    .notFound(notFound)
     .onError(onError);
 }
 

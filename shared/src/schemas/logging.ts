@@ -1,4 +1,4 @@
-// Admin API contracts of the monitoring store: the log lake's query and settings, and dead letters.
+// Contracts of the logging path: the log lake query and settings, redaction, dead letters, the move out of D1.
 import { z } from "zod";
 import { nameSchema, versionNumberSchema } from "./common.ts";
 import { logRecordSchema } from "./log-record.ts";
@@ -23,14 +23,17 @@ export const logsQuerySchema = z.object({
 });
 export type LogsQuery = z.infer<typeof logsQuerySchema>;
 
-/** A lake record as the logs route returns it with `labels`: the log record plus its feedback. */
+/** A lake record as the logs route returns it: the log record, plus its feedback when `labels` is asked for. */
 export const labelledLogRecordSchema = logRecordSchema.extend({
   /** The prediction's label (the first one given), null when it has none (shadows and errors never do). */
-  label: z.number().nullable(),
+  label: z.number().nullable().optional(),
   /** When the labelled outcome happened (epoch ms). */
-  label_ts: z.number().nullable(),
+  label_ts: z.number().nullable().optional(),
 });
-export type LabelledFields = Pick<z.infer<typeof labelledLogRecordSchema>, "label" | "label_ts">;
+export interface LabelledFields {
+  label: number | null;
+  label_ts: number | null;
+}
 
 /** How one feature is redacted before a record is stored: dropped, or replaced by a salted sha256. */
 export const redactionSchema = z.object({
@@ -102,3 +105,17 @@ export const pipelineHealthSchema = z.object({
 
 /** `GET /v1/dead-letters`. */
 export const deadLettersResponseSchema = z.object({ dead_letters: z.array(deadLetterSchema), health: pipelineHealthSchema });
+
+/** `POST /v1/admin/monitoring-migration`: one chunk of the one-time move out of D1. */
+export const monitoringMigrationSchema = z.object({
+  /** Rows of each legacy table moved by this call. */
+  limit: z.number().int().min(1).max(5000).default(1000),
+});
+export const monitoringMigrationResultSchema = z.object({
+  moved: z.record(z.string(), z.number().int()),
+  remaining: z.record(z.string(), z.number().int()),
+  done: z.boolean(),
+});
+
+export const deadLetterIdParamSchema = z.object({ id: z.string().regex(/^[0-9a-f]{32}$/, "must be a dead letter id") });
+export const deadLetterWithBodiesSchema = deadLetterSchema.extend({ bodies: z.array(z.unknown()) });

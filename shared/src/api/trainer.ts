@@ -1,0 +1,45 @@
+// The trainer's API (jobs, materialization, batch predictions, playbooks) and the origin's Open
+// Inference Protocol routes, endpoint by endpoint.
+import { z } from "zod";
+import {
+  batchPredictionsResultSchema,
+  batchPredictionsSchema,
+  jobIdParamSchema,
+  jobListSchema,
+  jobViewSchema,
+  materializeResultSchema,
+  materializeSchema,
+  playbookListSchema,
+  playbookParamSchema,
+  playbookSchema,
+  playbookSetSchema,
+  submitJobSchema,
+  submittedJobSchema,
+} from "../schemas/jobs.ts";
+import { alertEventSchema } from "../schemas/admin/monitoring.ts";
+import { versionParamSchema } from "../schemas/admin/registry.ts";
+import { oipInferRequestSchema, oipInferResponseSchema, oipLiveSchema, oipModelMetadataSchema, oipModelReadySchema, oipReadySchema, oipServerMetadataSchema } from "../schemas/oip.ts";
+import { catalog } from "./endpoint.ts";
+
+export const trainerApi = catalog({
+  submitJob: { method: "post", path: "/v1/jobs", access: "trainer", summary: "Submit a training job (idempotent by its id: a repeat answers 200 with the existing job)", body: submitJobSchema, response: submittedJobSchema, status: [202, 200] },
+  listJobs: { method: "get", path: "/v1/jobs", access: "trainer", summary: "List jobs, newest first", response: jobListSchema, status: 200 },
+  getJob: { method: "get", path: "/v1/jobs/{id}", access: "trainer", summary: "A job's phase, progress, metrics and result version", params: jobIdParamSchema, response: jobViewSchema, status: 200 },
+  cancelJob: { method: "post", path: "/v1/jobs/{id}/cancel", access: "trainer", summary: "Cancel a queued or running job", params: jobIdParamSchema, response: jobViewSchema, status: 202 },
+  jobEvents: { method: "get", path: "/v1/jobs/{id}/events", access: "trainer", summary: "A job's progress as server-sent events (`jobEventSchema` data; Last-Event-ID resumes)", params: jobIdParamSchema, headers: ["last-event-id"], status: 200, produces: "sse" },
+  materialize: { method: "post", path: "/v1/materialize", access: "trainer", summary: "Push feature views' latest rows from the offline to the online store (incremental unless `full`)", body: materializeSchema, response: materializeResultSchema, status: 200 },
+  batchPredictions: { method: "post", path: "/v1/batch-predictions", access: "trainer", summary: "Score known entities with a version and store the predictions for hybrid serving", body: batchPredictionsSchema, response: batchPredictionsResultSchema, status: 200 },
+  putPlaybook: { method: "put", path: "/v1/playbooks/{model}", access: "trainer", summary: "Set a model's response playbook (registers the trainer as an alert webhook)", params: playbookParamSchema, body: playbookSchema, response: playbookSetSchema, status: 200 },
+  listPlaybooks: { method: "get", path: "/v1/playbooks", access: "trainer", summary: "Every model's playbook", response: playbookListSchema, status: 200 },
+  deletePlaybook: { method: "delete", path: "/v1/playbooks/{model}", access: "trainer", summary: "Remove a model's playbook", params: playbookParamSchema, status: 204, produces: "none" },
+  alertHook: { method: "post", path: "/hooks/alerts", access: "signed", summary: "Alert webhook: the control plane's signed `alert.opened` events start the playbook's retraining job", body: alertEventSchema, response: z.object({ action: z.enum(["none", "already_retraining", "retrain"]), job: z.string().optional(), created: z.boolean().optional() }), status: [200, 202] },
+
+  serverMetadata: { method: "get", path: "/v2", access: "public", summary: "Open Inference Protocol server metadata", response: oipServerMetadataSchema, status: 200 },
+  live: { method: "get", path: "/v2/health/live", access: "public", summary: "Liveness", response: oipLiveSchema, status: 200 },
+  ready: { method: "get", path: "/v2/health/ready", access: "public", summary: "Readiness: 200 once listening, 503 while starting or draining", response: oipReadySchema, status: 200 },
+  versionMetadata: { method: "get", path: "/v2/models/{model}/versions/{version}", access: "signed", summary: "A version's tensor metadata (loads it)", params: versionParamSchema, response: oipModelMetadataSchema, status: 200 },
+  versionReady: { method: "get", path: "/v2/models/{model}/versions/{version}/ready", access: "signed", summary: "Whether a version is loaded and ready (loads it)", params: versionParamSchema, response: oipModelReadySchema, status: 200 },
+  infer: { method: "post", path: "/v2/models/{model}/versions/{version}/infer", access: "signed", summary: "Inference through the dynamic batcher (HMAC-signed by the gateway)", params: versionParamSchema, body: oipInferRequestSchema, response: oipInferResponseSchema, status: 200 },
+  metrics: { method: "get", path: "/metrics", access: "public", summary: "Prometheus metrics", status: 200, produces: "text" },
+});
+export type TrainerApi = typeof trainerApi;
