@@ -1,8 +1,11 @@
 // Tests run in Node; worker code runs inside workerd through miniflare, from the real bundles.
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // Worker modules imported into Node for their route tables only (see test/workers-shim.ts).
+  resolve: { alias: { "cloudflare:workers": fileURLToPath(new URL("./test/workers-shim.ts", import.meta.url)) } },
   plugins: [
     {
       // Worker code imports the dashboard's assets as text modules (wrangler's default rule for

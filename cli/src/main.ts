@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { accessCommands } from "./commands/access.ts";
 import { deployCommands } from "./commands/deploy.ts";
+import { loggingCommands } from "./commands/logging.ts";
 import { monitoringCommands } from "./commands/monitoring.ts";
 import { registryCommands } from "./commands/registry.ts";
 import { scheduleCommands } from "./commands/schedules.ts";
@@ -28,12 +29,6 @@ monitoringCommands(program);
 accessCommands(program);
 trainerCommands(program);
 scheduleCommands(program);
-program
-  .command("dead-letters")
-  .description("dead-lettered log batches: list and re-drive (arrives with the log pipeline's dead-letter routes)")
-  .action(() => {
-    process.stderr.write("error: this control plane has no dead-letter routes yet — upgrade the control plane; until then inspect the queue's dead-letter queue with wrangler\n");
-    process.exitCode = 1;
-  });
+loggingCommands(program);
 
 await program.parseAsync(process.argv);

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alertListSchema, auditPageSchema, deploymentViewSchema, metricsReportSchema, modelListSchema, scheduleListSchema, scheduleRunViewSchema, scheduleViewSchema, versionViewSchema } from "@verge/shared";
+import { alertListSchema, auditPageSchema, deadLettersResponseSchema, deploymentViewSchema, metricsReportSchema, modelListSchema, scheduleListSchema, scheduleRunViewSchema, scheduleViewSchema, versionViewSchema } from "@verge/shared";
 import { demoArtifacts, demoMetadata, seedDemo } from "../../scripts/lib/demo.ts";
 import { ROOT } from "../../scripts/lib/build.ts";
 import { freePort } from "../../scripts/lib/redis-server.ts";
@@ -207,5 +207,32 @@ describe("verge", () => {
     const usage = await verge(["deployment", "set", "churn", "--variant", "oops"]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--variant: "oops" is not NAME:VERSION_OR_ALIAS:WEIGHT/);
+  });
+
+  it("prints the records as served, and lists and re-drives dead letters", async () => {
+    for (let i = 0; i < 3; i++) expect((await stack.predict("demo", { unit: `cli-${i}`, request_id: `cli-${i}` })).status).toBe(200);
+    const lines = await eventually(async () => {
+      const r = await verge(["logs", "demo", "--limit", "10000"]);
+      expect(r.code, r.stderr).toBe(0);
+      const ids = r.stdout.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { request_id: string }).request_id);
+      return ["cli-0", "cli-1", "cli-2"].every((id) => ids.includes(id)) ? ids : undefined;
+    });
+    expect(lines.filter((id) => id.startsWith("cli-")).sort()).toEqual(["cli-0", "cli-1", "cli-2"]);
+    const limited = await verge(["logs", "demo", "--limit", "1"]);
+    expect(limited.stdout.trim().split("\n")).toHaveLength(1);
+    expect(limited.stderr).toMatch(/^more: --cursor \S+/);
+
+    // A feedback message that does not parse is a dead letter at once.
+    await (await stack.mf.getQueueProducer<unknown>("FEEDBACK", "verge-gateway")).send({ request_id: "x", label: "yes" });
+    const listed = await eventually(async () => {
+      const r = deadLettersResponseSchema.parse(await json(["dead-letters", "list", "--queue", "feedback"]));
+      return r.dead_letters.length ? r : undefined;
+    });
+    const id = listed.dead_letters[0]!.id;
+    expect((await verge(["dead-letters", "list"])).stdout).toContain(id);
+    expect((await verge(["dead-letters", "show", id])).stdout).toContain('"label":"yes"');
+    const redriven = await verge(["dead-letters", "redrive", id]);
+    expect(redriven.code, redriven.stderr).toBe(0);
+    expect(redriven.stdout).toMatch(/^re-drove 1 message\(s\) of [0-9a-f]{32} to feedback/);
   });
 });

@@ -2,9 +2,15 @@
 import { alertRoutes, webhookRoutes } from "./alerts/routes.ts";
 import { deliverDue, sweep } from "./alerts/service.ts";
 import { auditRoutes } from "./audit/routes.ts";
-import { compact } from "./rollups/compact.ts";
 import { controlPlaneConfig } from "./config.ts";
 import { db } from "./db/client.ts";
+import { deadLetterRoutes } from "./dead-letters/routes.ts";
+import { reingestSpill } from "./dead-letters/spill.ts";
+import { expireLake } from "./lake/retention.ts";
+import { logRoutes } from "./lake/routes.ts";
+import { logSettingsRoutes } from "./lake/settings.ts";
+import { legacyRoutes } from "./rollups/legacy.ts";
+import { maintainShards } from "./rollups/maintenance.ts";
 import { controlPlaneDocument, controlPlaneReference } from "./openapi.ts";
 import { whoamiRoutes } from "./keys/whoami.ts";
 import { uiRoutes } from "./ui/routes.ts";
@@ -41,6 +47,8 @@ export const app: Hono<AppEnv> = newApp()
   .route("/v1/models", driftRoutes)
   .route("/v1/models", driftSettingsRoutes)
   .route("/v1/models", experimentRoutes)
+  .route("/v1/models", logRoutes)
+  .route("/v1/models", logSettingsRoutes)
   .route("/v1/models", promotionRoutes)
   .route("/v1/models", rolloutRoutes)
   .route("/v1/keys", keyRoutes)
@@ -50,22 +58,46 @@ export const app: Hono<AppEnv> = newApp()
   .route("/v1/webhooks", webhookRoutes)
   .route("/v1/schedules", scheduleRoutes)
   .route("/v1/snapshot", snapshotRoutes)
+  .route("/v1/dead-letters", deadLetterRoutes)
+  .route("/v1/admin", legacyRoutes)
   .notFound(notFound)
   .onError(onError);
+
+export { RollupShard } from "./rollups/shard.ts";
 
 export default {
   fetch: app.fetch,
   queue: handleQueue,
-  // Cron trigger: promotion rules judge running rollouts, the monitoring sweep raises alerts,
-  // and due webhook deliveries go out. Every step judges the tick's own time, so a late start
-  // judges the same window, and a tick can be replayed for a chosen moment.
+  // Cron trigger: promotion rules judge running rollouts, the monitoring sweep raises alerts, due
+  // webhook deliveries go out, rollup shards compact and prune themselves, the log lake expires
+  // old partitions, and spilled log records are re-ingested. Every step judges the tick's own time,
+  // so a late start judges the same window, and a tick can be replayed for a chosen moment; one
+  // failing step does not stop the rest.
   async scheduled(controller, env) {
     const d = db(env);
     const config = controlPlaneConfig(env);
     const now = controller.scheduledTime;
-    await evaluateAll(d, now);
-    await sweep(d, now);
-    await deliverDue(d, config.ALERT_RETRY_BASE_MS, now);
-    await compact(d, now, config.INGESTED_RETENTION_DAYS);
+    const steps: [string, () => Promise<unknown>][] = [
+      ["rollouts", () => evaluateAll(env, d, now)],
+      ["sweep", () => sweep(env, d, now)],
+      ["webhooks", () => deliverDue(d, config.ALERT_RETRY_BASE_MS, now)],
+      ["shards", () => maintainShards(env, d, now)],
+      ["lake retention", () => expireLake(env, d, now)],
+      ["spill", () => reingestSpill(env, d)],
+    ];
+    let failed: unknown;
+    const ms: Record<string, number> = {};
+    for (const [name, step] of steps) {
+      const started = performance.now();
+      try {
+        await step();
+      } catch (err) {
+        console.error(`cron step "${name}" failed:`, err);
+        failed ??= err;
+      }
+      ms[name] = Math.round(performance.now() - started);
+    }
+    console.log(JSON.stringify({ event: "cron", ms }));
+    if (failed) throw failed;
   },
 } satisfies ExportedHandler<Env>;

@@ -40,7 +40,7 @@ describe("the colo in log records", () => {
     const sent: { colo: string }[] = [];
     const queue = { sendBatch: async (messages: { body: { records: { colo: string }[] } }[]) => void sent.push(...messages.flatMap((m) => m.body.records)) };
     const e = env({ COLO: "laptop", PREDICTION_LOGS: queue });
-    const snapshot = { version: 1 } as Snapshot;
+    const snapshot = { version: 1, models: {} } as unknown as Snapshot;
     const p = { version: 1, features: [{}], degraded: [[]], outputs: [{ probability: 0.5 }], featureMs: 0 };
     const ctx = { requestId: "r", model: "m", variant: "a", unit: "u", shadow: false, latency: { total: 1, features: 0, infer: 1 } };
     await sendLogs(e, snapshot, { ...ctx, colo: "AMS" }, p);

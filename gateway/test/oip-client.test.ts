@@ -132,7 +132,7 @@ describe("the origin client against the protocol's documented examples", () => {
   it("Triton's classification example: refuses a STRING output with a message saying so", async () => {
     answer = fixture("triton-classification").response;
     const runtime = originRuntime({ pool: poolOf({ kind: "none" }), model: "mymodel", requestId: "42" });
-    await expect(runtime.run(versionWithInput("input0", 2), new Float32Array(4), 2)).rejects.toMatchObject({ code: "unavailable", message: expect.stringMatching(/output "output0" is STRING; Verge reads numeric tensors only/) });
+    await expect(runtime.run(versionWithInput("input0", 2), new Float32Array(4), 2)).rejects.toMatchObject({ code: "unavailable", message: expect.stringMatching(/output "output0" is STRING; Verge reads numeric tensors only/), details: { reason: "origin_error" } });
   });
 
   it("the spec's error response: a 400 with its message, not a circuit failure", async () => {
@@ -140,7 +140,7 @@ describe("the origin client against the protocol's documented examples", () => {
     const pool = poolOf({ kind: "none" });
     const runtime = originRuntime({ pool, model: "mymodel" });
     for (let i = 0; i < 6; i++) {
-      await expect(runtime.run(versionWithInput("input0", 2), new Float32Array(2), 1)).rejects.toMatchObject({ code: "unavailable", message: "origin refused the request: 400 unexpected inference input 'input-9' for model 'mymodel'" });
+      await expect(runtime.run(versionWithInput("input0", 2), new Float32Array(2), 1)).rejects.toMatchObject({ code: "unavailable", message: "origin refused the request: 400 unexpected inference input 'input-9' for model 'mymodel'", details: { reason: "origin_error" } });
     }
     expect(pool.nodes.nodes[0]!.breaker.state).toBe("closed");
   });
@@ -148,6 +148,31 @@ describe("the origin client against the protocol's documented examples", () => {
   it("refuses an answer whose rows do not match the request, naming the output", async () => {
     answer = fixture("kserve-sklearn-v2-iris").response;
     const runtime = originRuntime({ pool: poolOf({ kind: "none" }), model: "iris", requestId: "823248cc-d770-4a51-9606-16803395569c" });
-    await expect(runtime.run(versionWithInput("input-0", 4), new Float32Array(12), 3)).rejects.toMatchObject({ message: 'origin: output "predict": 2 rows for a request of 3' });
+    await expect(runtime.run(versionWithInput("input-0", 4), new Float32Array(12), 3)).rejects.toMatchObject({ message: 'origin: output "predict": 2 rows for a request of 3', details: { reason: "origin_error" } });
+  });
+});
+
+describe("the class of an origin failure, which the prediction log records", () => {
+  it("is origin_unreachable for a node that refuses connections, then circuit_open once its circuit opens, and timeout past the deadline", async () => {
+    // A port nothing listens on: taken, then freed.
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const deadUrl = `http://127.0.0.1:${(closed.address() as { port: number }).port}`;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const pool: ResolvedPool = { ...poolOf({ kind: "none" }), nodes: new NodePool([{ url: deadUrl, weight: 1 }], { failures: 2, coolDownMs: 60_000 }) };
+    const runtime = originRuntime({ pool, model: "m" });
+    await expect(runtime.run(versionWithInput("x", 1), new Float32Array(1), 1)).rejects.toMatchObject({ code: "unavailable", details: { reason: "origin_unreachable" } });
+    await expect(runtime.run(versionWithInput("x", 1), new Float32Array(1), 1)).rejects.toMatchObject({ code: "unavailable", details: { reason: "circuit_open" } });
+
+    // A node that takes the request and never answers.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const slow: ResolvedPool = { ...poolOf({ kind: "none" }), nodes: new NodePool([{ url: `http://127.0.0.1:${(silent.address() as { port: number }).port}`, weight: 1 }], { failures: 5, coolDownMs: 1000 }), deadlineMs: 200 };
+      await expect(originRuntime({ pool: slow, model: "m" }).run(versionWithInput("x", 1), new Float32Array(1), 1)).rejects.toMatchObject({ code: "unavailable", details: { reason: "timeout" } });
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 });

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoExpected, demoMetadata } from "../../scripts/lib/demo.ts";
-import { CLIENT_KEY, eventually, testStack, type TestStack } from "../../test/helpers.ts";
+import { CLIENT_KEY, eventually, lakeRecords, testStack, type TestStack } from "../../test/helpers.ts";
 
 let stack: TestStack;
 const W2 = [-0.04, -0.3, 0.2, 0.5, 0, -0.9];
@@ -58,12 +58,11 @@ describe("rank", () => {
 
     // Feedback on position 2 joins the logged prediction of the variant that placed it.
     await stack.gateway("/v1/feedback", { method: "POST", headers: { authorization: `Bearer ${CLIENT_KEY}` }, body: JSON.stringify({ request_id: "rank-1", position: 2, label: 1 }) });
-    const db = await stack.mf.getD1Database("DB", "verge-control-plane");
     const joined = await eventually(async () => {
-      const row = await db.prepare("SELECT i.variant AS variant, f.label AS label FROM feedback f JOIN ingested i ON i.key LIKE '%|' || f.target WHERE f.target = 'rank-1#2'").first<{ variant: string; label: number }>();
-      return row ?? undefined;
+      const rows = await lakeRecords(stack, "ranker", { labels: "only" });
+      return rows.length ? rows : undefined;
     });
-    expect(joined).toEqual({ variant: body.ranking[2]!.variant, label: 1 });
+    expect(joined.map((r) => [r.request_id, r.variant, r.label])).toEqual([["rank-1#2", body.ranking[2]!.variant, 1]]);
   });
 
   it("refuses duplicate candidate ids and empty lists", async () => {

@@ -1,5 +1,7 @@
-// Both workers in one workerd (through miniflare): D1, R2, KV and the log queue are local, and the
-// gateway reaches the control plane over a service binding, as in production.
+// Both workers in one workerd (through miniflare): D1, R2, KV, the queues (with their dead-letter
+// queues) and the rollup shards (SQLite-backed Durable Objects) are local, and the gateway reaches
+// the control plane over a service binding, as in production. Every binding comes from the
+// workers' wrangler.toml files (wrangler-config.ts).
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Log, LogLevel, type Json, type Miniflare, type V4MiniflareOptions } from "miniflare";
@@ -26,6 +28,10 @@ export interface StackOptions {
   gatewayBindings?: Record<string, string>;
   /** Serve Cloudflare's KV REST API for the gateway's namespaces on this port (see cloudflare-api.ts). */
   cloudflareApi?: { port: number; token: string };
+  /** Control-plane vars over wrangler.toml's (e.g. a shorter FEEDBACK_RETRY_BASE_S in tests). */
+  controlPlaneBindings?: Record<string, string>;
+  /** Retries before a log or feedback batch goes to its dead-letter queue (wrangler.toml: 10). */
+  maxRetries?: number;
 }
 
 export const QUEUE = "verge-prediction-logs";
@@ -35,7 +41,7 @@ export const FEEDBACK_QUEUE = "verge-feedback";
  * A worker's miniflare options from its wrangler.toml: the same bindings, queues (with their
  * dead-letter queues), Durable Objects and variables as in production, from the deployed bundle.
  */
-function workerFromConfig(key: WorkerKey, c: WorkerConfig, secrets: Record<string, string>, port: number | undefined): V4WorkerOptions {
+function workerFromConfig(key: WorkerKey, c: WorkerConfig, secrets: Record<string, string>, port: number | undefined, maxRetries?: number): V4WorkerOptions {
   const sqlite = sqliteClasses(c);
   return {
     name: c.name,
@@ -50,7 +56,13 @@ function workerFromConfig(key: WorkerKey, c: WorkerConfig, secrets: Record<strin
     queueConsumers: Object.fromEntries(
       (c.queues?.consumers ?? []).map((q) => [
         q.queue,
-        { maxBatchSize: q.max_batch_size, maxBatchTimeout: q.max_batch_timeout, maxRetries: q.max_retries, ...(q.dead_letter_queue ? { deadLetterQueue: q.dead_letter_queue } : {}) },
+        {
+          maxBatchSize: q.max_batch_size,
+          maxBatchTimeout: q.max_batch_timeout,
+          // Tests shorten the way to a dead-letter queue; the DLQs' own consumers keep theirs.
+          maxRetries: q.dead_letter_queue && maxRetries !== undefined ? maxRetries : q.max_retries,
+          ...(q.dead_letter_queue ? { deadLetterQueue: q.dead_letter_queue } : {}),
+        },
       ]),
     ),
     durableObjects: Object.fromEntries((c.durable_objects?.bindings ?? []).map((d) => [d.name, { className: d.class_name, ...(d.script_name ? { scriptName: d.script_name } : {}), useSQLite: sqlite.has(d.class_name) }])),
@@ -64,7 +76,13 @@ export function stackOptions(o: StackOptions) {
   const controlPlane = workerConfig("controlPlane");
   const workers = [
     workerFromConfig("gateway", gateway, { GATEWAY_TOKEN: o.gatewayToken, SNAPSHOT_TTL_MS: String(o.snapshotTtlMs ?? 2000), ...o.gatewayBindings }, o.ports?.gateway),
-    workerFromConfig("controlPlane", controlPlane, { ADMIN_TOKEN: o.adminToken, GATEWAY_TOKEN: o.gatewayToken, ...(o.alertRetryBaseMs !== undefined ? { ALERT_RETRY_BASE_MS: String(o.alertRetryBaseMs) } : {}) }, o.ports?.controlPlane),
+    workerFromConfig(
+      "controlPlane",
+      controlPlane,
+      { ADMIN_TOKEN: o.adminToken, GATEWAY_TOKEN: o.gatewayToken, ...(o.alertRetryBaseMs !== undefined ? { ALERT_RETRY_BASE_MS: String(o.alertRetryBaseMs) } : {}), ...o.controlPlaneBindings },
+      o.ports?.controlPlane,
+      o.maxRetries,
+    ),
   ];
   if (o.cloudflareApi) workers.push(cloudflareApiWorker(gateway, o.cloudflareApi));
   return {

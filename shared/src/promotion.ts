@@ -1,13 +1,18 @@
 // Promotion rules and the decision they make: a pure function of (rule, metrics), so the same
 // decision can be tested, explained and replayed.
 import { z } from "zod";
+import { guardrailBreaches } from "./monitoring/guardrails.ts";
 
 export const promotionRuleSchema = z.object({
   /** Samples the candidate needs in the current step before it can advance. */
   min_samples: z.number().int().min(0).default(500),
   /** Seconds the candidate must spend in a step before it can advance. */
   min_duration_s: z.number().int().min(0).default(600),
-  /** Quality thresholds against the baseline: candidate − baseline must be ≥ min_delta (or ≤ max_delta). */
+  /**
+   * Quality thresholds against the baseline: candidate − baseline must be ≥ min_delta (or ≤ max_delta).
+   * Metrics come from labelled predictions of the current step: `accuracy`, `auc`, `log_loss`,
+   * `positive_rate`, `mae`, `rmse`, `labels` (see monitoring/quality.ts).
+   */
   thresholds: z
     .array(
       z
@@ -52,13 +57,12 @@ export type PromotionDecision = { action: "advance" | "hold" | "rollback"; reaso
 
 export function decidePromotion(rule: PromotionRule, input: PromotionInput): PromotionDecision {
   const { candidate: c, baseline: b } = input;
-  const g = rule.guardrails;
-  if (c.samples >= g.min_samples) {
-    const errorRate = c.errors / c.samples;
-    const breaches: string[] = [];
-    if (errorRate > g.max_error_rate) breaches.push(`error rate ${fmt(errorRate)} > ${fmt(g.max_error_rate)}`);
-    if (c.p99_ms !== null && c.p99_ms > g.max_p99_ms) breaches.push(`p99 ${c.p99_ms.toFixed(1)} ms > ${g.max_p99_ms} ms`);
-    if (breaches.length) return { action: "rollback", reasons: breaches.map((r) => `guardrail: ${r}`) };
+  const breaches = guardrailBreaches(rule.guardrails, c);
+  if (breaches.length) {
+    return {
+      action: "rollback",
+      reasons: breaches.map((b) => (b.guardrail === "error_rate" ? `guardrail: error rate ${fmt(b.value)} > ${fmt(b.max)}` : `guardrail: p99 ${b.value.toFixed(1)} ms > ${b.max} ms`)),
+    };
   }
   const holds: string[] = [];
   if (c.samples < rule.min_samples) holds.push(`${c.samples} of ${rule.min_samples} samples`);

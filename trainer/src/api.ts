@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { Hono } from "hono";
 import * as ort from "onnxruntime-node";
-import { ApiError, batchPredictionsSchema, materializeSchema, type BatchPredictionsRequest, type MaterializeRequest, type OnlineStore } from "@verge/shared";
+import { ApiError, batchPredictionsSchema, isLogsDataset, materializeSchema, type BatchPredictionsRequest, type MaterializeRequest, type OnlineStore, type TableDataset } from "@verge/shared";
 import { jsonBody, onError } from "@verge/shared/http";
 import { trainerApi as api } from "@verge/shared/api/trainer";
 import { describe } from "@verge/shared/openapi";
@@ -20,6 +20,7 @@ import { jobRoutes } from "./jobs/routes.ts";
 import { JobRunner } from "./jobs/runner.ts";
 import { JobStore } from "./jobs/store.ts";
 import { offlineStoreOptions, withOfflineStore } from "./offline/store.ts";
+import { loadLogsTrainingSet } from "./offline/log-dataset.ts";
 import { loadTrainingSet } from "./offline/training-set.ts";
 import { batchPredictions } from "./materialize/batch-predictions.ts";
 import { materialize } from "./materialize/materialize.ts";
@@ -62,7 +63,10 @@ export async function trainerServices(config: Config, options: TrainerServicesOp
     registry,
     algorithms,
     codeVersion: config.VERGE_CODE_VERSION ?? gitCommit(),
-    loadTrainingSet: (job) => withOfflineStore(offline, (store) => loadTrainingSet(store, job.feature_spec, job.dataset)),
+    loadTrainingSet: (job, signal) =>
+      isLogsDataset(job.dataset)
+        ? loadLogsTrainingSet(registry, job.model, job.feature_spec, job.dataset, signal)
+        : withOfflineStore(offline, (store) => loadTrainingSet(store, job.feature_spec, job.dataset as TableDataset)),
     validate: (job, set, previous) => {
       const report = validateTrainingSet({ spec: job.feature_spec, task: job.task, rows: set.train.rows, labels: set.train.labels, columns: set.columns }, job.validation, previous);
       return { ok: report.ok, failures: report.checks.filter((c) => !c.ok).map((c) => c.message), report };

@@ -1,11 +1,11 @@
 // Alerts: raised by the monitoring sweep (drift, guardrails, sample-ratio mismatch), one open
 // alert per subject, and delivered to webhooks through an outbox with exponential backoff.
 import { and, eq, isNull, lte, sql } from "drizzle-orm";
-import { DEFAULT_PROMOTION_RULE, sampleRatioMismatch, sharesOf, signRequest, type Allocation, type PromotionRule } from "@verge/shared";
+import { DEFAULT_PROMOTION_RULE, guardrailBreaches, sampleRatioMismatch, sharesOf, signRequest, windowMetrics, type Allocation, type PromotionRule } from "@verge/shared";
 import type { Db } from "../db/client.ts";
 import { alerts, deliveries, deployments, models, promotionRules, webhooks } from "../db/schema.ts";
 import { driftReport, modelThresholds } from "../rollups/drift.ts";
-import { windowMetrics } from "../rollups/read.ts";
+import { readWindow } from "../rollups/reader.ts";
 
 export type AlertKind = (typeof alerts.$inferSelect)["kind"];
 
@@ -50,14 +50,16 @@ export function sweepWindow(now: number, windowMs: number): { from: number; to: 
 }
 
 /** The cron's monitoring sweep over the last window of every deployed model. */
-export async function sweep(d: Db, now = Date.now(), windowMs = 3_600_000): Promise<number> {
+export async function sweep(env: Env, d: Db, now = Date.now(), windowMs = 3_600_000): Promise<number> {
   const deployed = await d.select({ id: models.id, name: models.name, allocation: deployments.allocation }).from(deployments).innerJoin(models, eq(models.id, deployments.modelId)).all();
   const window = sweepWindow(now, windowMs);
   // Each alert carries the window it was judged on.
   const judged = { from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString() };
   let raised = 0;
   for (const m of deployed) {
-    for (const v of await driftReport(d, m, window, await modelThresholds(d, m.id))) {
+    // One read of the window's shards serves drift, guardrails and sample ratios alike.
+    const rollup = await readWindow(env, d, m.name, window, { parts: ["counts", "latency", "bins"] });
+    for (const v of await driftReport(env, d, m, window, await modelThresholds(d, m.id), undefined, rollup.bins)) {
       for (const f of [...v.features, ...(v.prediction ? [v.prediction] : [])].filter((x) => x.status === "alert")) {
         await raiseAlert(d, { model: m.name, version: v.version, kind: "drift", subject: f.feature, details: { psi: f.psi, js: f.js, test: f.test, samples: f.samples, reasons: f.reasons, window: judged } }, now);
         raised++;
@@ -68,15 +70,11 @@ export async function sweep(d: Db, now = Date.now(), windowMs = 3_600_000): Prom
     const shares = sharesOf(m.allocation as Allocation);
     const counts: number[] = [];
     for (const variant of shares.keys()) {
-      const w = await windowMetrics(d, { model: m.name, variant, fromMs: window.from, toMs: window.to });
+      const w = windowMetrics(rollup, { variant });
       counts.push(w.samples);
-      if (w.samples < g.min_samples) continue;
-      if (w.error_rate > g.max_error_rate) {
-        await raiseAlert(d, { model: m.name, version: 0, kind: "guardrail", subject: `${variant}:error_rate`, details: { error_rate: w.error_rate, max: g.max_error_rate, samples: w.samples, window: judged } }, now);
-        raised++;
-      }
-      if (w.p99_ms !== null && w.p99_ms > g.max_p99_ms) {
-        await raiseAlert(d, { model: m.name, version: 0, kind: "guardrail", subject: `${variant}:p99`, details: { p99_ms: w.p99_ms, max: g.max_p99_ms, samples: w.samples, window: judged } }, now);
+      for (const b of guardrailBreaches(g, w)) {
+        const details = b.guardrail === "error_rate" ? { error_rate: b.value, max: b.max } : { p99_ms: b.value, max: b.max };
+        await raiseAlert(d, { model: m.name, version: 0, kind: "guardrail", subject: `${variant}:${b.guardrail}`, details: { ...details, samples: b.samples, window: judged } }, now);
         raised++;
       }
     }

@@ -123,8 +123,9 @@ const windowKey = () => ({
 });
 
 /**
- * Prediction log records already counted, keyed by their identity, so a redelivered record is
- * folded once. `batch` marks which consumer invocation inserted the row.
+ * Legacy (before rollup shards): prediction log records already counted, keyed by their identity.
+ * Per-prediction state no longer lives in D1; the one-time move (rollups/legacy.ts) empties this
+ * table, and the legacy tables below, into the rollup shards.
  */
 export const ingested = sqliteTable(
   "ingested",
@@ -142,7 +143,7 @@ export const ingested = sqliteTable(
   (t) => [index("ingested_by_batch").on(t.batch), index("ingested_by_minute").on(t.minute), index("ingested_by_request").on(t.requestId)],
 );
 
-/** Per-minute counts per model, version, variant and shadow flag; sums, so windows merge exactly. */
+/** Legacy: per-minute counts, now held by the rollup shards (emptied by the one-time move). */
 export const rollups = sqliteTable(
   "rollups",
   {
@@ -156,7 +157,7 @@ export const rollups = sqliteTable(
 );
 
 
-/** Labels for predictions, keyed by what they are about (request id, `#position` when ranked). */
+/** Legacy: labels, now held by the rollup shard of the prediction they label (emptied by the one-time move). */
 export const feedback = sqliteTable(
   "feedback",
   {
@@ -169,7 +170,7 @@ export const feedback = sqliteTable(
   (t) => [index("feedback_by_ts").on(t.ts)],
 );
 
-/** Per-minute feature and prediction histograms on the version's reference bins (drift). */
+/** Legacy: per-minute drift histograms, now held by the rollup shards (emptied by the one-time move). */
 export const rollupBins = sqliteTable(
   "rollup_bins",
   {
@@ -190,12 +191,74 @@ export const conceptState = sqliteTable(
     model: text("model").notNull(),
     version: integer("version").notNull(),
     state: text("state", { mode: "json" }).notNull(),
+    /** Bumped on every update: writers that read an older revision lose and read again. */
+    revision: integer("revision").notNull().default(0),
     updatedAt: text("updated_at").notNull().default(now),
   },
   (t) => [primaryKey({ columns: [t.model, t.version] })],
 );
 
-/** Per-minute latency histograms (log-spaced buckets, see shared/latency.ts): p50/p95/p99. */
+/** How far each rollup shard's labels have been fed to the ADWIN states (label sequence number). */
+export const conceptCursors = sqliteTable(
+  "concept_cursors",
+  {
+    model: text("model").notNull(),
+    day: integer("day").notNull(),
+    sub: integer("sub").notNull(),
+    seq: integer("seq").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.model, t.day, t.sub] })],
+);
+
+/**
+ * The directory of rollup shards (Durable Objects): one row per model, UTC day and sub-shard, so
+ * readers know which shards a window spans and the cron which are due for maintenance. Small: it
+ * grows with models × days, never with traffic.
+ */
+export const rollupShards = sqliteTable(
+  "rollup_shards",
+  {
+    model: text("model").notNull(),
+    /** Days since the epoch (UTC). */
+    day: integer("day").notNull(),
+    sub: integer("sub").notNull(),
+    /** Sub-shards the day has, fixed when its first shard was created. */
+    subs: integer("subs").notNull(),
+    /** When the shard next has maintenance due (compaction, pruning, retention), epoch ms. */
+    nextMaintenanceAt: integer("next_maintenance_at").notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.model, t.day, t.sub] }), index("rollup_shards_due").on(t.nextMaintenanceAt)],
+);
+
+/** Per-model log settings: redaction list (and the salt its hashes use), lake retention, sub-shards. */
+export const logSettings = sqliteTable("log_settings", {
+  modelId: integer("model_id").primaryKey().references(() => models.id),
+  redact: text("redact", { mode: "json" }).notNull(),
+  salt: text("salt").notNull(),
+  retentionDays: integer("retention_days"),
+  subshards: integer("subshards"),
+  updatedAt: text("updated_at").notNull().default(now),
+});
+
+/** Dead batches of either consumer: the messages sit in the lake bucket under `object_key`. */
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    id: text("id").primaryKey(),
+    queue: text("queue", { enum: ["prediction-logs", "feedback"] }).notNull(),
+    reason: text("reason").notNull(),
+    messages: integer("messages").notNull(),
+    objectKey: text("object_key").notNull(),
+    status: text("status", { enum: ["dead", "redriven"] }).notNull().default("dead"),
+    receivedAt: text("received_at").notNull().default(now),
+    redrivenAt: text("redriven_at"),
+    redrivenBy: text("redriven_by"),
+  },
+  (t) => [index("dead_letters_by_status").on(t.status, t.receivedAt)],
+);
+
+/** Legacy: per-minute latency histograms, now held by the rollup shards (emptied by the one-time move). */
 export const rollupLatency = sqliteTable(
   "rollup_latency",
   {

@@ -43,7 +43,7 @@ export const rolloutRoutes = newApp()
     const model = await findModel(d, c.req.valid("param").model);
     const rollout = await runningRollout(d, model.id);
     if (!rollout) throw new ApiError("not_found", `model "${model.name}" has no running rollout`);
-    const decision = await evaluateRollout(d, rollout, Date.now(), c.get("principal").actor);
+    const decision = await evaluateRollout(c.env, d, rollout, Date.now(), c.get("principal").actor);
     const after = (await d.select().from(rollouts).where(eq(rollouts.id, rollout.id)).get())!;
     return c.json({ decision, rollout: present(after) });
   })

@@ -6,7 +6,7 @@ import { auditEntry, precondition, type Db } from "../db/client.ts";
 import { alerts, models, promotionRules, rollouts } from "../db/schema.ts";
 import { currentDeployment, deploymentStatements } from "../deployments/service.ts";
 import { aliasMoveStatements, currentAlias } from "../registry/aliases.ts";
-import { windowMetrics } from "../rollups/read.ts";
+import { readMetrics } from "../rollups/reader.ts";
 
 export { rolloutPlanSchema, type RolloutPlan };
 
@@ -61,21 +61,24 @@ export async function startRollout(d: Db, r: { model: Model; candidate: number; 
 }
 
 /** Evaluates one running rollout now and applies the decision. */
-export async function evaluateRollout(d: Db, rollout: Rollout, now = Date.now(), actor = "promotion-rules"): Promise<PromotionDecision & { applied: string }> {
+export async function evaluateRollout(env: Env, d: Db, rollout: Rollout, now = Date.now(), actor = "promotion-rules"): Promise<PromotionDecision & { applied: string }> {
   const model = (await d.select().from(models).where(eq(models.id, rollout.modelId)).get())!;
   const ruleRow = await d.select().from(promotionRules).where(eq(promotionRules.modelId, model.id)).get();
   const stored = (ruleRow?.rule as PromotionRule | undefined) ?? DEFAULT_PROMOTION_RULE;
   // A step lasts at least the plan's interval, whatever the rule's own minimum.
   const rule = { ...stored, min_duration_s: Math.max(stored.min_duration_s, rollout.intervalS) };
-  const window = { model: model.name, fromMs: rollout.stepStartedAt, toMs: now + 60_000 };
-  const candidate = await windowMetrics(d, { ...window, variant: CANDIDATE, version: rollout.candidate });
-  const baseline = rollout.baseline === null ? null : await windowMetrics(d, { ...window, variant: BASELINE, version: rollout.baseline });
+  // The current step's traffic, and its labelled quality for the rule's thresholds.
+  const [candidate, baselineMetrics] = await readMetrics(env, d, model.name, { from: rollout.stepStartedAt, to: now + 60_000 }, [
+    { variant: CANDIDATE, version: rollout.candidate },
+    { variant: BASELINE, version: rollout.baseline ?? undefined },
+  ]);
+  const baseline = rollout.baseline === null ? null : baselineMetrics!;
   const openDrift = await d
     .select({ id: alerts.id })
     .from(alerts)
     .where(and(eq(alerts.model, model.name), eq(alerts.version, rollout.candidate), inArray(alerts.kind, ["drift", "concept_drift"]), eq(alerts.status, "open")))
     .get();
-  const decision = decidePromotion(rule, { candidate, baseline, elapsed_s: (now - rollout.stepStartedAt) / 1000, drift_alert: openDrift !== undefined });
+  const decision = decidePromotion(rule, { candidate: candidate!, baseline, elapsed_s: (now - rollout.stepStartedAt) / 1000, drift_alert: openDrift !== undefined });
 
   const steps = rollout.steps as number[];
   const unchanged = precondition(d, sql`(SELECT ${rollouts.step} FROM ${rollouts} WHERE ${rollouts.id} = ${rollout.id} AND ${rollouts.status} = 'running') = ${rollout.step}`);
@@ -116,11 +119,11 @@ export async function evaluateRollout(d: Db, rollout: Rollout, now = Date.now(),
 }
 
 /** The cron trigger's job: evaluate every running rollout. */
-export async function evaluateAll(d: Db, now = Date.now()): Promise<number> {
+export async function evaluateAll(env: Env, d: Db, now = Date.now()): Promise<number> {
   const running = await d.select().from(rollouts).where(eq(rollouts.status, "running")).all();
   for (const r of running) {
     try {
-      await evaluateRollout(d, r, now);
+      await evaluateRollout(env, d, r, now);
     } catch (err) {
       console.error(`evaluating rollout ${r.id} failed:`, err);
     }

@@ -1,14 +1,14 @@
 // GET /v1/models/{model}/drift: per version, every reference feature and the prediction against
 // the window's histograms (from rollups, so the cost grows with bins, not with traffic).
-import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
-import { assessDrift, DEFAULT_DRIFT_THRESHOLDS, type AdwinState, driftQuerySchema, driftThresholdsSchema, type DriftReference, type DriftThresholds, type VersionMetadata } from "@verge/shared";
+import { and, eq, inArray } from "drizzle-orm";
+import { DEFAULT_DRIFT_THRESHOLDS, driftQuerySchema, driftThresholdsSchema, versionDrift, type AdwinState, type DriftReference, type DriftThresholds, type VersionMetadata, type WindowRollup } from "@verge/shared";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { auditEntry, db, findModel, type Db } from "../db/client.ts";
-import { conceptState, driftSettings, rollupBins, versions } from "../db/schema.ts";
+import { conceptState, driftSettings, versions } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
 import { guard } from "../http/auth.ts";
-import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "../registry/models.ts";
-import { DEFAULTED_BIN, PREDICTION_FEATURE } from "./fold.ts";
+import { readWindow } from "./reader.ts";
 import { windowOf } from "./routes.ts";
 
 export const driftQuery = driftQuerySchema;
@@ -26,7 +26,7 @@ export const driftRoutes = newApp().get("/:model/drift", guard(api.drift), valid
     p_value: q.p_value ?? own.p_value,
     min_samples: q.min_samples ?? own.min_samples,
   };
-  const versionsReport = await driftReport(d, model, { from, to }, thresholds, q.version);
+  const versionsReport = await driftReport(c.env, d, model, { from, to }, thresholds, q.version);
   return c.json({ model: model.name, window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() }, thresholds, versions: versionsReport });
 });
 
@@ -53,58 +53,27 @@ export const driftSettingsRoutes = newApp()
     return c.json(await modelThresholds(d, model.id));
   });
 
-/** Drift of every version with traffic in the window (or one version), feature by feature. */
-export async function driftReport(d: Db, model: { id: number; name: string }, window: { from: number; to: number }, thresholds: DriftThresholds, version?: number) {
-  const { from, to } = window;
-  const counts = await d
-    .select({ version: rollupBins.version, feature: rollupBins.feature, bin: rollupBins.bin, count: sql<number>`sum(${rollupBins.count})` })
-    .from(rollupBins)
-    .where(
-      and(
-        eq(rollupBins.model, model.name),
-        gte(rollupBins.minute, Math.floor(from / 60_000)),
-        lt(rollupBins.minute, Math.ceil(to / 60_000)),
-        ...(version !== undefined ? [eq(rollupBins.version, version)] : []),
-      ),
-    )
-    .groupBy(rollupBins.version, rollupBins.feature, rollupBins.bin)
-    .all();
+/**
+ * Drift of every version with traffic in the window (or one version), feature by feature; from
+ * `bins` when the caller has read the window already (the sweep reads it once for everything).
+ */
+export async function driftReport(env: Env, d: Db, model: { id: number; name: string }, window: { from: number; to: number }, thresholds: DriftThresholds, version?: number, read?: WindowRollup["bins"]) {
+  const bins = read ?? (await readWindow(env, d, model.name, window, { parts: ["bins"], version })).bins;
   // Concept-drift detectors of the model; a version whose detector took labels in the window is reported even without a reference.
   const detectors = await d
     .select()
     .from(conceptState)
     .where(and(eq(conceptState.model, model.name), ...(version !== undefined ? [eq(conceptState.version, version)] : [])))
     .all();
-  const labelledInWindow = detectors.filter((x) => Date.parse(x.updatedAt) >= from && Date.parse(x.updatedAt) < to).map((x) => x.version);
-  const versionNumbers = [...new Set([...counts.map((r) => r.version), ...labelledInWindow])];
+  const labelledInWindow = detectors.filter((x) => Date.parse(x.updatedAt) >= window.from && Date.parse(x.updatedAt) < window.to).map((x) => x.version);
+  const versionNumbers = [...new Set([...bins.map((r) => r.version), ...labelledInWindow])].sort((a, b) => a - b);
   const metas = versionNumbers.length
     ? await d.select({ version: versions.version, metadata: versions.metadata }).from(versions).where(and(eq(versions.modelId, model.id), inArray(versions.version, versionNumbers))).all()
     : [];
-  return metas.map((m) => {
-    const reference = (m.metadata as VersionMetadata).reference as DriftReference | undefined;
-    const mine = counts.filter((r) => r.version === m.version);
-    const assess = (name: string, h: NonNullable<DriftReference["prediction"]>) => {
-      const current = h.counts.map(() => 0);
-      let defaulted = 0;
-      for (const r of mine.filter((x) => x.feature === name)) {
-        if (r.bin === DEFAULTED_BIN) defaulted += r.count;
-        else if (r.bin >= 0 && r.bin < current.length) current[r.bin] = r.count;
-      }
-      return { feature: name, kind: "edges" in h ? "numeric" : "categorical", defaulted, current, ...assessDrift(h, current, thresholds) };
-    };
-    const features = Object.entries(reference?.features ?? {}).map(([name, h]) => assess(name, h));
-    const prediction = reference?.prediction ? assess(PREDICTION_FEATURE, reference.prediction) : null;
-    const all = [...features, ...(prediction ? [prediction] : [])];
-    return {
-      version: m.version,
-      has_reference: reference !== undefined,
-      status: all.some((f) => f.status === "alert") ? "alert" : all.some((f) => f.status === "warn") ? "warn" : "ok",
-      alerts: all.filter((f) => f.status === "alert").map((f) => f.feature),
-      features,
-      prediction,
-      concept: conceptOf(detectors.find((x) => x.version === m.version)?.state as AdwinState | undefined),
-    };
-  });
+  return metas.map((m) => ({
+    ...versionDrift(m.version, (m.metadata as VersionMetadata).reference as DriftReference | undefined, bins, thresholds),
+    concept: conceptOf(detectors.find((x) => x.version === m.version)?.state as AdwinState | undefined),
+  }));
 }
 
 /** The concept-drift detector of a version: labels it has taken in, and the error rate of its current window. */

@@ -1,74 +1,105 @@
-// Stores feedback from the queue and feeds concept-drift detection. Only labels not stored
-// before are new: those go into each version's ADWIN over its error stream, in the same guarded
-// batch as the labels themselves, so a redelivered label neither counts twice nor moves ADWIN.
-import { and, eq, sql } from "drizzle-orm";
-import { adwinAdd, emptyAdwin, feedbackMessageSchema, feedbackTarget, type AdwinState } from "@verge/shared";
-import { precondition, type Db } from "../db/client.ts";
-import { conceptState, feedback, ingested } from "../db/schema.ts";
-import { raiseAlert } from "../alerts/service.ts";
+// The feedback consumer: each label joins its prediction in that prediction's rollup shard, found
+// by model (the one the label names, or the models its key may call), day (newest first, back over
+// the feedback window) and sub-shard (the hash of the target). The first label of a prediction
+// stands; a later one is a duplicate (same value) or a conflict (counted, not applied). A label
+// whose prediction is not there yet (it may still be in the log queue) is retried with backoff,
+// and kept as a dead letter if it never finds one.
+import { feedbackMessageSchema, feedbackTarget, type FeedbackMessage } from "@verge/shared";
+import { controlPlaneConfig } from "../config.ts";
+import type { Db } from "../db/client.ts";
+import { models } from "../db/schema.ts";
+import { storeDeadLetter } from "../dead-letters/store.ts";
+import { advanceConcept } from "./concept.ts";
+import { daysSince, mapLimit, shardName, shardStub, subOf } from "./directory.ts";
+import { dayOf, type LabelItem, type LabelOutcome, type ShardRef } from "./shard-types.ts";
 
-const ROWS_PER_INSERT = 20; // 5 parameters each, D1 allows 100
+export interface FeedbackOutcome {
+  /** Messages to acknowledge (joined, duplicate, conflicting, invalid or given up on). */
+  ack: Message<unknown>[];
+  /** Messages whose prediction was not found yet, with the delay before the next try. */
+  retry: { message: Message<unknown>; delaySeconds: number }[];
+  applied: number;
+  duplicates: number;
+  conflicts: number;
+  rejected: number;
+}
 
-export async function storeFeedback(d: Db, bodies: readonly unknown[], now = Date.now()): Promise<{ accepted: number; counted: number; rejected: number }> {
-  const byTarget = new Map<string, { target: string; label: number; ts: number; keyId: string; receivedAt: number }>();
-  let rejected = 0;
-  for (const body of bodies) {
-    const parsed = feedbackMessageSchema.safeParse(body);
-    if (!parsed.success) {
-      rejected++;
-      continue;
+/** Tries a label gets to find its prediction before it becomes a dead letter. */
+export const MATCH_ATTEMPTS = 8;
+
+export async function ingestFeedback(env: Env, d: Db, messages: readonly Message<unknown>[], now = Date.now()): Promise<FeedbackOutcome> {
+  const out: FeedbackOutcome = { ack: [], retry: [], applied: 0, duplicates: 0, conflicts: 0, rejected: 0 };
+  const invalid: Message<unknown>[] = [];
+  const labels: { message: Message<unknown>; f: FeedbackMessage; target: string; found: boolean }[] = [];
+  for (const message of messages) {
+    const parsed = feedbackMessageSchema.safeParse(message.body);
+    if (parsed.success) labels.push({ message, f: parsed.data, target: feedbackTarget(parsed.data), found: false });
+    else invalid.push(message);
+  }
+  if (invalid.length) {
+    await storeDeadLetter(env, d, { queue: "feedback", reason: "messages that do not match the feedback schema", bodies: invalid.map((m) => m.body), ids: invalid.map((m) => m.id) });
+    out.rejected = invalid.length;
+    out.ack.push(...invalid);
+  }
+
+  // Which shards each label may be in: its models' days within the feedback window, newest first.
+  const config = controlPlaneConfig(env);
+  const windowDays = config.FEEDBACK_WINDOW_DAYS;
+  const anyModel = labels.some((l) => !l.f.models) ? (await d.select({ name: models.name }).from(models).all()).map((m) => m.name) : [];
+  const candidates = new Set(labels.flatMap((l) => l.f.models ?? anyModel));
+  const days = await daysSince(d, [...candidates], dayOf(now) - windowDays - 1);
+  const touched = new Map<string, ShardRef>();
+  const byRound = new Map<number, Map<string, { ref: ShardRef; items: (LabelItem & { index: number })[] }>>();
+  labels.forEach((l, index) => {
+    const allowed = new Set(l.f.models ?? anyModel);
+    let round = 0;
+    for (const day of days) {
+      if (!allowed.has(day.model) || day.day < dayOf(l.f.ts) - windowDays - 1) continue;
+      const ref = { model: day.model, day: day.day, sub: subOf(l.target, day.subs) };
+      const rounds = byRound.get(round) ?? new Map();
+      byRound.set(round++, rounds);
+      const entry = rounds.get(shardName(ref)) ?? { ref, items: [] };
+      rounds.set(shardName(ref), entry);
+      entry.items.push({ target: l.target, label: l.f.label, ts: l.f.ts, index });
     }
-    const target = feedbackTarget(parsed.data);
-    byTarget.set(target, { target, label: parsed.data.label, ts: parsed.data.ts, keyId: parsed.data.key_id, receivedAt: now });
-  }
-  const rows = [...byTarget.values()];
-  if (rows.length === 0) return { accepted: 0, counted: 0, rejected };
-  const targets = rows.map((r) => r.target);
-  const inJson = (list: string[]) => sql`(SELECT value FROM json_each(${JSON.stringify(list)}))`;
-  const known = new Set((await d.select({ target: feedback.target }).from(feedback).where(sql`${feedback.target} IN ${inJson(targets)}`).all()).map((r) => r.target));
-
-  // The predictions the new labels are about, for their errors (binary labels on scores in [0, 1]).
-  const fresh = rows.filter((r) => !known.has(r.target));
-  const predictions = fresh.length
-    ? await d.select({ requestId: ingested.requestId, model: ingested.model, version: ingested.version, score: ingested.score }).from(ingested).where(and(sql`${ingested.requestId} IN ${inJson(fresh.map((r) => r.target))}`, eq(ingested.shadow, 0))).all()
-    : [];
-  const streams = new Map<string, { model: string; version: number; errors: number[] }>();
-  for (const r of [...fresh].sort((a, b) => a.ts - b.ts)) {
-    const p = predictions.find((x) => x.requestId === r.target);
-    if (!p || p.score === null || p.score < 0 || p.score > 1 || (r.label !== 0 && r.label !== 1)) continue;
-    const key = `${p.model}@${p.version}`;
-    const s = streams.get(key) ?? { model: p.model, version: p.version, errors: [] };
-    s.errors.push((p.score >= 0.5 ? 1 : 0) === r.label ? 0 : 1);
-    streams.set(key, s);
-  }
-  const states = [];
-  const changes: { model: string; version: number; before: number; after: number }[] = [];
-  for (const s of streams.values()) {
-    const row = await d.select().from(conceptState).where(and(eq(conceptState.model, s.model), eq(conceptState.version, s.version))).get();
-    const state = (row?.state as AdwinState | undefined) ?? emptyAdwin();
-    const change = adwinAdd(state, s.errors);
-    if (change && change.after > change.before) changes.push({ model: s.model, version: s.version, before: change.before, after: change.after });
-    states.push(
-      d
-        .insert(conceptState)
-        .values({ model: s.model, version: s.version, state })
-        .onConflictDoUpdate({ target: [conceptState.model, conceptState.version], set: { state, updatedAt: new Date(now).toISOString() } }),
-    );
+  });
+  // Round r asks each label's r-th newest shard; a label found in a model stops looking in it.
+  const foundIn = labels.map(() => new Set<string>());
+  for (const round of [...byRound.keys()].sort((a, b) => a - b)) {
+    const asks = [...byRound.get(round)!.values()]
+      .map((e) => ({ ref: e.ref, items: e.items.filter((i) => !foundIn[i.index]!.has(e.ref.model)) }))
+      .filter((e) => e.items.length > 0);
+    const answers = await mapLimit(asks, 16, async (e) => ({ e, outcomes: await shardStub(env, e.ref).label(e.ref, e.items.map(({ index: _, ...item }) => item)) }));
+    for (const { e, outcomes } of answers) {
+      outcomes.forEach((o: LabelOutcome, i) => {
+        if (o.status === "missing") return;
+        const index = e.items[i]!.index;
+        foundIn[index]!.add(e.ref.model);
+        labels[index]!.found = true;
+        if (o.status === "applied") {
+          out.applied++;
+          touched.set(shardName(e.ref), e.ref);
+        } else if (o.status === "duplicate") out.duplicates++;
+        else out.conflicts++;
+      });
+    }
   }
 
-  const statements = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    statements.push(
-      d
-        .insert(feedback)
-        .values(rows.slice(i, i + ROWS_PER_INSERT))
-        .onConflictDoUpdate({ target: feedback.target, set: { label: sql`excluded.label`, ts: sql`excluded.ts`, receivedAt: sql`excluded.received_at` } }),
-    );
+  const givenUp: typeof labels = [];
+  for (const l of labels) {
+    if (l.found) out.ack.push(l.message);
+    else if (l.message.attempts >= MATCH_ATTEMPTS) givenUp.push(l);
+    else out.retry.push({ message: l.message, delaySeconds: Math.min(300, config.FEEDBACK_RETRY_BASE_S * 2 ** (l.message.attempts - 1)) });
   }
-  const stillNew = sql`NOT EXISTS (SELECT 1 FROM ${feedback} WHERE ${feedback.target} IN ${inJson(fresh.map((r) => r.target))})`;
-  await d.batch([precondition(d, stillNew), ...statements, ...states] as unknown as Parameters<Db["batch"]>[0]);
-  for (const c of changes) {
-    await raiseAlert(d, { model: c.model, version: c.version, kind: "concept_drift", subject: "error_rate", details: { detector: "ADWIN", error_rate_before: c.before, error_rate_after: c.after } }, now);
+  if (givenUp.length) {
+    await storeDeadLetter(env, d, {
+      queue: "feedback",
+      reason: `labels whose prediction was not found after ${MATCH_ATTEMPTS} tries (no such request id among the predictions of the models the key may label, within the ${windowDays}-day feedback window)`,
+      bodies: givenUp.map((l) => l.message.body),
+      ids: givenUp.map((l) => l.message.id),
+    });
+    out.ack.push(...givenUp.map((l) => l.message));
   }
-  return { accepted: rows.length, counted: fresh.length, rejected };
+  if (touched.size) await advanceConcept(env, d, [...touched.values()], now);
+  return out;
 }

@@ -1,10 +1,10 @@
-// Adds up prediction log records into per-minute sums — counts, latency buckets and drift bins per
-// (minute, model, version, variant, shadow) — and the identity rows that mark them counted.
-// Plain data in, plain rows out: the consumer writes them in one D1 batch.
-import { binOf, latencyBucket, type DriftReference, type LogRecord, type ReferenceHistogram } from "@verge/shared";
+// Adds up prediction log records bound for one rollup shard: per-minute sums (counts, latency
+// buckets, drift bins) per version, variant and shadow flag, and one prediction row per record,
+// which marks it counted and holds what feedback joins on. Plain data in, plain rows out: the
+// consumer does this work (it scales out), and the shard only checks identities and adds sums.
+import { binOf, DEFAULTED_BIN, latencyBucket, PREDICTION_FEATURE, type DriftReference, type LogRecord, type ReferenceHistogram } from "@verge/shared";
 
-export const PREDICTION_FEATURE = "__prediction__";
-export const DEFAULTED_BIN = -1;
+export { DEFAULTED_BIN, PREDICTION_FEATURE };
 
 /** A version's drift reference prepared for binning many records: bin lookups without scans. */
 export interface BinPlan {
@@ -33,56 +33,96 @@ function binner(h: ReferenceHistogram): (value: unknown) => number | undefined {
 /** Counter slots per histogram: slot b + 1 counts bin b, so slot 0 is `DEFAULTED_BIN`. */
 const slotsOf = (h: ReferenceHistogram) => ("edges" in h ? h.edges.length : h.categories.length) + 2;
 
+/** One counted prediction: what it is (target = request id, `#position` for a row), and what feedback joins to. */
+export type PredictionRow = [target: string, version: number, shadow: 0 | 1, minute: number, variant: string, error: 0 | 1, score: number | null];
+export type CountsRow = [minute: number, version: number, variant: string, shadow: 0 | 1, count: number, errors: number, latencySumMs: number, latencyMaxMs: number];
+export type LatencyRow = [minute: number, version: number, variant: string, shadow: 0 | 1, bucket: number, count: number];
+/** Drift bins are per version, whatever the variant or shadow flag. */
+export type BinsRow = [minute: number, version: number, feature: string, bin: number, count: number];
+
+export interface ShardFold {
+  predictions: PredictionRow[];
+  counts: CountsRow[];
+  latency: LatencyRow[];
+  bins: BinsRow[];
+}
+
 interface Group {
   minute: number;
-  model: string;
   version: number;
   variant: string;
-  shadow: number;
+  shadow: 0 | 1;
   count: number;
   errors: number;
   latencySumMs: number;
   latencyMaxMs: number;
   latency: Map<number, number>;
-  plan: BinPlan | null;
+}
+
+interface BinGroup {
+  minute: number;
+  version: number;
+  plan: BinPlan;
   /** Per plan feature, then the prediction: counts by slot. */
-  bins: Uint32Array[];
+  slots: Uint32Array[];
 }
 
-/** One record's identity row: key, minute, model, version, variant, shadow, error, latency, bucket, request id, score. */
-export type IngestedRow = [string, number, string, number, string, number, number, number, number, string, number | null];
+/** The identity a record is counted once under inside its shard (the model is the shard's). */
+export const shardKey = (r: Pick<LogRecord, "request_id" | "version" | "shadow">) => `${r.version}|${r.shadow ? 1 : 0}|${r.request_id}`;
 
-export interface Fold {
-  groups: Map<string, Group>;
-  ingested: IngestedRow[];
-}
-
-export const emptyFold = (): Fold => ({ groups: new Map(), ingested: [] });
-
-/** Adds one record, counted under `key`, binned on its version's plan (none: no drift bins). */
-export function addRecord(fold: Fold, key: string, r: LogRecord, planOf: (model: string, version: number) => BinPlan | null): void {
-  const minute = Math.floor(r.ts / 60_000);
-  const shadow = r.shadow ? 1 : 0;
-  const groupKey = `${minute}|${r.model}|${r.version}|${r.variant}|${shadow}`;
-  let g = fold.groups.get(groupKey);
-  if (!g) {
-    const plan = planOf(r.model, r.version);
-    const bins = plan ? plan.features.map((f) => new Uint32Array(f.slots)) : [];
-    if (plan?.prediction) bins.push(new Uint32Array(plan.predictionSlots));
-    g = { minute, model: r.model, version: r.version, variant: r.variant, shadow, count: 0, errors: 0, latencySumMs: 0, latencyMaxMs: 0, latency: new Map(), plan, bins };
-    fold.groups.set(groupKey, g);
+/** Adds up records (distinct identities) of one shard; each version binned on its plan (none: no drift bins). */
+export function foldForShard(records: Iterable<LogRecord>, planOf: (version: number) => BinPlan | null): ShardFold {
+  const groups = new Map<string, Group>();
+  const binGroups = new Map<string, BinGroup>();
+  const predictions: PredictionRow[] = [];
+  for (const r of records) {
+    const minute = Math.floor(r.ts / 60_000);
+    const shadow = r.shadow ? 1 : 0;
+    const groupKey = `${minute}|${r.version}|${shadow}|${r.variant}`;
+    let g = groups.get(groupKey);
+    if (!g) {
+      g = { minute, version: r.version, variant: r.variant, shadow, count: 0, errors: 0, latencySumMs: 0, latencyMaxMs: 0, latency: new Map() };
+      groups.set(groupKey, g);
+    }
+    const total = r.latency_ms.total;
+    const error = r.status === "ok" ? 0 : 1;
+    g.count++;
+    g.errors += error;
+    g.latencySumMs += total;
+    g.latencyMaxMs = Math.max(g.latencyMaxMs, total);
+    const bucket = latencyBucket(total);
+    g.latency.set(bucket, (g.latency.get(bucket) ?? 0) + 1);
+    const score = scoreOf(r);
+    const plan = planOf(r.version);
+    if (plan) {
+      const binKey = `${minute}|${r.version}`;
+      let b = binGroups.get(binKey);
+      if (!b) {
+        const slots = plan.features.map((f) => new Uint32Array(f.slots));
+        if (plan.prediction) slots.push(new Uint32Array(plan.predictionSlots));
+        b = { minute, version: r.version, plan, slots };
+        binGroups.set(binKey, b);
+      }
+      addBins(plan, b.slots, r, score);
+    }
+    predictions.push([r.request_id, r.version, shadow, minute, r.variant, error, score]);
   }
-  const total = r.latency_ms.total;
-  const error = r.status === "ok" ? 0 : 1;
-  g.count++;
-  g.errors += error;
-  g.latencySumMs += total;
-  g.latencyMaxMs = Math.max(g.latencyMaxMs, total);
-  const bucket = latencyBucket(total);
-  g.latency.set(bucket, (g.latency.get(bucket) ?? 0) + 1);
-  const score = scoreOf(r);
-  if (g.plan) addBins(g.plan, g.bins, r, score);
-  fold.ingested.push([key, minute, r.model, r.version, r.variant, shadow, error, total, bucket, r.request_id, score]);
+  const counts: CountsRow[] = [];
+  const latency: LatencyRow[] = [];
+  for (const g of groups.values()) {
+    counts.push([g.minute, g.version, g.variant, g.shadow, g.count, g.errors, g.latencySumMs, g.latencyMaxMs]);
+    for (const [bucket, n] of g.latency) latency.push([g.minute, g.version, g.variant, g.shadow, bucket, n]);
+  }
+  const bins: BinsRow[] = [];
+  for (const b of binGroups.values()) {
+    const features = [...b.plan.features.map((f) => f.name), PREDICTION_FEATURE];
+    b.slots.forEach((bySlot, i) =>
+      bySlot.forEach((n, slot) => {
+        if (n > 0) bins.push([b.minute, b.version, features[i]!, slot - 1, n]);
+      }),
+    );
+  }
+  return { predictions, counts, latency, bins };
 }
 
 function addBins(plan: BinPlan, bins: Uint32Array[], r: LogRecord, score: number | null): void {
@@ -107,24 +147,4 @@ export function scoreOf(r: LogRecord): number | null {
   const first = Object.values(r.outputs)[0];
   const v = typeof first === "number" ? first : first?.at(-1);
   return v === undefined || !Number.isFinite(v) ? null : v;
-}
-
-type Dims = Pick<Group, "minute" | "model" | "version" | "variant" | "shadow">;
-
-/** The fold's sums as rows for the `rollups`, `rollup_latency` and `rollup_bins` upserts. */
-export function foldRows(fold: Fold) {
-  const counts: (Dims & { count: number; errors: number; latencySumMs: number; latencyMaxMs: number })[] = [];
-  const latency: (Dims & { bucket: number; count: number })[] = [];
-  const bins: (Dims & { feature: string; bin: number; count: number })[] = [];
-  for (const { latency: buckets, plan, bins: slots, count, errors, latencySumMs, latencyMaxMs, ...dims } of fold.groups.values()) {
-    counts.push({ ...dims, count, errors, latencySumMs, latencyMaxMs });
-    for (const [bucket, n] of buckets) latency.push({ ...dims, bucket, count: n });
-    const features = plan ? [...plan.features.map((f) => f.name), PREDICTION_FEATURE] : [];
-    slots.forEach((bySlot, i) =>
-      bySlot.forEach((n, slot) => {
-        if (n > 0) bins.push({ ...dims, feature: features[i]!, bin: slot - 1, count: n });
-      }),
-    );
-  }
-  return { counts, latency, bins };
 }

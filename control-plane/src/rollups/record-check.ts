@@ -10,7 +10,7 @@ const MAX_FEATURE_STRING = 1024;
 
 /** The fields the plain check knows; if the schema gains or loses one, every record goes through the schema. */
 const KNOWN = {
-  record: "request_id ts model version variant shadow snapshot_version unit_hash features outputs latency_ms status degraded colo",
+  record: "request_id ts model version variant shadow snapshot_version unit_hash features outputs latency_ms status degraded colo error key_id truncated redacted",
   latency: "total features infer",
   degraded: "feature reason",
 };
@@ -45,8 +45,20 @@ function isWellFormed(r: unknown): r is LogRecord {
     isLatency(x.latency_ms) &&
     STATUSES.has(x.status) &&
     isDegradedList(x.degraded) &&
-    typeof x.colo === "string"
+    typeof x.colo === "string" &&
+    optional(x.error, (v) => typeof v === "string" && v.length <= 64) &&
+    optional(x.key_id, (v) => typeof v === "string" && v.length <= 128) &&
+    optional(x.truncated, isNameList) &&
+    optional(x.redacted, isNameList)
   );
+}
+
+const optional = (v: unknown, valid: (v: unknown) => boolean) => v === undefined || valid(v);
+
+function isNameList(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length > 1100) return false;
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== "string" || (v[i] as string).length > 256) return false;
+  return true;
 }
 
 const isInt = (v: unknown): boolean => typeof v === "number" && Number.isSafeInteger(v);

@@ -1,12 +1,11 @@
 // GET /v1/models/{model}/metrics: windowed counts, errors and latency per version and variant.
-import { and, eq, gte, lt, sql } from "drizzle-orm";
-import { metricsQuerySchema, quantileMs, STEPS, windowQuerySchema } from "@verge/shared";
-import { db, findModel, type Db } from "../db/client.ts";
-import { rollupLatency, rollups } from "../db/schema.ts";
+import { metricsQuerySchema, quantileMs, STEPS, windowQuerySchema, type WindowRollup } from "@verge/shared";
+import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
+import { db, findModel } from "../db/client.ts";
 import { newApp, validate } from "../http/app.ts";
 import { guard } from "../http/auth.ts";
-import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { modelParam } from "../registry/models.ts";
+import { readWindow } from "./reader.ts";
 
 export { STEPS };
 export const windowQuery = windowQuerySchema;
@@ -23,61 +22,41 @@ export const metricsRoutes = newApp().get("/:model/metrics", guard(api.metrics),
   const d = db(c.env);
   const model = await findModel(d, c.req.valid("param").model);
   const q = c.req.valid("query");
-  const { from, to } = windowOf(q);
-  const rows = await aggregate(d, model.name, from, to);
-  const timeseries = q.step ? await aggregate(d, model.name, from, to, STEPS[q.step]) : undefined;
-  const present = ({ t, shadow, count, errors, latencySum, latencyMax, buckets, ...dims }: Aggregate) => ({
-    ...(q.step && t !== undefined ? { t: new Date(t * 60_000).toISOString() } : {}),
-    ...dims,
-    shadow: shadow === 1,
-    count,
-    errors,
-    error_rate: count ? errors / count : 0,
-    latency_ms: { mean: count ? latencySum / count : 0, p50: quantileMs(buckets, 0.5), p95: quantileMs(buckets, 0.95), p99: quantileMs(buckets, 0.99), max: latencyMax },
-  });
+  const window = windowOf(q);
+  const [total, series] = await Promise.all([
+    readWindow(c.env, d, model.name, window, { parts: ["counts", "latency"] }),
+    q.step ? readWindow(c.env, d, model.name, window, { parts: ["counts", "latency"], step: STEPS[q.step] }) : undefined,
+  ]);
+  const rows = groups(total);
   return c.json({
     model: model.name,
-    window: { from: new Date(from).toISOString(), to: new Date(to).toISOString() },
-    ...(timeseries ? { step: q.step, timeseries: timeseries.map(present) } : {}),
-    series: rows.map((r) => present({ ...r, t: undefined })),
-    total: rows.filter((r) => r.shadow === 0).reduce((s, r) => s + r.count, 0),
+    window: { from: new Date(window.from).toISOString(), to: new Date(window.to).toISOString() },
+    ...(series ? { step: q.step, timeseries: groups(series).map((g) => ({ t: new Date(g.t * 60_000).toISOString(), ...present(g) })) } : {}),
+    series: rows.map(present),
+    total: rows.filter((r) => !r.shadow).reduce((s, r) => s + r.count, 0),
   });
 });
 
-type Aggregate = Awaited<ReturnType<typeof aggregate>>[number];
+type Group = WindowRollup["counts"][number] & { buckets: [number, number][] };
 
-/**
- * Sums per (version, variant, shadow) over the window — and per time step when one is given —
- * with each group's latency histogram.
- */
-async function aggregate(d: Db, model: string, from: number, to: number, stepMinutes?: number) {
-  // Inlined, not bound: D1 binds numbers as REAL, and the step needs integer division.
-  const time = (minute: typeof rollups.minute | typeof rollupLatency.minute) => (stepMinutes ? sql<number>`(${minute} / ${sql.raw(String(stepMinutes))}) * ${sql.raw(String(stepMinutes))}` : sql<number>`0`);
-  const range = (t: typeof rollups | typeof rollupLatency) => and(eq(t.model, model), gte(t.minute, Math.floor(from / 60_000)), lt(t.minute, Math.ceil(to / 60_000)));
-  const [rows, hist] = await d.batch([
-    d
-      .select({
-        t: time(rollups.minute),
-        version: rollups.version,
-        variant: rollups.variant,
-        shadow: rollups.shadow,
-        count: sql<number>`sum(${rollups.count})`,
-        errors: sql<number>`sum(${rollups.errors})`,
-        latencySum: sql<number>`sum(${rollups.latencySumMs})`,
-        latencyMax: sql<number>`max(${rollups.latencyMaxMs})`,
-      })
-      .from(rollups)
-      .where(range(rollups))
-      .groupBy(sql`1`, rollups.version, rollups.variant, rollups.shadow)
-      .orderBy(sql`1`),
-    d
-      .select({ t: time(rollupLatency.minute), version: rollupLatency.version, variant: rollupLatency.variant, shadow: rollupLatency.shadow, bucket: rollupLatency.bucket, count: sql<number>`sum(${rollupLatency.count})` })
-      .from(rollupLatency)
-      .where(range(rollupLatency))
-      .groupBy(sql`1`, rollupLatency.version, rollupLatency.variant, rollupLatency.shadow, rollupLatency.bucket),
-  ]);
-  const key = (r: { t: number; version: number; variant: string; shadow: number }) => `${r.t}|${r.version}|${r.variant}|${r.shadow}`;
+/** Counts with their latency histograms, by time step, version, variant and shadow flag. */
+function groups(rollup: WindowRollup): Group[] {
+  const key = (r: { t: number; version: number; variant: string; shadow: boolean }) => `${r.t}|${r.version}|${r.shadow}|${r.variant}`;
   const buckets = new Map<string, [number, number][]>();
-  for (const h of hist) buckets.set(key(h), [...(buckets.get(key(h)) ?? []), [h.bucket, h.count]]);
-  return rows.map((r) => ({ ...r, t: stepMinutes ? r.t : undefined, buckets: buckets.get(key(r)) ?? [] }));
+  for (const l of rollup.latency) buckets.set(key(l), [...(buckets.get(key(l)) ?? []), [l.bucket, l.count]]);
+  return rollup.counts
+    .map((c) => ({ ...c, buckets: buckets.get(key(c)) ?? [] }))
+    .sort((a, b) => a.t - b.t || a.version - b.version || a.variant.localeCompare(b.variant) || Number(a.shadow) - Number(b.shadow));
+}
+
+function present(g: Group) {
+  return {
+    version: g.version,
+    variant: g.variant,
+    shadow: g.shadow,
+    count: g.count,
+    errors: g.errors,
+    error_rate: g.count ? g.errors / g.count : 0,
+    latency_ms: { mean: g.count ? g.latency_sum_ms / g.count : 0, p50: quantileMs(g.buckets, 0.5), p95: quantileMs(g.buckets, 0.95), p99: quantileMs(g.buckets, 0.99), max: g.latency_max_ms },
+  };
 }

@@ -1,18 +1,19 @@
 // Builds the routing snapshot that gateways serve from.
 import { eq, isNull } from "drizzle-orm";
-import type { Allocation, PutDeployment, Snapshot, SnapshotModel, VersionMetadata } from "@verge/shared";
+import type { Allocation, PutDeployment, Redaction, Snapshot, SnapshotModel, VersionMetadata } from "@verge/shared";
 import type { Db } from "../db/client.ts";
-import { aliases, apiKeys, counters, deployments, models, versions } from "../db/schema.ts";
+import { aliases, apiKeys, counters, deployments, logSettings, models, versions } from "../db/schema.ts";
 
 export async function buildSnapshot(d: Db): Promise<Snapshot> {
   // One batch is one transaction: every table is read at the same point in time.
-  const [counterRows, modelRows, versionRows, aliasRows, deploymentRows, keyRows] = await d.batch([
+  const [counterRows, modelRows, versionRows, aliasRows, deploymentRows, keyRows, settingRows] = await d.batch([
     d.select().from(counters).where(eq(counters.name, "snapshot")),
     d.select().from(models),
     d.select().from(versions),
     d.select().from(aliases),
     d.select().from(deployments),
     d.select().from(apiKeys).where(isNull(apiKeys.revokedAt)),
+    d.select().from(logSettings),
   ]);
   const out: Snapshot = {
     version: counterRows[0]?.value ?? 0,
@@ -22,6 +23,9 @@ export async function buildSnapshot(d: Db): Promise<Snapshot> {
   };
   for (const m of modelRows) {
     const entry: SnapshotModel = { name: m.name, task: m.task, deployment: null, versions: {} };
+    // Gateways redact log records before they leave: the model's list travels with the snapshot.
+    const settings = settingRows.find((s) => s.modelId === m.id);
+    if (settings && (settings.redact as Redaction[]).length) entry.logging = { redact: settings.redact as Redaction[], salt: settings.salt };
     for (const v of versionRows) {
       if (v.modelId !== m.id) continue;
       const meta = v.metadata as VersionMetadata;

@@ -37,11 +37,11 @@ function sessionFor(artifacts: R2Bucket, version: SnapshotVersion): Promise<Sess
 
 async function load(artifacts: R2Bucket, version: SnapshotVersion): Promise<Session> {
   const object = await artifacts.get(version.artifact_key);
-  if (!object) throw new ApiError("unavailable", `artifact for version ${version.version} is missing`);
+  if (!object) throw new ApiError("unavailable", `artifact for version ${version.version} is missing`, { reason: "artifact" });
   const bytes = new Uint8Array(await object.arrayBuffer());
   const actual = await sha256Hex(bytes);
   if (actual !== version.sha256) {
-    throw new ApiError("unavailable", `artifact for version ${version.version} failed verification (sha256 mismatch)`);
+    throw new ApiError("unavailable", `artifact for version ${version.version} failed verification (sha256 mismatch)`, { reason: "artifact" });
   }
   return createOrtSession(bytes);
 }

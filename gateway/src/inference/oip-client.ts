@@ -14,14 +14,18 @@ export type NodeAuth = { kind: "hmac"; secret: string } | { kind: "bearer"; toke
  */
 export type Retry = "no" | "elsewhere" | "anywhere";
 
+/** The class a failed call is logged under. */
+export type OriginFailure = "timeout" | "origin_unreachable" | "origin_error";
+
 /** A failed call; `nodeFault`: the node is unwell and its circuit should hear of it. */
 export class OriginCallError extends ApiError {
   constructor(
     message: string,
     readonly retry: Retry,
     readonly nodeFault: boolean,
+    readonly reason: OriginFailure = "origin_error",
   ) {
-    super("unavailable", message);
+    super("unavailable", message, { reason });
   }
 }
 
@@ -43,6 +47,9 @@ export async function authHeaders(auth: NodeAuth, method: string, path: string, 
   return {};
 }
 
+/** An answer Verge cannot read: logged as an origin error. */
+const unreadable = (message: string) => new ApiError("unavailable", message, { reason: "origin_error" });
+
 const NUMERIC = /^(BOOL|U?INT(8|16|32|64)|FP(16|32|64))$/;
 
 /**
@@ -54,23 +61,23 @@ export function readInferResponse(json: unknown, rows: number, id?: string): Out
   const parsed = oipUpstreamInferResponseSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ApiError("unavailable", `origin: not an Open Inference Protocol response (${issue.path.join(".") || "body"}: ${issue.message})`);
+    throw unreadable(`origin: not an Open Inference Protocol response (${issue.path.join(".") || "body"}: ${issue.message})`);
   }
   const answer = parsed.data;
-  if (id !== undefined && answer.id != null && answer.id !== id) throw new ApiError("unavailable", `origin: answered request "${answer.id}" to request "${id}"`);
+  if (id !== undefined && answer.id != null && answer.id !== id) throw unreadable(`origin: answered request "${answer.id}" to request "${id}"`);
   const outputs: Outputs = {};
   for (const out of answer.outputs) {
     const where = `origin: output "${out.name}"`;
-    if (!NUMERIC.test(out.datatype)) throw new ApiError("unavailable", `${where} is ${out.datatype}; Verge reads numeric tensors only`);
+    if (!NUMERIC.test(out.datatype)) throw unreadable(`${where} is ${out.datatype}; Verge reads numeric tensors only`);
     const flat = (out.data as unknown[]).flat(Infinity as 1) as unknown[];
     const size = out.shape.reduce((a, b) => a * b, 1);
-    if (flat.length !== size) throw new ApiError("unavailable", `${where}: shape [${out.shape.join(", ")}] holds ${size} values, data has ${flat.length}`);
-    if (rows > 0 && out.shape[0] !== rows) throw new ApiError("unavailable", `${where}: ${out.shape[0] ?? 0} rows for a request of ${rows}`);
+    if (flat.length !== size) throw unreadable(`${where}: shape [${out.shape.join(", ")}] holds ${size} values, data has ${flat.length}`);
+    if (rows > 0 && out.shape[0] !== rows) throw unreadable(`${where}: ${out.shape[0] ?? 0} rows for a request of ${rows}`);
     const data = new Float32Array(flat.length);
     for (let i = 0; i < flat.length; i++) {
       const v = flat[i];
       const n = typeof v === "boolean" ? Number(v) : v;
-      if (typeof n !== "number") throw new ApiError("unavailable", `${where}: data[${i}] is not a number`);
+      if (typeof n !== "number") throw unreadable(`${where}: data[${i}] is not a number`);
       data[i] = n;
     }
     outputs[out.name] = { data, width: rows ? flat.length / rows : 0 };
@@ -103,8 +110,8 @@ export async function inferOnNode(node: { url: string; auth: NodeAuth }, path: s
     res = await fetch(`${node.url}${path}`, { method: "POST", headers, body, signal: AbortSignal.timeout(Math.max(1, time.timeoutMs)) });
   } catch (err) {
     const name = (err as Error).name;
-    if (name === "TimeoutError" || name === "AbortError") throw new OriginCallError(`origin ${node.url}: no answer within ${time.deadlineMs} ms`, "no", true);
-    throw new OriginCallError(`origin ${node.url}: unreachable (${(err as Error).message})`, "anywhere", true);
+    if (name === "TimeoutError" || name === "AbortError") throw new OriginCallError(`origin ${node.url}: no answer within ${time.deadlineMs} ms`, "no", true, "timeout");
+    throw new OriginCallError(`origin ${node.url}: unreachable (${(err as Error).message})`, "anywhere", true, "origin_unreachable");
   }
   let text: string;
   try {

@@ -51,9 +51,10 @@ export function originRuntime(o: OriginRuntimeOptions): ModelRuntime {
           if (err.retry === "no") break;
         }
       }
-      if (lastError) throw new ApiError("unavailable", lastError.message);
-      if (tried.size === 0) throw new ApiError("unavailable", `origin: circuit open after repeated failures on every node of pool "${pool.name}"`);
-      throw new ApiError("unavailable", `origin: no answer within ${pool.deadlineMs} ms`);
+      // Each failure names its class (`details.reason`), which the prediction log records.
+      if (lastError) throw new ApiError("unavailable", lastError.message, { reason: lastError.reason });
+      if (tried.size === 0) throw new ApiError("unavailable", `origin: circuit open after repeated failures on every node of pool "${pool.name}"`, { reason: "circuit_open" });
+      throw new ApiError("unavailable", `origin: no answer within ${pool.deadlineMs} ms`, { reason: "timeout" });
     },
   };
 }

@@ -27,16 +27,16 @@ type Pools = { ok: true; pools: Map<string, ResolvedPool | string> } | { ok: fal
 
 let cached: { key: string; pools: Pools } | undefined;
 
-/** The pool a version runs on; a clear 503 when it is missing or misconfigured. */
+/** The pool a version runs on; a clear 503 when it is missing or misconfigured (logged as `no_origin`). */
 export function poolFor(env: PoolEnv, name: string | undefined): ResolvedPool {
+  const noOrigin = (message: string) => new ApiError("unavailable", message, { reason: "no_origin" });
   const pools = resolvePools(env);
-  if (!pools.ok) throw new ApiError("unavailable", `origin: ${pools.message}`);
+  if (!pools.ok) throw noOrigin(`origin: ${pools.message}`);
   const wanted = name ?? DEFAULT_POOL;
   const pool = pools.pools.get(wanted);
-  if (typeof pool === "string") throw new ApiError("unavailable", `origin: ${pool}`);
+  if (typeof pool === "string") throw noOrigin(`origin: ${pool}`);
   if (pool) return pool;
-  throw new ApiError(
-    "unavailable",
+  throw noOrigin(
     wanted === DEFAULT_POOL ? "origin: this gateway has no origin configured (ORIGIN_URL and ORIGIN_SECRET, or a \"default\" pool in ORIGIN_POOLS)" : `origin: this gateway has no origin pool "${wanted}" (ORIGIN_POOLS)`,
   );
 }

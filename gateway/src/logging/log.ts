@@ -1,7 +1,8 @@
-// Prediction log records, sent to the queue off the response path: one per prediction (per row).
+// Prediction log records, sent to the queue off the response path: one per prediction attempt
+// (per row), failures included, redacted by the model's list before they leave the gateway.
 import { gatewayConfig } from "../config.ts";
 import { enqueueLogs } from "./batcher.ts";
-import { unitHash, type Degraded, type FeatureValue, type LogRecord, type Snapshot } from "@verge/shared";
+import { redactRecord, unitHash, type Degraded, type FeatureValue, type LogRecord, type Snapshot } from "@verge/shared";
 
 export interface Prediction {
   version: number;
@@ -21,6 +22,10 @@ export interface LogContext {
   shadow: boolean;
   latency: LogRecord["latency_ms"];
   status?: LogRecord["status"];
+  /** With `status: "error"`: the failure's class. */
+  error?: string | undefined;
+  /** The client key that asked. */
+  keyId?: string | undefined;
   /** Ranked responses: the position of each row, which becomes `{request_id}#{position}`. */
   positions?: number[];
   /** The Cloudflare data center that served the request (`request.cf.colo`). */
@@ -38,22 +43,45 @@ export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p:
   const ts = Date.now();
   const hash = unitHash(ctx.unit);
   const rows = p.outputs.length;
-  const records: LogRecord[] = p.outputs.map((outputs, i) => ({
-    // Each row of a multi-instance request is its own prediction, with its own identity.
-    request_id: ctx.positions ? `${ctx.requestId}#${ctx.positions[i]}` : rows === 1 ? ctx.requestId : `${ctx.requestId}#${i}`,
-    ts,
-    model: ctx.model,
-    version: p.version,
-    variant: ctx.variant,
-    shadow: ctx.shadow,
-    snapshot_version: snapshot.version,
-    unit_hash: hash,
-    features: p.features[i]!,
-    outputs,
-    latency_ms: ctx.latency,
-    status: ctx.status ?? "ok",
-    degraded: p.degraded[i]!,
-    colo: ctx.colo ?? gatewayConfig(env).COLO,
-  }));
-  await enqueueLogs(env.PREDICTION_LOGS, records);
+  const policy = snapshot.models[ctx.model]?.logging;
+  const records: LogRecord[] = await Promise.all(
+    p.outputs.map((outputs, i) =>
+      redactRecord(
+        {
+          // Each row of a multi-instance request is its own prediction, with its own identity.
+          request_id: ctx.positions ? `${ctx.requestId}#${ctx.positions[i]}` : rows === 1 ? ctx.requestId : `${ctx.requestId}#${i}`,
+          ts,
+          model: ctx.model,
+          version: p.version,
+          variant: ctx.variant,
+          shadow: ctx.shadow,
+          snapshot_version: snapshot.version,
+          unit_hash: hash,
+          features: p.features[i]!,
+          outputs,
+          latency_ms: ctx.latency,
+          status: ctx.status ?? "ok",
+          degraded: p.degraded[i]!,
+          colo: ctx.colo ?? gatewayConfig(env).COLO,
+          ...(ctx.error ? { error: ctx.error } : {}),
+          ...(ctx.keyId ? { key_id: ctx.keyId } : {}),
+        },
+        policy,
+      ),
+    ),
+  );
+  await enqueueLogs({ queue: env.PREDICTION_LOGS, spill: env.LOGS }, records);
+}
+
+/** A failed attempt's rows: no features or outputs, only that it was tried and failed. */
+export function failedAttempt(version: number, rows: number): Prediction {
+  return { version, features: Array.from({ length: rows }, () => ({})), degraded: Array.from({ length: rows }, () => []), outputs: Array.from({ length: rows }, () => ({})), featureMs: 0 };
+}
+
+/** The class a failure is logged under: the runtime's own reason when it gave one. */
+export function failureClass(err: unknown): string {
+  const details = (err as { details?: unknown } | undefined)?.details;
+  if (details && typeof details === "object" && "reason" in details && typeof details.reason === "string") return details.reason;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? code : "runtime";
 }

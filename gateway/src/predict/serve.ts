@@ -10,7 +10,7 @@ import { edgeRuntime } from "../inference/edge.ts";
 import { originRuntime } from "../inference/origin.ts";
 import { poolFor } from "../inference/pools.ts";
 import { outputsPerRow, type ModelRuntime } from "../inference/runtime.ts";
-import { requestColo, sendLogs, type Prediction } from "../logging/log.ts";
+import { failedAttempt, failureClass, requestColo, sendLogs, type Prediction } from "../logging/log.ts";
 import { routeRequest } from "../routing/route.ts";
 
 /** Feature rows (resolved against the version's feature spec), or the model's input tensor as is. */
@@ -48,8 +48,17 @@ export async function serve(c: Context<AppEnv>, req: ServeRequest, started = Dat
     if (!model.deployment) throw new ApiError("unavailable", `model "${model.name}" has no deployment`);
     route = routeRequest(model.deployment, routingKey);
   }
-  const log = (variant: string, p: Prediction, latency: Served["latency"], status: "ok" | "error" = "ok", shadow = false) =>
-    c.executionCtx.waitUntil(sendLogs(c.env, snapshot, { requestId, model: model.name, variant, unit: routingKey, latency, shadow, status, colo: requestColo(c.req.raw) }, p));
+  const keyId = c.get("key")?.id;
+  const log = (variant: string, p: Prediction, latency: Served["latency"], failure?: string) =>
+    c.executionCtx.waitUntil(sendLogs(c.env, snapshot, { requestId, model: model.name, variant, unit: routingKey, latency, shadow: false, status: failure ? "error" : "ok", error: failure, keyId, colo: requestColo(c.req.raw) }, p));
+  const rows = rowCount(req.input);
+  // Every attempt that reached a model is logged, a failed one as an error of its own version, so
+  // error-rate guardrails and rollbacks see outages. Bad input never reached a model: not logged.
+  const logFailure = (variant: string, version: number, err: unknown) => {
+    if (isInputError(err)) return;
+    const failedMs = Date.now() - started;
+    log(variant, failedAttempt(version, rows), { total: failedMs, features: 0, infer: failedMs }, failureClass(err));
+  };
 
   const inferStarted = Date.now();
   let served = { variant: route.variant, version: route.version };
@@ -58,26 +67,28 @@ export async function serve(c: Context<AppEnv>, req: ServeRequest, started = Dat
   try {
     prediction = await infer(c.env, model, route.version, req.input);
   } catch (err) {
+    logFailure(route.variant, route.version, err);
     // The chosen version cannot serve (origin down, artifact refused): the deployment's edge
-    // fallback answers instead, and the failed attempt is logged as an error of its own version.
+    // fallback answers instead.
     const fb = req.pinned === undefined ? model.deployment?.variants.find((v) => v.name === model.deployment!.fallback) : undefined;
     if (!(err instanceof ApiError) || err.code !== "unavailable" || !fb || fb.version === route.version) throw err;
-    const rows = rowCount(req.input);
-    const failedMs = Date.now() - started;
-    log(route.variant, { version: route.version, features: Array(rows).fill({}), degraded: Array(rows).fill([]), outputs: Array(rows).fill({}), featureMs: 0 }, { total: failedMs, features: 0, infer: failedMs }, "error");
-    prediction = await infer(c.env, model, fb.version, req.input);
+    try {
+      prediction = await infer(c.env, model, fb.version, req.input);
+    } catch (fbErr) {
+      logFailure(fb.name, fb.version, fbErr);
+      throw fbErr;
+    }
     served = { variant: fb.name, version: fb.version };
     fallback = { from: route.variant, reason: err.message };
   }
   const latency = { total: Date.now() - started, features: prediction.featureMs, infer: Date.now() - inferStarted - prediction.featureMs };
   if (!prediction.outputs.every((o) => Object.values(o).every((v) => (typeof v === "number" ? Number.isFinite(v) : v.every(Number.isFinite))))) {
     // Valid but extreme inputs can overflow the model: say so, and count it as an error.
-    const rows = rowCount(req.input);
-    log(served.variant, { ...prediction, outputs: Array(rows).fill({}) }, latency, "error");
+    log(served.variant, { ...prediction, outputs: Array.from({ length: rows }, () => ({})) }, latency, "non_finite");
     throw new ApiError("bad_request", "features: these values make the model's output non-finite (overflow); check their scale");
   }
   log(served.variant, prediction, latency);
-  if (route.shadows.length) c.executionCtx.waitUntil(runShadows(c.env, snapshot, model, route.shadows, req.input, { requestId, unit: routingKey, variant: route.variant, colo: requestColo(c.req.raw) }));
+  if (route.shadows.length) c.executionCtx.waitUntil(runShadows(c.env, snapshot, model, route.shadows, req.input, { requestId, unit: routingKey, variant: route.variant, keyId, colo: requestColo(c.req.raw) }));
   return {
     ...served,
     routedBy: req.pinned !== undefined ? "pinned" : req.unit === undefined ? "request_id" : "unit",
@@ -97,6 +108,9 @@ export function servedHeaders(requestId: string, s: Served): Record<string, stri
 }
 
 const rowCount = (input: ServeInput) => (input.kind === "rows" ? input.rows.length : input.rows);
+
+/** A request the model never saw: its features or tensor were refused before inference. */
+export const isInputError = (err: unknown) => err instanceof ApiError && (err.code === "bad_request" || err.code === "not_found");
 
 /** Resolves features (request, then online store) and runs one version over all rows. */
 export async function infer(env: Env, model: SnapshotModel, version: number, input: ServeInput): Promise<Prediction> {
@@ -148,15 +162,20 @@ function runtimeFor(env: Env, model: string, spec: SnapshotVersion): ModelRuntim
   return originRuntime({ pool: poolFor(env, spec.pool), model });
 }
 
-async function runShadows(env: Env, snapshot: Snapshot, model: SnapshotModel, versions: number[], input: ServeInput, ids: { requestId: string; unit: string; variant: string; colo: string | undefined }): Promise<void> {
+async function runShadows(env: Env, snapshot: Snapshot, model: SnapshotModel, versions: number[], input: ServeInput, ids: { requestId: string; unit: string; variant: string; keyId: string | undefined; colo: string | undefined }): Promise<void> {
   for (const version of versions) {
     const started = Date.now();
+    let prediction: Prediction;
     try {
-      const prediction = await infer(env, model, version, input);
-      const total = Date.now() - started;
-      await sendLogs(env, snapshot, { ...ids, model: model.name, latency: { total, features: prediction.featureMs, infer: total - prediction.featureMs }, shadow: true }, prediction);
+      prediction = await infer(env, model, version, input);
     } catch (err) {
-      console.warn(`shadow version ${version} of ${model.name} failed: ${(err as Error).message}`);
+      // A failing shadow never touches the response, but its failure is counted like any other.
+      if (isInputError(err)) continue;
+      const failedMs = Date.now() - started;
+      await sendLogs(env, snapshot, { ...ids, model: model.name, latency: { total: failedMs, features: 0, infer: failedMs }, shadow: true, status: "error", error: failureClass(err) }, failedAttempt(version, rowCount(input)));
+      continue;
     }
+    const total = Date.now() - started;
+    await sendLogs(env, snapshot, { ...ids, model: model.name, latency: { total, features: prediction.featureMs, infer: total - prediction.featureMs }, shadow: true }, prediction);
   }
 }

@@ -7,8 +7,8 @@ import { gatewayApi } from "@verge/shared/api/gateway";
 import { describe } from "@verge/shared/openapi";
 import { requireClientKey } from "../auth/client-key.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
-import { requestColo, sendLogs } from "../logging/log.ts";
-import { infer } from "../predict/serve.ts";
+import { failedAttempt, failureClass, requestColo, sendLogs } from "../logging/log.ts";
+import { infer, isInputError } from "../predict/serve.ts";
 
 export const rankRoutes = newApp().post("/:model/rank", describe(gatewayApi.rank), validate("param", z.object({ model: nameSchema })), requireClientKey(), jsonBody(rankRequestSchema), async (c) => {
   const started = Date.now();
@@ -21,7 +21,20 @@ export const rankRoutes = newApp().post("/:model/rank", describe(gatewayApi.rank
   const requestId = body.request_id ?? c.req.header("x-request-id")?.slice(0, 128) ?? crypto.randomUUID();
   const input = { kind: "rows" as const, rows: body.candidates, entities: body.entities };
 
-  const scored = await Promise.all(variants.map((v) => infer(c.env, model, v.version, input)));
+  const keyId = c.get("key").id;
+  const attempts = await Promise.allSettled(variants.map((v) => infer(c.env, model, v.version, input)));
+  const failed = attempts.findIndex((a) => a.status === "rejected");
+  if (failed >= 0) {
+    // A ranking is one attempt per variant: each variant that failed is logged once, as an error.
+    attempts.forEach((a, team) => {
+      if (a.status === "fulfilled" || isInputError(a.reason)) return;
+      const ms = Date.now() - started;
+      const v = variants[team]!;
+      c.executionCtx.waitUntil(sendLogs(c.env, snapshot, { requestId, model: model.name, variant: v.name, unit: body.unit ?? requestId, shadow: false, latency: { total: ms, features: 0, infer: ms }, status: "error", error: failureClass(a.reason), keyId, colo: requestColo(c.req.raw) }, failedAttempt(v.version, 1)));
+    });
+    throw (attempts[failed] as PromiseRejectedResult).reason;
+  }
+  const scored = attempts.map((a) => (a as PromiseFulfilledResult<Awaited<ReturnType<typeof infer>>>).value);
   const scores = scored.map((p) => p.outputs.map((o) => firstNumber(o)));
   const order = scores.map((s) => body.candidates.map((cand, i) => ({ id: cand.id, score: s[i]! })).sort((x, y) => y.score - x.score).map((x) => x.id));
   // The coin depends on the unit (or request), so a user sees a stable interleaving.
@@ -41,7 +54,7 @@ export const rankRoutes = newApp().post("/:model/rank", describe(gatewayApi.rank
     if (mine.length === 0) continue;
     const p = scored[team]!;
     c.executionCtx.waitUntil(
-      sendLogs(c.env, snapshot, { requestId, model: model.name, variant: v.name, unit: body.unit ?? requestId, shadow: false, latency: { total, features: p.featureMs, infer: total - p.featureMs }, positions: mine.map((r) => r.position), colo: requestColo(c.req.raw) }, {
+      sendLogs(c.env, snapshot, { requestId, model: model.name, variant: v.name, unit: body.unit ?? requestId, shadow: false, latency: { total, features: p.featureMs, infer: total - p.featureMs }, positions: mine.map((r) => r.position), keyId, colo: requestColo(c.req.raw) }, {
         version: v.version,
         features: mine.map((r) => p.features[index.get(r.id)!]!),
         degraded: mine.map((r) => p.degraded[index.get(r.id)!]!),

@@ -57,6 +57,18 @@ import {
   scheduleViewSchema,
   scheduleWorkSchema,
 } from "../schemas/schedules.ts";
+import {
+  deadLetterIdParamSchema,
+  deadLettersQuerySchema,
+  deadLettersResponseSchema,
+  deadLetterWithBodiesSchema,
+  logSettingsSchema,
+  logSettingsViewSchema,
+  logsQuerySchema,
+  monitoringMigrationResultSchema,
+  monitoringMigrationSchema,
+  redriveResponseSchema,
+} from "../schemas/logging.ts";
 import { catalog } from "./endpoint.ts";
 
 const model = modelParamSchema;
@@ -93,6 +105,9 @@ export const controlPlaneApi = catalog({
   putDriftThresholds: { method: "put", path: "/v1/models/{model}/drift-thresholds", access: "operator", summary: "Set the model's drift thresholds (any subset over the defaults)", params: model, body: driftThresholdsSchema, response: driftThresholdsViewSchema, status: 200 },
   getDriftThresholds: { method: "get", path: "/v1/models/{model}/drift-thresholds", access: "viewer", summary: "The model's drift thresholds", params: model, response: driftThresholdsViewSchema, status: 200 },
   experiment: { method: "get", path: "/v1/models/{model}/experiment", access: "viewer", summary: "Experiment report: per-variant traffic, errors, latency and labelled quality; SRM; mSPRT; sample size", params: model, query: experimentQuerySchema, response: experimentReportSchema, status: 200 },
+  logs: { method: "get", path: "/v1/models/{model}/logs", access: "viewer", summary: "Records as served, from the log lake, as NDJSON (a page of `limit`; the `x-verge-next-cursor` header continues it); `labels=include|only` joins each prediction's feedback label", params: model, query: logsQuerySchema, status: 200, produces: "text" },
+  putLogSettings: { method: "put", path: "/v1/models/{model}/log-settings", access: "operator", summary: "Set the model's log redaction list (drop or hash features before anything is stored), lake retention and rollup sub-shards", params: model, body: logSettingsSchema, response: logSettingsViewSchema, status: 200 },
+  getLogSettings: { method: "get", path: "/v1/models/{model}/log-settings", access: "viewer", summary: "The model's log settings, defaults filled in", params: model, response: logSettingsViewSchema, status: 200 },
 
   createKey: { method: "post", path: "/v1/keys", access: "admin", summary: "Create a client key (shown once)", body: createKeySchema, response: createdKeySchema, status: 201 },
   listKeys: { method: "get", path: "/v1/keys", access: "admin", summary: "List client keys", response: keyListSchema, status: 200 },
@@ -121,6 +136,11 @@ export const controlPlaneApi = catalog({
   scheduleRuns: { method: "get", path: "/v1/schedules/{id}/runs", access: "viewer", summary: "Run history, newest first: status, attempts, result or error", params: scheduleParamSchema, query: runsQuerySchema, response: scheduleRunListSchema, status: 200 },
   claimScheduleRun: { method: "post", path: "/v1/schedules/{id}/runs/{at}/claim", access: "operator", summary: "For trainers: claim an occurrence (at: epoch ms) or the next attempt of an open run; 409 when taken", params: scheduleRunParamSchema, body: claimRunSchema, response: scheduleRunViewSchema, status: 201 },
   reportScheduleRun: { method: "post", path: "/v1/schedules/{id}/runs/{at}/report", access: "operator", summary: "For trainers: heartbeat (extends the lease) or the run's outcome; 409 when the lease was lost", params: scheduleRunParamSchema, body: reportRunSchema, response: scheduleRunViewSchema, status: 200 },
+
+  listDeadLetters: { method: "get", path: "/v1/dead-letters", access: "viewer", summary: "Dead batches of the log and feedback consumers, newest first, with the pipeline's counters (spilled records)", query: deadLettersQuerySchema, response: deadLettersResponseSchema, status: 200 },
+  getDeadLetter: { method: "get", path: "/v1/dead-letters/{id}", access: "operator", summary: "One dead batch with its messages", params: deadLetterIdParamSchema, response: deadLetterWithBodiesSchema, status: 200 },
+  redriveDeadLetter: { method: "post", path: "/v1/dead-letters/{id}/redrive", access: "operator", summary: "Send a dead batch back to its queue (safe to repeat: records and labels count once)", params: deadLetterIdParamSchema, response: redriveResponseSchema, status: 200 },
+  monitoringMigration: { method: "post", path: "/v1/admin/monitoring-migration", access: "admin", summary: "One-time move of monitoring data from D1 into the rollup shards, a chunk per call (`npm run migrate:monitoring`)", body: monitoringMigrationSchema, response: monitoringMigrationResultSchema, status: 200 },
 
   snapshot: { method: "get", path: "/v1/snapshot", access: "gateway", summary: "The routing snapshot for gateways (ETag / If-None-Match → 304)", headers: ["if-none-match"], response: snapshotSchema, status: [200, 304] },
 });

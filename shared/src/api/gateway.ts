@@ -19,7 +19,7 @@ export const rankResponseSchema = z.object({
 export const gatewayApi = catalog({
   predict: { method: "post", path: "/v1/models/{model}/predict", access: "client", summary: "Predict: routed by unit (sticky A/B), features built, logged", params: model, body: predictRequestSchema, headers: ["x-verge-unit", "x-request-id"], response: predictResponseSchema, status: 200 },
   rank: { method: "post", path: "/v1/models/{model}/rank", access: "client", summary: "Rank candidates, interleaving the deployment's first two variants (team draft)", params: model, body: rankRequestSchema, response: rankResponseSchema, status: 200 },
-  feedback: { method: "post", path: "/v1/feedback", access: "client", summary: "Labels for earlier predictions, joined by request id (and position)", body: feedbackRequestSchema, response: z.object({ accepted: z.number().int() }), status: 202 },
+  feedback: { method: "post", path: "/v1/feedback", access: "client", summary: "Labels for earlier predictions of models the key may call, joined by (model, request id and position); the first label of a prediction stands", body: feedbackRequestSchema, response: z.object({ accepted: z.number().int() }), status: 202 },
 
   serverMetadata: { method: "get", path: "/v2", access: "public", summary: "Open Inference Protocol server metadata", response: oipServerMetadataSchema, status: 200 },
   live: { method: "get", path: "/v2/health/live", access: "public", summary: "Liveness", response: oipLiveSchema, status: 200 },

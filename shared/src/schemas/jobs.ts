@@ -17,7 +17,7 @@ export const columnNameSchema = z.string().min(1).max(128).regex(/^[A-Za-z_][A-Z
 /** Epoch milliseconds or an ISO-8601 time. */
 export const timeSchema = z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true })]).transform((t) => (typeof t === "number" ? t : Date.parse(t)));
 
-export const datasetSpecSchema = z.object({
+export const tableDatasetSchema = z.object({
   /** Label events: one row per example with its entity keys, event time, label, and request-time features. */
   labels: z.object({
     path: tablePathSchema,
@@ -31,7 +31,32 @@ export const datasetSpecSchema = z.object({
   /** The latest fraction of label events by time is held out for evaluation. */
   holdout_fraction: z.number().gt(0).lt(0.9).default(0.2),
 });
+export type TableDataset = z.infer<typeof tableDatasetSchema>;
+
+/**
+ * Served predictions as a dataset: the features each version actually saw (as logged), joined
+ * with the feedback labels of those predictions, so training and serving cannot disagree.
+ */
+export const logsDatasetSchema = z
+  .object({
+    logs: z.object({
+      /** The model whose served predictions are read; the job's model when absent. */
+      model: nameSchema.optional(),
+      from: timeSchema,
+      to: timeSchema,
+      version: z.number().int().min(1).optional(),
+      variant: z.string().min(1).max(64).optional(),
+    }),
+    holdout_fraction: z.number().gt(0).lt(0.9).default(0.2),
+  })
+  .refine((d) => d.logs.from < d.logs.to, { message: "logs.from must be before logs.to", path: ["logs", "from"] });
+export type LogsDataset = z.infer<typeof logsDatasetSchema>;
+
+/** A training dataset: tables in the offline store, or the model's own served logs with their labels. */
+export const datasetSpecSchema = z.union([logsDatasetSchema, tableDatasetSchema]);
 export type DatasetSpec = z.infer<typeof datasetSpecSchema>;
+
+export const isLogsDataset = (d: DatasetSpec): d is LogsDataset => "logs" in d;
 
 /** Checks run on the training set before training; a failure stops the job with its reason. */
 export const validationRulesSchema = z.object({
@@ -96,7 +121,7 @@ export const submitJobSchema = z
     if (j.algorithm === "command" && !j.command) ctx.addIssue({ code: "custom", path: ["command"], message: "algorithm \"command\" needs command.argv" });
     if (j.algorithm !== "command" && j.command) ctx.addIssue({ code: "custom", path: ["command"], message: "only algorithm \"command\" takes a command" });
     for (const [i, f] of j.feature_spec.features.entries()) {
-      if (f.view && !(f.view in j.dataset.views)) ctx.addIssue({ code: "custom", path: ["dataset", "views"], message: `feature_spec.features[${i}] reads view "${f.view}", which the dataset does not locate` });
+      if (f.view && !("logs" in j.dataset) && !(f.view in j.dataset.views)) ctx.addIssue({ code: "custom", path: ["dataset", "views"], message: `feature_spec.features[${i}] reads view "${f.view}", which the dataset does not locate` });
     }
   });
 export type SubmitJob = z.infer<typeof submitJobSchema>;

@@ -18,6 +18,14 @@ export const logRecordSchema = z.object({
   status: z.enum(["ok", "error"]),
   degraded: z.array(degradedSchema),
   colo: z.string(),
+  /** With `status: "error"`: why the attempt failed (`unavailable`, `timeout`, `circuit_open`, `artifact`, `runtime`, `non_finite`…). */
+  error: z.string().max(64).optional(),
+  /** The client key that asked for the prediction. */
+  key_id: z.string().max(128).optional(),
+  /** What was cut to fit one queue message (`features.<name>`, `features`, `outputs`): the record is still counted. */
+  truncated: z.array(z.string().max(256)).max(1100).optional(),
+  /** Features dropped or hashed by the model's redaction list before the record left the gateway. */
+  redacted: z.array(z.string().max(256)).max(1100).optional(),
 });
 export type LogRecord = z.infer<typeof logRecordSchema>;
 
@@ -33,7 +41,10 @@ export function logRecordKey(r: Pick<LogRecord, "request_id" | "shadow" | "model
 export const logEnvelopeSchema = z.object({ records: z.array(z.unknown()).min(1).max(1000) });
 
 export const MAX_RECORDS_PER_MESSAGE = 100;
-/** Keep each message well under the Queues limit of 128 KB. */
+/**
+ * A message's size in UTF-8 bytes of its JSON, kept well under the Queues limit of 128 KB (which
+ * counts bytes, not characters: a Japanese character is three bytes).
+ */
 export const MAX_MESSAGE_BYTES = 96 * 1024;
 
 /** The records in a message body, whichever shape it has. */

@@ -29,7 +29,10 @@ export const scheduleTaskSchema = z.discriminatedUnion("kind", [
     kind: z.literal("train"),
     /** The training job; its id is set per run (`sched-<schedule>-<occurrence>-<attempt>`). */
     job: submitJobSchema.refine((j) => j.id === undefined, { message: "is set per run; leave it out", path: ["id"] }),
-    /** Train on label events from this many days before the occurrence (sets `dataset.since`). */
+    /**
+     * Train on the last this many days before the occurrence: label events since then (sets
+     * `dataset.since`), or for a logs dataset the served logs of that window (`logs.from`, `logs.to`).
+     */
     lookback_days: z.number().positive().max(3650).optional(),
   }),
   z.strictObject({ kind: z.literal("materialize"), request: materializeSchema }),

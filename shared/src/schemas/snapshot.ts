@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { runtimeSchema, sha256Schema, taskSchema } from "./common.ts";
 import { featureSpecSchema } from "./feature-spec.ts";
+import { redactionSchema } from "./logging.ts";
 import { precomputedSchema, tensorSpecSchema } from "./registry.ts";
 
 export const snapshotVersionSchema = z.object({
@@ -36,6 +37,8 @@ export const snapshotModelSchema = z.object({
   task: taskSchema,
   deployment: snapshotDeploymentSchema.nullable(),
   versions: z.record(z.string(), snapshotVersionSchema),
+  /** The model's redaction list, applied to log records before they leave the gateway; `salt` keys the hashes. */
+  logging: z.object({ redact: z.array(redactionSchema), salt: z.string() }).optional(),
 });
 export type SnapshotModel = z.infer<typeof snapshotModelSchema>;
 

@@ -1,7 +1,7 @@
 // Point-in-time correct training sets: each label event gets every feature view's snapshot as it
 // was at the event's time (DuckDB ASOF join), never a later one, and a snapshot older than the
 // view's max age counts as missing, exactly as the gateway treats a stale online row.
-import type { DatasetSpec, FeatureSpec, FeatureValue, RawRow } from "@verge/shared";
+import type { FeatureSpec, FeatureValue, RawRow, TableDataset } from "@verge/shared";
 import type { JS } from "@duckdb/node-api";
 import type { TrainingData } from "../algorithms/types.ts";
 import { trainingMatrix } from "../dataset/rows.ts";
@@ -31,7 +31,7 @@ export interface TrainingSet {
 }
 
 /** Reads the dataset's label events and joins each view's as-of snapshot onto them. */
-export async function loadTrainingSet(store: OfflineStore, spec: FeatureSpec, dataset: DatasetSpec): Promise<TrainingSet> {
+export async function loadTrainingSet(store: OfflineStore, spec: FeatureSpec, dataset: TableDataset): Promise<TrainingSet> {
   const p = new Params();
   const { labels } = dataset;
   const requestFeatures = spec.features.filter((f) => !f.view);
@@ -151,7 +151,7 @@ function slice(s: TrainingSplit, from: number, to: number): TrainingSplit {
   return { rows: s.rows.slice(from, to), labels: s.labels.slice(from, to), timestamps: s.timestamps.slice(from, to) };
 }
 
-function describe(store: OfflineStore, dataset: DatasetSpec, views: readonly string[]): string {
+function describe(store: OfflineStore, dataset: TableDataset, views: readonly string[]): string {
   const parts = [`labels=${store.location(dataset.labels.path)}`, ...views.map((v) => `${v}=${store.location(dataset.views[v]!.path)}`)];
   if (dataset.since !== undefined) parts.push(`since=${new Date(dataset.since).toISOString()}`);
   return parts.join(" ");

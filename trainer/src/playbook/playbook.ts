@@ -8,7 +8,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { z } from "zod";
-import { alertEventSchema, ApiError, nameSchema, playbookSchema, submitJobSchema, verifyRequest, type Playbook } from "@verge/shared";
+import { alertEventSchema, ApiError, isLogsDataset, nameSchema, playbookSchema, submitJobSchema, verifyRequest, type Playbook } from "@verge/shared";
 import { jsonBody, validate } from "@verge/shared/http";
 import { trainerApi as api } from "@verge/shared/api/trainer";
 import { describe } from "@verge/shared/openapi";
@@ -95,7 +95,8 @@ export function alertHook(store: PlaybookStore, registry: RegistryClient, runner
       ...playbook.job,
       id: `playbook-alert-${alert.id}`,
       model: alert.model,
-      dataset: { ...playbook.job.dataset, since },
+      // "Recent data": label events since the lookback, or served logs from it until the alert.
+      dataset: isLogsDataset(playbook.job.dataset) ? { ...playbook.job.dataset, logs: { ...playbook.job.dataset.logs, from: since, to: Math.max(since + 1, Date.now()) } } : { ...playbook.job.dataset, since },
       deploy: playbook.deploy,
       reason,
     });

@@ -2,7 +2,7 @@
 // register versions (one atomic upload), point aliases, deploy. A thin layer over the typed
 // client that turns its errors into the trainer's own (and a 404 into "absent" where asked).
 import { controlPlaneClient, VergeError } from "@verge/client";
-import { ApiError, type ErrorCode, type PutDeployment, type VersionMetadata, type VersionView } from "@verge/shared";
+import { ApiError, labelledLogRecordSchema, type ErrorCode, type LabelledFields, type LogRecord, type PutDeployment, type VersionMetadata, type VersionView } from "@verge/shared";
 import type { Config } from "../config.ts";
 
 export type RegisteredVersion = VersionView;
@@ -50,6 +50,15 @@ export function registryClient(config: Pick<Config, "VERGE_CONTROL_PLANE_URL" | 
     putDeployment: (model: string, spec: PutDeployment, revision: number | undefined) =>
       must(api.putDeployment({ params: { model }, body: spec, ...(revision === undefined ? {} : { headers: { "if-match": `"${revision}"` } }) })),
     promote: (model: string, body: { version: number; plan?: { steps: number[]; interval_s: number }; reason?: string }) => must(api.promote({ params: { model }, body })),
+    /** One page of the model's served logs, with the cursor of the next page, if any. */
+    async logs(model: string, query: { from: number; to: number; version?: number | undefined; variant?: string | undefined; labels?: "include" | "only"; limit?: number; cursor?: string | undefined }): Promise<{ records: (LogRecord & Partial<LabelledFields>)[]; next: string | undefined }> {
+      const res = await must(api.logs({ params: { model }, query }));
+      const records = (await res.text())
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => labelledLogRecordSchema.parse(JSON.parse(line)));
+      return { records, next: res.headers.get("x-verge-next-cursor") ?? undefined };
+    },
     ackAlert: (id: number) => must(api.ackAlert({ params: { id } })),
     createWebhook: (url: string) => must(api.createWebhook({ body: { url } })),
     setAlias: (model: string, alias: string, version: number, reason?: string) => must(api.setAlias({ params: { model, alias }, body: { version, ...(reason ? { reason } : {}) } })),

@@ -3,7 +3,7 @@
 // from the schedule, occurrence and attempt; a later attempt first looks in the registry for a
 // version an earlier attempt registered (its lineage names the job), so a run interrupted after
 // registering is recorded as done rather than trained twice.
-import { submitJobSchema, type BatchPredictionsRequest, type JobView, type MaterializeRequest } from "@verge/shared";
+import { isLogsDataset, submitJobSchema, type BatchPredictionsRequest, type DatasetSpec, type JobView, type MaterializeRequest } from "@verge/shared";
 import { isTerminal, type JobRunner } from "../jobs/runner.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import type { RunContext } from "./scheduler.ts";
@@ -34,11 +34,10 @@ export async function executeTask(ctx: RunContext, deps: TaskDeps): Promise<unkn
     if (registered) return { recovered: true, job: registered.lineage!.parent_job, version: registered.version };
   }
   const id = scheduledJobId(ctx.schedule.id, ctx.occurrence, ctx.attempt);
-  const since = task.lookback_days === undefined ? task.job.dataset.since : Math.max(0, Math.floor(ctx.occurrence - task.lookback_days * 86_400_000));
   const spec = submitJobSchema.parse({
     ...task.job,
     id,
-    dataset: { ...task.job.dataset, ...(since === undefined ? {} : { since }) },
+    dataset: datasetFor(task.job.dataset, ctx.occurrence, task.lookback_days),
     reason: `schedule ${ctx.schedule.id}, ${ctx.run.reason} run of ${ctx.run.occurrence}${task.job.reason ? `: ${task.job.reason}` : ""}`.slice(0, 500),
   });
   await deps.runner.submit(spec);
@@ -46,6 +45,16 @@ export async function executeTask(ctx: RunContext, deps: TaskDeps): Promise<unkn
   const view = await finished(deps.runner, id, ctx.signal);
   if (view.phase !== "succeeded") throw new Error(`job ${id} ${view.phase}${view.error ? `: ${view.error}` : ""}`);
   return { job: id, version: view.version, metrics: pick(view.metrics, ["auc", "rmse", "production_auc", "production_rmse", "train_rows", "holdout_rows"]), ...(view.deployment ? { deployment: view.deployment } : {}) };
+}
+
+/**
+ * The run's dataset: with a lookback, label events from that many days before the occurrence
+ * (tables: `since`), or the served logs of the window that ends at the occurrence (logs).
+ */
+export function datasetFor(dataset: DatasetSpec, occurrence: number, lookbackDays: number | undefined): DatasetSpec {
+  if (lookbackDays === undefined) return dataset;
+  const from = Math.max(0, Math.floor(occurrence - lookbackDays * 86_400_000));
+  return isLogsDataset(dataset) ? { ...dataset, logs: { ...dataset.logs, from, to: occurrence } } : { ...dataset, since: from };
 }
 
 /** Resolves with the job's final view; cancels it if the run is aborted (lease lost, shutdown). */

@@ -106,6 +106,11 @@ export const experimentVariantSchema = z.object({
     log_loss: stat,
     auc: stat,
     calibration: z.array(z.object({ score: z.array(z.string()), n: z.number().int(), observed_rate: stat })),
+    /** Mean absolute and root-mean-square error of the scores against the labels. */
+    mae: stat,
+    rmse: stat,
+    /** Second labels that disagreed with the first (the first stands). */
+    conflicts: z.number().int(),
   }),
   guardrails: z.object({ error_rate: z.enum(["ok", "breached"]), p99: z.enum(["ok", "breached"]) }),
 });
