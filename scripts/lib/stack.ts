@@ -4,10 +4,11 @@
 // workers' wrangler.toml files (wrangler-config.ts).
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { Log, LogLevel, type Json, type Miniflare, type V4MiniflareOptions } from "miniflare";
+import { Log, LogLevel, type Json, type Miniflare, type V4MiniflareOptions, type WorkerdStructuredLog } from "miniflare";
 import { miniflare } from "./miniflare.ts";
 import { bundleModules, ROOT, WORKERS, type WorkerKey } from "./build.ts";
 import { cloudflareApiWorker } from "./cloudflare-api.ts";
+import { upgradeLocalState } from "./local-state.ts";
 import { sqliteClasses, workerConfig, type WorkerConfig } from "./wrangler-config.ts";
 
 type V4WorkerOptions = Extract<V4MiniflareOptions, { workers: unknown }>["workers"][number];
@@ -89,13 +90,15 @@ export function stackOptions(o: StackOptions) {
     log: new Log(o.logLevel ?? LogLevel.WARN),
     // No request.cf lookup: there is no network here; the gateway falls back to its COLO name.
     cf: false,
-    ...(o.onLogLine ? { handleRuntimeStdio: (stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) => forwardLines([stdout, stderr], o.onLogLine!) } : {}),
+    // Miniflare 5 hands the workers' output over as structured logs, one per console call.
+    ...(o.onLogLine ? { handleStructuredLogs: (log: WorkerdStructuredLog) => forwardLog(log, o.onLogLine!) } : {}),
     ...(o.persistTo ? { resourcePersistencePath: o.persistTo } : {}),
     workers,
   } satisfies V4MiniflareOptions;
 }
 
 export async function startStack(o: StackOptions) {
+  if (o.persistTo) upgradeLocalState(o.persistTo, [workerConfig("gateway"), workerConfig("controlPlane")]);
   const mf = miniflare(stackOptions(o));
   await mf.ready;
   await applyMigrations(await mf.getD1Database("DB", WORKERS.controlPlane.name));
@@ -116,10 +119,9 @@ type D1 = Awaited<ReturnType<Miniflare["getD1Database"]>>;
  * Applies pending drizzle-kit migrations, recording them in `d1_migrations` as
  * `wrangler d1 migrations apply` does, so either tool can take over from the other.
  */
-export async function applyMigrations(db: D1): Promise<string[]> {
+export async function applyMigrations(db: D1, dir = join(ROOT, "migrations")): Promise<string[]> {
   await db.exec("CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)");
   const done = new Set((await db.prepare("SELECT name FROM d1_migrations").all<{ name: string }>()).results.map((r) => r.name));
-  const dir = join(ROOT, "migrations");
   const pending = readdirSync(dir).filter((f) => f.endsWith(".sql") && !done.has(f)).sort();
   for (const file of pending) {
     const statements = readFileSync(join(dir, file), "utf8")
@@ -131,13 +133,8 @@ export async function applyMigrations(db: D1): Promise<string[]> {
   return pending;
 }
 
-function forwardLines(streams: NodeJS.ReadableStream[], onLine: (line: string) => void): void {
-  for (const stream of streams) {
-    let rest = "";
-    stream.on("data", (chunk: Buffer) => {
-      const lines = (rest + chunk.toString("utf8")).split("\n");
-      rest = lines.pop() ?? "";
-      for (const line of lines) onLine(line);
-    });
-  }
+/** Each line of a log to `onLine`; warnings and errors also to stderr, where they are seen. */
+function forwardLog(log: WorkerdStructuredLog, onLine: (line: string) => void): void {
+  for (const line of log.message.split("\n")) onLine(line);
+  if (log.level === "warn" || log.level === "error") process.stderr.write(`${log.message}\n`);
 }
