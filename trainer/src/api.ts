@@ -28,6 +28,7 @@ import { createSession } from "./serving/models.ts";
 import { alertHook, playbookRoutes, PlaybookStore } from "./playbook/playbook.ts";
 import { registryClient, type RegistryClient } from "./registry/client.ts";
 import { scheduleClient, type ScheduleClient } from "./schedules/client.ts";
+import { labelledLogSource } from "./schedules/labelled-logs.ts";
 import { scheduleRoutes } from "./schedules/routes.ts";
 import { Scheduler } from "./schedules/scheduler.ts";
 import { executeTask } from "./schedules/tasks.ts";
@@ -51,7 +52,7 @@ export interface TrainerServices {
 export interface TrainerServicesOptions {
   onlineStore?: OnlineStore | undefined;
   fetcher?: typeof fetch;
-  /** Where a `labelled_logs` schedule trigger counts labelled predictions (none yet: such runs fail saying so). */
+  /** Where a `labelled_logs` schedule trigger counts labelled predictions; the control plane's log lake by default. */
   labelledLogs?: LabelledLogSource;
 }
 
@@ -83,6 +84,7 @@ export async function trainerServices(config: Config, options: TrainerServicesOp
   const runner = new JobRunner(new JobStore(config.VERGE_TRAINER_STATE), pipeline, config.VERGE_JOB_CONCURRENCY, recover);
   await runner.start();
   const schedules = scheduleClient(config, options.fetcher);
+  const labelledLogs = options.labelledLogs ?? labelledLogSource(registry, { feedbackWindowDays: config.VERGE_FEEDBACK_WINDOW_DAYS });
   const partial = { runner, registry, onlineStore, config };
   const scheduler = new Scheduler({
     client: schedules,
@@ -91,7 +93,7 @@ export async function trainerServices(config: Config, options: TrainerServicesOp
     leaseMs: config.VERGE_SCHEDULE_LEASE_MS,
     tickMs: config.VERGE_SCHEDULE_TICK_MS,
     execute: (ctx) => executeTask(ctx, { runner, registry, materialize: (r) => runMaterialize(partial, r), batchPredictions: (r) => runBatchPredictions(partial, r) }),
-    evaluateTrigger: (trigger, last) => evaluateTrigger(trigger, last, { offline, labelledLogs: options.labelledLogs }),
+    evaluateTrigger: (trigger, last) => evaluateTrigger(trigger, last, { offline, labelledLogs }),
   });
   if (config.VERGE_SCHEDULES === "on") scheduler.start();
   const playbooks = new PlaybookStore(config.VERGE_TRAINER_STATE);

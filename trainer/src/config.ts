@@ -54,6 +54,11 @@ const configSchema = z.object({
   /** How often the scheduler looks for due runs, and how long a claimed run's lease lasts without renewal. */
   VERGE_SCHEDULE_TICK_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
   VERGE_SCHEDULE_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
+  /**
+   * The control plane's FEEDBACK_WINDOW_DAYS (how long after its day a prediction can take a
+   * label): how far back a `labelled_logs` schedule trigger reads predictions.
+   */
+  VERGE_FEEDBACK_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(14),
   /** This node's name in run claims and history; the host name when unset. */
   VERGE_TRAINER_ID: z.string().min(1).max(96).regex(/^[\w.:-]+$/, "must be letters, digits, '.', ':', '_' or '-'").optional(),
   /**

@@ -9,7 +9,8 @@
 //
 // `labelled_logs`: the fingerprint is the time the trigger was evaluated; the run goes ahead when
 // the source counts at least `min_new` labelled predictions of the model since the last
-// successful run's fingerprint.
+// successful run's fingerprint. The trainer's source reads the control plane's log lake
+// (labelled-logs.ts).
 import { createHash } from "node:crypto";
 import type { ScheduleTrigger } from "@verge/shared";
 import { Params, withOfflineStore, type OfflineStoreOptions } from "../offline/store.ts";
@@ -17,8 +18,11 @@ import type { TriggerVerdict } from "./scheduler.ts";
 
 /** Labelled predictions (served predictions joined with their feedback labels), counted by time. */
 export interface LabelledLogSource {
-  /** How many labelled predictions of `model` arrived at or after `sinceMs`. */
-  countSince(model: string, sinceMs: number): Promise<number>;
+  /**
+   * How many labelled predictions of `model` were labelled at or after `sinceMs`; a source may
+   * stop counting once it reaches `enough`.
+   */
+  countSince(model: string, sinceMs: number, enough?: number): Promise<number>;
 }
 
 export interface TriggerSources {
@@ -40,10 +44,10 @@ export async function evaluateTrigger(trigger: ScheduleTrigger, last: string | n
     return { run: true, fingerprint, detail: `${files.length} files under ${trigger.path}, changed since the last successful run` };
   }
   const source = sources.labelledLogs;
-  if (!source) throw new Error(`trigger labelled_logs: this trainer has no source of labelled logs yet (the log lake reader); use a files trigger on the exported logs meanwhile`);
+  if (!source) throw new Error(`trigger labelled_logs: this trainer has no source of labelled logs`);
   const now = (sources.now ?? Date.now)();
   const since = last !== null && /^\d+$/.test(last) ? Number(last) : 0;
-  const count = await source.countSince(trigger.model, since);
+  const count = await source.countSince(trigger.model, since, trigger.min_new);
   const detail = `${count} labelled predictions of ${trigger.model} since ${new Date(since).toISOString()} (needs ${trigger.min_new})`;
   return { run: count >= trigger.min_new, fingerprint: String(now), detail };
 }
