@@ -13,6 +13,7 @@ import { deploy } from "../scripts/deploy/deploy.ts";
 import { blockStart, envName, kvTitle } from "../scripts/deploy/plan.ts";
 import { setup } from "../scripts/deploy/setup.ts";
 import { wranglerCli } from "../scripts/deploy/wrangler.ts";
+import { unstable_readConfig } from "wrangler";
 
 let root: string;
 const calls = () => readFileSync(join(root, "calls.ndjson"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { args: string[]; stdin: string });
@@ -67,6 +68,28 @@ describe("npm run setup", () => {
     expect(Object.keys(secrets["gateway/wrangler.toml:staging"] ?? {}).sort()).toEqual([...(config("gateway").secrets?.required ?? [])].sort());
     expect(secrets["gateway/wrangler.toml:staging"]!.GATEWAY_TOKEN).toBe(secrets["wrangler.toml:staging"]!.GATEWAY_TOKEN);
     expect(generatedSecrets.ADMIN_TOKEN).toMatch(/^vadm_/);
+  });
+
+  it("makes the monitoring store's resources: the log lake bucket, the dead-letter queues, and the rollup shards' SQLite class as wrangler deploys the environment", () => {
+    const made = account();
+    expect(made.r2).toContain("verge-logs-staging");
+    expect(made.queues).toEqual(expect.arrayContaining(["verge-prediction-logs-dlq-staging", "verge-feedback-dlq-staging"]));
+    // What wrangler itself makes of [env.staging]: bindings are not inherited into an environment,
+    // Durable Object migrations are.
+    const cp = unstable_readConfig({ config: join(root, "wrangler.toml"), env: "staging" }, { hideWarnings: true });
+    const gw = unstable_readConfig({ config: join(root, "gateway/wrangler.toml"), env: "staging" }, { hideWarnings: true });
+    expect(cp.durable_objects.bindings).toContainEqual(expect.objectContaining({ name: "ROLLUP_SHARDS", class_name: "RollupShard" }));
+    expect(cp.migrations).toContainEqual(expect.objectContaining({ new_sqlite_classes: ["RollupShard"] }));
+    for (const c of [cp, gw]) expect(c.r2_buckets).toContainEqual(expect.objectContaining({ binding: "LOGS", bucket_name: "verge-logs-staging" }));
+    expect(cp.queues.consumers).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ queue: "verge-prediction-logs-staging", dead_letter_queue: "verge-prediction-logs-dlq-staging" }),
+        expect.objectContaining({ queue: "verge-feedback-staging", dead_letter_queue: "verge-feedback-dlq-staging" }),
+        expect.objectContaining({ queue: "verge-prediction-logs-dlq-staging" }),
+        expect.objectContaining({ queue: "verge-feedback-dlq-staging" }),
+      ]),
+    );
+    expect(cp.queues.producers).toEqual(expect.arrayContaining([expect.objectContaining({ binding: "PREDICTION_LOGS", queue: "verge-prediction-logs-staging" }), expect.objectContaining({ binding: "FEEDBACK", queue: "verge-feedback-staging" })]));
   });
 
   it("run again, creates nothing twice, keeps the ids and replaces its block rather than adding one", async () => {
