@@ -15,6 +15,8 @@ import { rankRoutes } from "./rank/routes.ts";
 import { predict } from "./predict/handler.ts";
 
 const modelParam = z.object({ model: nameSchema });
+/** The largest refused body still read to its end, so its connection stays open (see below). */
+const DRAIN_MAX_BYTES = 4 * LIMITS.maxBodyBytes;
 
 export const app: Hono<AppEnv> = newApp()
   // A bad setting fails every request by name (503), rather than serving with a wrong value.
@@ -27,7 +29,14 @@ export const app: Hono<AppEnv> = newApp()
     "*",
     bodyLimit({
       maxSize: LIMITS.maxBodyBytes,
-      onError: () => {
+      onError: async (c) => {
+        // Answering with the body unread makes the HTTP server drop the connection as it answers,
+        // and a client still uploading, or one that sends its next request on that connection,
+        // then sees a closed connection instead of the 413. So a body up to a few times the limit
+        // is read and dropped first (what web servers call a lingering close); beyond that the
+        // connection is not worth keeping.
+        const declared = Number(c.req.header("content-length") ?? Number.POSITIVE_INFINITY);
+        if (declared <= DRAIN_MAX_BYTES) await c.req.raw.body?.pipeTo(new WritableStream()).catch(() => undefined);
         throw new ApiError("payload_too_large", `body: requests are limited to ${LIMITS.maxBodyBytes} bytes`);
       },
     }),
