@@ -51,6 +51,8 @@ beforeAll(async () => {
     VERGE_ALERT_WEBHOOK_SECRET: hook.secret,
     VERGE_ORIGIN_SECRET: ORIGIN_SECRET,
     VERGE_TRAINER_TOKEN: TOKEN,
+    // Command jobs may run this one program (they are off unless listed).
+    VERGE_COMMAND_ALLOWLIST: join(ROOT, "node_modules/.bin/tsx"),
     VERGE_OFFLINE_ROOT: join(dir, "offline"),
     VERGE_TRAINER_STATE: join(dir, "state"),
     VERGE_ONLINE_STORE: "kv",
@@ -70,6 +72,8 @@ afterAll(async () => {
 });
 
 const trainer = () => trainerClient({ baseUrl: trainerUrl, token: TOKEN });
+/** Command jobs need the admin role: the control plane's admin token, checked by the trainer against it. */
+const trainerAdmin = () => trainerClient({ baseUrl: trainerUrl, token: ADMIN_TOKEN });
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 const finished = (id: string): Promise<JobView> =>
   eventually(async () => {
@@ -159,7 +163,7 @@ describe("a training job in the local stack", () => {
   it("a command job runs an outside program under the contract and is evaluated against production", async () => {
     await stack.admin.ok("PUT", "/v1/models/churn/aliases/production", { version: 1 });
     const argv = [join(ROOT, "node_modules/.bin/tsx"), join(ROOT, "trainer/test/fixtures/train-command.ts"), "{train}", "{params}", "{output}"];
-    await trainer().raw("POST", "/v1/jobs", churnJob({ id: "churn-cmd", algorithm: "command", command: { argv }, params: { epochs: 60 }, stage: false }));
+    await trainerAdmin().raw("POST", "/v1/jobs", churnJob({ id: "churn-cmd", algorithm: "command", command: { argv }, params: { epochs: 60 }, stage: false }));
     const job = await finished("churn-cmd");
     expect(job.error).toBeUndefined();
     expect(job).toMatchObject({ phase: "succeeded", version: 3, metrics: { fit_epochs: 60, production_version: 1 } });
@@ -203,7 +207,7 @@ describe("bad jobs fail with a reason and register nothing", () => {
       [{ algorithm: "command", command: { argv: [join(ROOT, "node_modules/.bin/tsx"), join(ROOT, "trainer/test/fixtures/train-command.ts"), "{train}", "{params}", "{output}"] }, params: { fail: true } }, /exited with 3.*out of memory/],
     ];
     for (const [i, [override, reason]] of cases.entries()) {
-      const res = await trainer().raw("POST", "/v1/jobs", churnJob({ id: `bad-${i}`, ...override }));
+      const res = await (override.algorithm === "command" ? trainerAdmin() : trainer()).raw("POST", "/v1/jobs", churnJob({ id: `bad-${i}`, ...override }));
       expect(res.status).toBe(202);
       const job = await finished(`bad-${i}`);
       expect(job.phase).toBe("failed");

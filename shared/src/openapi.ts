@@ -14,12 +14,11 @@ const ACCESS_TEXT: Record<Access, string> = {
   admin: "Requires the admin role.",
   gateway: "Gateways only (the gateway token).",
   client: "A client key: `Authorization: Bearer <key>` or `x-verge-key`.",
-  trainer: "The trainer token (`VERGE_TRAINER_TOKEN`).",
   signed: "HMAC-SHA256 signed: x-verge-timestamp and x-verge-signature over method, path, timestamp and body.",
   public: "No authentication.",
 };
 
-const SECURITY: Partial<Record<Access, string>> = { viewer: "bearer", operator: "bearer", admin: "bearer", gateway: "bearer", client: "bearer", trainer: "bearer", signed: "signature" };
+const SECURITY: Partial<Record<Access, string>> = { viewer: "bearer", operator: "bearer", admin: "bearer", gateway: "bearer", client: "bearer", signed: "signature" };
 
 /** Documents a request schema (a validator's target) the way hono-openapi's own validator does. */
 export function documentRequest<M extends object>(middleware: M, target: "json" | "query" | "param" | "header" | "form", schema: z.ZodType): M {

@@ -9,10 +9,10 @@ import * as ort from "onnxruntime-node";
 import { ApiError, batchPredictionsSchema, isLogsDataset, materializeSchema, type BatchPredictionsRequest, type MaterializeRequest, type OnlineStore, type TableDataset } from "@verge/shared";
 import { jsonBody, onError } from "@verge/shared/http";
 import { trainerApi as api } from "@verge/shared/api/trainer";
-import { describe } from "@verge/shared/openapi";
 import { algorithms } from "./algorithms/index.ts";
 import type { Config } from "./config.ts";
-import { requireOperator } from "./http/auth.ts";
+import { authenticated, controlPlaneAuth, guard, type Authenticate, type TrainerEnv } from "./http/auth.ts";
+import { configSecrets } from "./jobs/command-policy.ts";
 import { onlineStoreFromConfig } from "./online-store/online-store.ts";
 import { evaluate } from "./evaluate/metrics.ts";
 import { trainingPipeline } from "./jobs/pipeline.ts";
@@ -58,6 +58,7 @@ export interface TrainerServicesOptions {
 
 export async function trainerServices(config: Config, options: TrainerServicesOptions = {}): Promise<TrainerServices> {
   const onlineStore = options.onlineStore ?? onlineStoreFromConfig(config);
+  const playbooks = new PlaybookStore(config.VERGE_TRAINER_STATE);
   const registry = registryClient(config, options.fetcher);
   const offline = offlineStoreOptions(config);
   const pipeline = trainingPipeline({
@@ -74,6 +75,7 @@ export async function trainerServices(config: Config, options: TrainerServicesOp
     },
     evaluate,
     referenceHistograms,
+    command: { allowlist: config.VERGE_COMMAND_ALLOWLIST, secrets: () => trainerSecrets(config, playbooks) },
   });
   // A job that stopped while registering may have registered: its version carries the job's id.
   const recover = async (record: { view: { id: string; model: string; phase: string } }) => {
@@ -96,7 +98,6 @@ export async function trainerServices(config: Config, options: TrainerServicesOp
     evaluateTrigger: (trigger, last) => evaluateTrigger(trigger, last, { offline, labelledLogs }),
   });
   if (config.VERGE_SCHEDULES === "on") scheduler.start();
-  const playbooks = new PlaybookStore(config.VERGE_TRAINER_STATE);
   // A webhook an admin registered for this trainer: its credential, so the trainer needs no admin token.
   if (config.VERGE_ALERT_WEBHOOK_ID && config.VERGE_ALERT_WEBHOOK_SECRET) {
     playbooks.state.webhook = { id: config.VERGE_ALERT_WEBHOOK_ID, secret: config.VERGE_ALERT_WEBHOOK_SECRET, url: hookUrl(config) };
@@ -137,15 +138,24 @@ export function hookUrl(config: Config): string {
   return `${(config.VERGE_TRAINER_PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/$/, "")}/hooks/alerts`;
 }
 
-export function trainerApi(services: TrainerServices) {
+/** Every secret the trainer holds, the webhook secret it may have registered at run time included. */
+export function trainerSecrets(config: Config, playbooks: PlaybookStore): string[] {
+  return [...configSecrets(config), ...(playbooks.state.webhook?.secret ? [playbooks.state.webhook.secret] : [])];
+}
+
+/** `authenticate` checks bearer tokens; the control plane's whoami (cached) by default. */
+export function trainerApi(services: TrainerServices, authenticate: Authenticate = controlPlaneAuth(services.config)) {
+  const allowlist = services.config.VERGE_COMMAND_ALLOWLIST;
+  const v1 = new Hono<TrainerEnv>()
+    .use("*", authenticated(authenticate))
+    .route("/jobs", jobRoutes(services.runner, allowlist))
+    .route("/playbooks", playbookRoutes(services.playbooks, services.registry, hookUrl(services.config), allowlist))
+    .route("/schedules", scheduleRoutes(services.schedules, () => void services.scheduler.tick().catch(() => undefined)))
+    .post("/materialize", guard(api.materialize), jsonBody(materializeSchema), async (c) => c.json(await runMaterialize(services, c.req.valid("json"))))
+    .post("/batch-predictions", guard(api.batchPredictions), jsonBody(batchPredictionsSchema), async (c) => c.json(await runBatchPredictions(services, c.req.valid("json"))));
   return new Hono()
     .route("/hooks/alerts", alertHook(services.playbooks, services.registry, services.runner))
-    .use("/v1/*", requireOperator(services.config))
-    .route("/v1/jobs", jobRoutes(services.runner))
-    .route("/v1/playbooks", playbookRoutes(services.playbooks, services.registry, hookUrl(services.config)))
-    .route("/v1/schedules", scheduleRoutes(services.schedules, () => void services.scheduler.tick().catch(() => undefined)))
-    .post("/v1/materialize", describe(api.materialize), jsonBody(materializeSchema), async (c) => c.json(await runMaterialize(services, c.req.valid("json"))))
-    .post("/v1/batch-predictions", describe(api.batchPredictions), jsonBody(batchPredictionsSchema), async (c) => c.json(await runBatchPredictions(services, c.req.valid("json"))))
+    .route("/v1", v1)
     .onError(onError);
 }
 

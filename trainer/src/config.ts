@@ -11,8 +11,22 @@ const configSchema = z.object({
   VERGE_CONTROL_PLANE_TOKEN: z.string().min(1),
   /** Shared with gateways: requests must be signed with it. */
   VERGE_ORIGIN_SECRET: z.string().min(16, "must be at least 16 characters"),
-  /** Bearer token for the trainer's own API (jobs, materialization, batch predictions); unset, that API is off and the node only serves. */
+  /**
+   * The trainer's API takes the control plane's tokens, with their roles. This optional local
+   * token is one more, with the operator role (it never runs `command` jobs).
+   */
   VERGE_TRAINER_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** How long the control plane's answer about a token is remembered (a revoked token works this long). */
+  VERGE_AUTH_CACHE_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
+  /**
+   * Executables `command` jobs may run (absolute paths, comma-separated; argv[0] must be one of
+   * them). Empty, the default: command jobs are off.
+   */
+  VERGE_COMMAND_ALLOWLIST: z
+    .string()
+    .default("")
+    .transform((text) => text.split(",").map((p) => p.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^\//, "each entry must be an absolute path"))),
   /** `auto` uses CUDA when its libraries load, else CPU; `cpu` or `cuda` force one. */
   VERGE_EXECUTION_PROVIDER: z.enum(["auto", "cpu", "cuda"]).default("auto"),
   /** Dynamic batching: the most rows merged into one run, and how long a request may wait for company. */

@@ -29,7 +29,7 @@ export function buildOrigin(config: Config, options: OriginOptions = {}) {
   const app = originApp(config, services);
   for (const extra of options.extraRoutes ?? []) app.route(extra.path, extra.app);
   let doc: ReturnType<typeof openApiDocument> | undefined;
-  const document = () => (doc ??= openApiDocument(app, { title: "Verge trainer and origin", description: "Training jobs, materialization, batch predictions, playbooks and schedules (trainer token); the Open Inference Protocol for heavy models (signed)." }));
+  const document = () => (doc ??= openApiDocument(app, { title: "Verge trainer and origin", description: "Training jobs, materialization, batch predictions, playbooks and schedules (control-plane tokens with their roles); the Open Inference Protocol for heavy models (signed)." }));
   app.get("/openapi.json", async (c) => c.json(await document()));
   app.get("/docs", async (c) => c.html(referencePage(await document())));
   return { app, services };

@@ -3,6 +3,7 @@
 // trainer`, the `verge-trainer` bin and `npm start` all run this.
 import type { Config } from "./config.ts";
 import { trainerApi, trainerServices, type TrainerServices } from "./api.ts";
+import { controlPlaneAuth } from "./http/auth.ts";
 import { checkOnlineStore } from "./online-store/online-store.ts";
 import { startOrigin } from "./server.ts";
 
@@ -19,7 +20,7 @@ export async function startTrainer(config: Config, options: { fetcher?: typeof f
     if (services.onlineStore && config.VERGE_GATEWAY_URL) {
       await checkOnlineStore(services.onlineStore, { gatewayUrl: config.VERGE_GATEWAY_URL, originSecret: config.VERGE_ORIGIN_SECRET, timeoutMs: config.VERGE_ONLINE_STORE_CHECK_MS });
     }
-    const origin = await startOrigin(config, { extraRoutes: [{ path: "/", app: trainerApi(services) }], ...(options.fetcher ? { fetcher: options.fetcher } : {}) });
+    const origin = await startOrigin(config, { extraRoutes: [{ path: "/", app: trainerApi(services, controlPlaneAuth(config, options.fetcher)) }], ...(options.fetcher ? { fetcher: options.fetcher } : {}) });
     return {
       port: origin.port,
       services,

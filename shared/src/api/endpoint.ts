@@ -4,10 +4,11 @@ import type { z } from "zod";
 import { ROLES, type Role } from "../schemas/admin/access.ts";
 
 /**
- * Who may call an endpoint: a control-plane role (or stronger), the gateway's token, a client
- * key, the trainer's token, a request signed with a shared secret, or anyone.
+ * Who may call an endpoint: a control-plane role (or stronger; the trainer takes the control
+ * plane's tokens too), the gateway's token, a client key, a request signed with a shared
+ * secret, or anyone.
  */
-export type Access = Role | "gateway" | "client" | "trainer" | "signed" | "public";
+export type Access = Role | "gateway" | "client" | "signed" | "public";
 
 /** What a successful answer carries: JSON (parsed with `response`), raw bytes, events, or nothing. */
 export type Produces = "json" | "binary" | "sse" | "text" | "none";

@@ -1,5 +1,7 @@
 // The trainer's API (jobs, materialization, batch predictions, playbooks, schedules) and the
-// origin's Open Inference Protocol routes, endpoint by endpoint.
+// origin's Open Inference Protocol routes, endpoint by endpoint: the trainer's route catalog. Its
+// routes take the control plane's tokens with the control plane's roles, and are guarded with
+// the access written here.
 import { z } from "zod";
 import {
   batchPredictionsResultSchema,
@@ -23,25 +25,25 @@ import { putScheduleSchema, runsQuerySchema, scheduleListSchema, scheduleParamSc
 import { catalog } from "./endpoint.ts";
 
 export const trainerApi = catalog({
-  submitJob: { method: "post", path: "/v1/jobs", access: "trainer", summary: "Submit a training job (idempotent by its id: a repeat answers 200 with the existing job)", body: submitJobSchema, response: submittedJobSchema, status: [202, 200] },
-  listJobs: { method: "get", path: "/v1/jobs", access: "trainer", summary: "List jobs, newest first", response: jobListSchema, status: 200 },
-  getJob: { method: "get", path: "/v1/jobs/{id}", access: "trainer", summary: "A job's phase, progress, metrics and result version", params: jobIdParamSchema, response: jobViewSchema, status: 200 },
-  cancelJob: { method: "post", path: "/v1/jobs/{id}/cancel", access: "trainer", summary: "Cancel a queued or running job", params: jobIdParamSchema, response: jobViewSchema, status: 202 },
-  jobEvents: { method: "get", path: "/v1/jobs/{id}/events", access: "trainer", summary: "A job's progress as server-sent events (`jobEventSchema` data; Last-Event-ID resumes)", params: jobIdParamSchema, headers: ["last-event-id"], status: 200, produces: "sse" },
-  materialize: { method: "post", path: "/v1/materialize", access: "trainer", summary: "Push feature views' latest rows from the offline to the online store (incremental unless `full`)", body: materializeSchema, response: materializeResultSchema, status: 200 },
-  batchPredictions: { method: "post", path: "/v1/batch-predictions", access: "trainer", summary: "Score known entities with a version and store the predictions for hybrid serving", body: batchPredictionsSchema, response: batchPredictionsResultSchema, status: 200 },
-  putPlaybook: { method: "put", path: "/v1/playbooks/{model}", access: "trainer", summary: "Set a model's response playbook (registers the trainer as an alert webhook)", params: playbookParamSchema, body: playbookSchema, response: playbookSetSchema, status: 200 },
-  listPlaybooks: { method: "get", path: "/v1/playbooks", access: "trainer", summary: "Every model's playbook", response: playbookListSchema, status: 200 },
-  deletePlaybook: { method: "delete", path: "/v1/playbooks/{model}", access: "trainer", summary: "Remove a model's playbook", params: playbookParamSchema, status: 204, produces: "none" },
+  submitJob: { method: "post", path: "/v1/jobs", access: "operator", summary: "Submit a training job (idempotent by its id: a repeat answers 200 with the existing job); a `command` job needs the admin role and an executable on the trainer's VERGE_COMMAND_ALLOWLIST", body: submitJobSchema, response: submittedJobSchema, status: [202, 200] },
+  listJobs: { method: "get", path: "/v1/jobs", access: "viewer", summary: "List jobs, newest first", response: jobListSchema, status: 200 },
+  getJob: { method: "get", path: "/v1/jobs/{id}", access: "viewer", summary: "A job's phase, progress, metrics and result version", params: jobIdParamSchema, response: jobViewSchema, status: 200 },
+  cancelJob: { method: "post", path: "/v1/jobs/{id}/cancel", access: "operator", summary: "Cancel a queued or running job", params: jobIdParamSchema, response: jobViewSchema, status: 202 },
+  jobEvents: { method: "get", path: "/v1/jobs/{id}/events", access: "viewer", summary: "A job's progress as server-sent events (`jobEventSchema` data; Last-Event-ID resumes)", params: jobIdParamSchema, headers: ["last-event-id"], status: 200, produces: "sse" },
+  materialize: { method: "post", path: "/v1/materialize", access: "operator", summary: "Push feature views' latest rows from the offline to the online store (incremental unless `full`)", body: materializeSchema, response: materializeResultSchema, status: 200 },
+  batchPredictions: { method: "post", path: "/v1/batch-predictions", access: "operator", summary: "Score known entities with a version and store the predictions for hybrid serving", body: batchPredictionsSchema, response: batchPredictionsResultSchema, status: 200 },
+  putPlaybook: { method: "put", path: "/v1/playbooks/{model}", access: "operator", summary: "Set a model's response playbook (registers the trainer as an alert webhook)", params: playbookParamSchema, body: playbookSchema, response: playbookSetSchema, status: 200 },
+  listPlaybooks: { method: "get", path: "/v1/playbooks", access: "viewer", summary: "Every model's playbook", response: playbookListSchema, status: 200 },
+  deletePlaybook: { method: "delete", path: "/v1/playbooks/{model}", access: "operator", summary: "Remove a model's playbook", params: playbookParamSchema, status: 204, produces: "none" },
   // Schedules are kept by the control plane (every replica sees the same ones); these forward there.
-  listSchedules: { method: "get", path: "/v1/schedules", access: "trainer", summary: "List schedules with their next and last runs", response: scheduleListSchema, status: 200 },
-  putSchedule: { method: "put", path: "/v1/schedules/{id}", access: "trainer", summary: "Create (201) or replace (200) a schedule in the control plane", params: scheduleParamSchema, body: putScheduleSchema, response: scheduleViewSchema, status: [200, 201] },
-  getSchedule: { method: "get", path: "/v1/schedules/{id}", access: "trainer", summary: "Read a schedule", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
-  deleteSchedule: { method: "delete", path: "/v1/schedules/{id}", access: "trainer", summary: "Delete a schedule and its run history", params: scheduleParamSchema, status: 204, produces: "none" },
-  pauseSchedule: { method: "post", path: "/v1/schedules/{id}/pause", access: "trainer", summary: "Pause: no new cron occurrences until resumed", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
-  resumeSchedule: { method: "post", path: "/v1/schedules/{id}/resume", access: "trainer", summary: "Resume from now (occurrences missed while paused are not run)", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
-  runSchedule: { method: "post", path: "/v1/schedules/{id}/run", access: "trainer", summary: "Run now: this trainer looks for the run at once", params: scheduleParamSchema, response: scheduleRunViewSchema, status: 202 },
-  scheduleRuns: { method: "get", path: "/v1/schedules/{id}/runs", access: "trainer", summary: "Run history, newest first: status, attempts, result or error", params: scheduleParamSchema, query: runsQuerySchema, response: scheduleRunListSchema, status: 200 },
+  listSchedules: { method: "get", path: "/v1/schedules", access: "viewer", summary: "List schedules with their next and last runs", response: scheduleListSchema, status: 200 },
+  putSchedule: { method: "put", path: "/v1/schedules/{id}", access: "operator", summary: "Create (201) or replace (200) a schedule in the control plane", params: scheduleParamSchema, body: putScheduleSchema, response: scheduleViewSchema, status: [200, 201] },
+  getSchedule: { method: "get", path: "/v1/schedules/{id}", access: "viewer", summary: "Read a schedule", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
+  deleteSchedule: { method: "delete", path: "/v1/schedules/{id}", access: "operator", summary: "Delete a schedule and its run history", params: scheduleParamSchema, status: 204, produces: "none" },
+  pauseSchedule: { method: "post", path: "/v1/schedules/{id}/pause", access: "operator", summary: "Pause: no new cron occurrences until resumed", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
+  resumeSchedule: { method: "post", path: "/v1/schedules/{id}/resume", access: "operator", summary: "Resume from now (occurrences missed while paused are not run)", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
+  runSchedule: { method: "post", path: "/v1/schedules/{id}/run", access: "operator", summary: "Run now: this trainer looks for the run at once", params: scheduleParamSchema, response: scheduleRunViewSchema, status: 202 },
+  scheduleRuns: { method: "get", path: "/v1/schedules/{id}/runs", access: "viewer", summary: "Run history, newest first: status, attempts, result or error", params: scheduleParamSchema, query: runsQuerySchema, response: scheduleRunListSchema, status: 200 },
   alertHook: { method: "post", path: "/hooks/alerts", access: "signed", summary: "Alert webhook: the control plane's signed `alert.opened` events start the playbook's retraining job", body: alertEventSchema, response: z.object({ action: z.enum(["none", "already_retraining", "retrain"]), job: z.string().optional(), created: z.boolean().optional() }), status: [200, 202] },
 
   serverMetadata: { method: "get", path: "/v2", access: "public", summary: "Open Inference Protocol server metadata", response: oipServerMetadataSchema, status: 200 },

@@ -11,6 +11,7 @@ import type { TrainingSet } from "../offline/training-set.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import { createSession } from "../serving/models.ts";
 import { runCommand } from "./command.ts";
+import { commandLineage } from "./command-policy.ts";
 import { deployCandidate } from "./deploy.ts";
 import { JobFailure, type JobHandle, type Pipeline } from "./runner.ts";
 
@@ -34,6 +35,8 @@ export interface PipelineDeps {
   evaluate(task: TrainTask, labels: Float32Array, predictions: Float32Array): Evaluation;
   referenceHistograms(spec: FeatureSpec, rows: readonly RawRow[], predictions: Float32Array): DriftReference;
   codeVersion: string;
+  /** For `command` jobs: the executables allowed, and the secrets to keep out of their reported output. */
+  command: { allowlist: readonly string[]; secrets(): readonly string[] };
 }
 
 /** Fraction of the training rows (the latest by time) used for early stopping. */
@@ -106,7 +109,7 @@ export function trainingPipeline(deps: PipelineDeps): Pipeline {
         training_data: set.reference.slice(0, 1024),
         training_data_sha256: set.sha256,
         code_version: deps.codeVersion,
-        params: { algorithm: spec.algorithm, ...spec.params, ...(spec.command ? { command: spec.command.argv } : {}) },
+        params: { algorithm: spec.algorithm, ...spec.params, ...(spec.command ? { command: commandLineage(spec.command) } : {}) },
         parent_job: job.id,
       },
       description: `${spec.algorithm} trained by job ${job.id}${spec.reason ? `: ${spec.reason}` : ""}`.slice(0, 2000),
@@ -134,7 +137,7 @@ async function fit(job: JobHandle, deps: PipelineDeps, data: TrainingData, outpu
   const { spec } = job;
   const progress = (f: number, message?: string) => job.progress(0.15 + 0.65 * Math.min(1, Math.max(0, f)), message);
   if (spec.algorithm === "command") {
-    const out = await runCommand({ dir: job.dir, command: spec.command!, params: spec.params, columns: encodedColumns(spec.feature_spec), ...data, signal: job.signal, progress });
+    const out = await runCommand({ dir: job.dir, command: spec.command!, params: spec.params, columns: encodedColumns(spec.feature_spec), ...data, signal: job.signal, progress, ...deps.command });
     checkCommandModel(out.onnx, data.width);
     return { onnx: out.onnx, info: out.metrics };
   }

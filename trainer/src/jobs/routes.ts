@@ -5,21 +5,30 @@ import { z } from "zod";
 import { jobIdSchema, submitJobSchema, type JobEvent } from "@verge/shared";
 import { jsonBody, validate } from "@verge/shared/http";
 import { trainerApi as api } from "@verge/shared/api/trainer";
-import { describe } from "@verge/shared/openapi";
+import { ApiError } from "@verge/shared";
+import { guard, hasRole, type TrainerEnv } from "../http/auth.ts";
+import { checkCommandAllowed } from "./command-policy.ts";
 import { isTerminal, type JobRunner } from "./runner.ts";
 
 const idParam = z.object({ id: jobIdSchema });
 
-export function jobRoutes(runner: JobRunner) {
-  return new Hono()
-    .post("/", describe(api.submitJob), jsonBody(submitJobSchema), async (c) => {
-      const { view, created } = await runner.submit(c.req.valid("json"));
+/** `allowlist`: the executables `command` jobs may run (VERGE_COMMAND_ALLOWLIST). */
+export function jobRoutes(runner: JobRunner, allowlist: readonly string[]) {
+  return new Hono<TrainerEnv>()
+    .post("/", guard(api.submitJob), jsonBody(submitJobSchema), async (c) => {
+      const spec = c.req.valid("json");
+      // A command job runs a program on this host: the admin role, and an executable the host allows.
+      if (spec.command) {
+        if (!hasRole(c, "admin")) throw new ApiError("forbidden", "algorithm: a \"command\" job needs the admin role");
+        checkCommandAllowed(spec.command, allowlist);
+      }
+      const { view, created } = await runner.submit(spec);
       return c.json({ id: view.id, phase: view.phase, created }, created ? 202 : 200, { location: `/v1/jobs/${view.id}` });
     })
-    .get("/", describe(api.listJobs), (c) => c.json({ jobs: runner.list() }))
-    .get("/:id", describe(api.getJob), validate("param", idParam), (c) => c.json(runner.get(c.req.valid("param").id)))
-    .post("/:id/cancel", describe(api.cancelJob), validate("param", idParam), (c) => c.json(runner.cancel(c.req.valid("param").id), 202))
-    .get("/:id/events", describe(api.jobEvents), validate("param", idParam), (c) => {
+    .get("/", guard(api.listJobs), (c) => c.json({ jobs: runner.list() }))
+    .get("/:id", guard(api.getJob), validate("param", idParam), (c) => c.json(runner.get(c.req.valid("param").id)))
+    .post("/:id/cancel", guard(api.cancelJob), validate("param", idParam), (c) => c.json(runner.cancel(c.req.valid("param").id), 202))
+    .get("/:id/events", guard(api.jobEvents), validate("param", idParam), (c) => {
       const { id } = c.req.valid("param");
       const past = runner.events(id);
       const after = Number(c.req.header("last-event-id") ?? 0) || 0;

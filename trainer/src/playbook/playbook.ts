@@ -12,6 +12,8 @@ import { alertEventSchema, ApiError, isLogsDataset, nameSchema, playbookSchema, 
 import { jsonBody, validate } from "@verge/shared/http";
 import { trainerApi as api } from "@verge/shared/api/trainer";
 import { describe } from "@verge/shared/openapi";
+import { guard, hasRole, type TrainerEnv } from "../http/auth.ts";
+import { checkCommandAllowed } from "../jobs/command-policy.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import { isTerminal, type JobRunner } from "../jobs/runner.ts";
 
@@ -35,12 +37,18 @@ export class PlaybookStore {
   }
 }
 
-/** Operator routes (behind the trainer token): set, read and remove a model's playbook. */
-export function playbookRoutes(store: PlaybookStore, registry: RegistryClient, hookUrl: string) {
+/** Set (operator; admin for a command job), read (viewer) and remove (operator) a model's playbook. */
+export function playbookRoutes(store: PlaybookStore, registry: RegistryClient, hookUrl: string, allowlist: readonly string[]) {
   const param = z.object({ model: nameSchema });
-  return new Hono()
-    .put("/:model", describe(api.putPlaybook), validate("param", param), jsonBody(playbookSchema), async (c) => {
+  return new Hono<TrainerEnv>()
+    .put("/:model", guard(api.putPlaybook), validate("param", param), jsonBody(playbookSchema), async (c) => {
       const { model } = c.req.valid("param");
+      // Its retraining job runs as the trainer, later: a command one needs an admin now.
+      const { command } = c.req.valid("json").job;
+      if (command) {
+        if (!hasRole(c, "admin")) throw new ApiError("forbidden", "job.algorithm: a playbook with a \"command\" job needs the admin role");
+        checkCommandAllowed(command, allowlist, "job.command.argv.0");
+      }
       if (!store.state.webhook || store.state.webhook.url !== hookUrl) {
         const hook = await registry.createWebhook(hookUrl).catch((err: unknown) => {
           if (err instanceof ApiError && err.code === "forbidden") {
@@ -54,8 +62,8 @@ export function playbookRoutes(store: PlaybookStore, registry: RegistryClient, h
       store.save();
       return c.json({ model, playbook: store.state.playbooks[model], webhook: { id: store.state.webhook.id, url: hookUrl } });
     })
-    .get("/", describe(api.listPlaybooks), (c) => c.json({ playbooks: store.state.playbooks }))
-    .delete("/:model", describe(api.deletePlaybook), validate("param", param), (c) => {
+    .get("/", guard(api.listPlaybooks), (c) => c.json({ playbooks: store.state.playbooks }))
+    .delete("/:model", guard(api.deletePlaybook), validate("param", param), (c) => {
       const { model } = c.req.valid("param");
       if (!store.state.playbooks[model]) throw new ApiError("not_found", `model: no playbook for "${model}"`);
       delete store.state.playbooks[model];
