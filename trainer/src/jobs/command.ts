@@ -45,7 +45,7 @@ export async function runCommand(input: CommandInput): Promise<{ onnx: Uint8Arra
   }
   const work = join(input.dir, "command");
   const output = join(work, "output");
-  mkdirSync(output, { recursive: true });
+  mkdirSync(output, { recursive: true, mode: 0o700 });
   const train = join(work, "train.csv");
   const paramsPath = join(work, "params.json");
   await writeCsv(train, input);

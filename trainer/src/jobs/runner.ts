@@ -135,11 +135,14 @@ export class JobRunner {
       const record = this.jobs.get(id)!;
       const controller = new AbortController();
       this.running.set(id, controller);
-      void this.run(record, controller).finally(() => {
-        this.running.delete(id);
-        this.pump();
-        if (this.running.size === 0 && this.queue.length === 0) this.idle.splice(0).forEach((r) => r());
-      });
+      // Nothing a job does may reject out of here: an unhandled rejection would end the trainer.
+      void this.run(record, controller)
+        .catch((err: unknown) => this.failWithoutDisk(record, `internal error: ${(err as Error).message ?? String(err)}`, err))
+        .finally(() => {
+          this.running.delete(id);
+          this.pump();
+          if (this.running.size === 0 && this.queue.length === 0) this.idle.splice(0).forEach((r) => r());
+        });
     }
   }
 
@@ -165,8 +168,28 @@ export class JobRunner {
     } catch (err) {
       const cancelled = controller.signal.aborted && controller.signal.reason instanceof JobFailure && controller.signal.reason.message === "cancelled by request";
       const reason = err instanceof JobFailure || err instanceof ApiError ? err.message : `internal error: ${(err as Error).message ?? String(err)}`;
-      this.transition(record, { phase: cancelled ? "cancelled" : "failed", finished_at: now(), ...(cancelled ? {} : { error: reason }) }, cancelled ? "cancelled" : reason);
+      try {
+        this.transition(record, { phase: cancelled ? "cancelled" : "failed", finished_at: now(), ...(cancelled ? {} : { error: reason }) }, cancelled ? "cancelled" : reason);
+      } catch (writeErr) {
+        this.failWithoutDisk(record, reason, writeErr);
+      }
     }
+  }
+
+  /**
+   * The job's end when its state cannot be written (a full disk): failed in memory, with both
+   * reasons, so clients see why; a restart finds it mid-run on disk and fails it as interrupted.
+   */
+  private failWithoutDisk(record: JobRecord, reason: string, writeErr: unknown): void {
+    Object.assign(record.view, { phase: "failed", finished_at: now(), error: `${reason}; its state could not be saved (${(writeErr as Error).message ?? String(writeErr)})` });
+    for (const l of this.listeners.get(record.view.id) ?? []) {
+      try {
+        l({ seq: (this.seq.get(record.view.id) ?? 0) + 1, at: now(), phase: "failed", progress: record.view.progress, message: record.view.error! }, record.view);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+    this.listeners.delete(record.view.id);
   }
 
   private transition(record: JobRecord, fields: Partial<JobView>, message?: string): void {

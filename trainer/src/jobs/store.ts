@@ -1,5 +1,6 @@
 // Jobs on disk: one folder per job with its state (`job.json`, replaced atomically) and its
-// event log (`events.ndjson`, appended). A restart reads them back, so nothing is lost.
+// event log (`events.ndjson`, appended). A restart reads them back, so nothing is lost. A job's
+// spec may carry credentials (a command's env), so folders are 0700 and files 0600.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { JobEvent, JobView, SubmitJob } from "@verge/shared";
@@ -16,7 +17,8 @@ export class JobStore {
 
   constructor(stateDir: string) {
     this.root = join(stateDir, "jobs");
-    mkdirSync(this.root, { recursive: true });
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
   }
 
   dir(id: string): string {
@@ -40,14 +42,14 @@ export class JobStore {
 
   save(record: JobRecord): void {
     const dir = this.dir(record.view.id);
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = join(dir, "job.json.tmp");
-    writeFileSync(tmp, JSON.stringify(record));
+    writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
     renameSync(tmp, join(dir, "job.json"));
   }
 
   appendEvent(id: string, event: JobEvent): void {
-    appendFileSync(join(this.dir(id), "events.ndjson"), `${JSON.stringify(event)}\n`);
+    appendFileSync(join(this.dir(id), "events.ndjson"), `${JSON.stringify(event)}\n`, { mode: 0o600 });
   }
 
   events(id: string): JobEvent[] {
@@ -67,7 +69,7 @@ export class JobStore {
 
   writeFile(id: string, name: string, data: string | Uint8Array): string {
     const path = join(this.dir(id), name);
-    writeFileSync(`${path}.tmp`, data);
+    writeFileSync(`${path}.tmp`, data, { mode: 0o600 });
     renameSync(`${path}.tmp`, path);
     return path;
   }

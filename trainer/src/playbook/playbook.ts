@@ -4,7 +4,7 @@
 // out through the promotion rules. The job id is derived from the alert, so a redelivered alert
 // never starts a second job. Once the candidate is production, drift is measured against its own
 // reference histograms: the baseline moves with the promotion.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { z } from "zod";
@@ -28,11 +28,13 @@ export class PlaybookStore {
   private readonly file: string;
   state: PlaybookState;
   constructor(stateDir: string) {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     this.file = join(stateDir, "playbooks.json");
     this.state = existsSync(this.file) ? (JSON.parse(readFileSync(this.file, "utf8")) as PlaybookState) : { playbooks: {} };
   }
   save(): void {
-    writeFileSync(`${this.file}.tmp`, JSON.stringify(this.state, null, 2));
+    // It holds the alert webhook's signing secret.
+    writeFileSync(`${this.file}.tmp`, JSON.stringify(this.state, null, 2), { mode: 0o600 });
     renameSync(`${this.file}.tmp`, this.file);
   }
 }
