@@ -2,6 +2,7 @@
 // one trainer, retries with backoff, lease takeover, run now, pause and resume, audit.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ScheduleRunView, ScheduleView } from "@verge/shared";
+import { churnJob } from "../../scripts/lib/demo-data.ts";
 import { ADMIN_TOKEN, errorOf, eventually, testStack, type TestStack } from "../../test/helpers.ts";
 
 let stack: TestStack;
@@ -36,6 +37,18 @@ describe("schedule validation", () => {
     }
     expect((await call("PUT", "/v1/schedules/Not_Lower", schedule())).status).toBe(400);
     expect(await count("schedules")).toBe(0);
+  });
+
+  it("takes a schedule that runs a command job from an admin only", async () => {
+    const operator = (await stack.admin.ok("POST", "/v1/tokens", { name: "sched-operator", role: "operator" })).token;
+    const job = churnJob({ algorithm: "command", command: { argv: ["/usr/bin/python3", "train.py"] } });
+    const body = schedule({ task: { kind: "train", job } });
+    const res = await stack.controlPlane("/v1/schedules/cmd", { method: "PUT", headers: { authorization: `Bearer ${operator}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).message).toMatch(/command.*admin role/);
+    expect(await count("schedules")).toBe(0);
+    expect((await call("PUT", "/v1/schedules/cmd", body)).status).toBe(201);
+    expect((await call("DELETE", "/v1/schedules/cmd")).status).toBe(204);
   });
 
   it("creates, reads (next run in its time zone), replaces, and audits", async () => {

@@ -21,6 +21,11 @@ export const scheduleRoutes = newApp()
     const d = db(c.env);
     const { id } = c.req.valid("param");
     const spec = c.req.valid("json");
+    // A command job runs a program on the trainer's host, as the trainer: an admin's decision.
+    const principal = c.get("principal");
+    if (spec.task.kind === "train" && spec.task.job.command && (principal.kind !== "token" || principal.role !== "admin")) {
+      throw new ApiError("forbidden", "task.job.algorithm: a schedule that runs a \"command\" job needs the admin role");
+    }
     const before = await d.select().from(schedules).where(eq(schedules.id, id)).get();
     const now = Date.now();
     const old = before?.spec as PutSchedule | undefined;
