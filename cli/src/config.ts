@@ -62,7 +62,9 @@ export function resolveConnection(o: GlobalOptions, env: NodeJS.ProcessEnv = pro
   const url = pick(o.url, "VERGE_URL", saved.url, "http://127.0.0.1:8788");
   const token = pick(o.token, "VERGE_TOKEN", saved.token, undefined);
   const trainerUrl = pick(o.trainerUrl, "VERGE_TRAINER_URL", saved.trainer_url, "http://127.0.0.1:8789");
-  const trainerToken = pick(o.trainerToken, "VERGE_TRAINER_TOKEN", saved.trainer_token, undefined);
+  // The trainer takes the control plane's tokens (with their roles): without a trainer token of its own, the same one.
+  const ownTrainerToken = pick(o.trainerToken, "VERGE_TRAINER_TOKEN", saved.trainer_token, undefined);
+  const trainerToken = ownTrainerToken.value === undefined && token.value !== undefined ? { value: token.value, source: `${token.source} (the control-plane token)` } : ownTrainerToken;
   return {
     url: url.value!.replace(/\/$/, ""),
     token: token.value,

@@ -35,7 +35,7 @@ export const ms = (x: number | null | undefined) => (x === null || x === undefin
 export function explain(err: unknown, where: { url: string; trainerUrl: string; trainer?: boolean; tokenSource?: string }): string {
   if (!(err instanceof VergeError)) return `error: ${(err as Error).message}`;
   const service = where.trainer ? `the trainer at ${where.trainerUrl}` : `the control plane at ${where.url}`;
-  const tokenFlag = where.trainer ? "--trainer-token or VERGE_TRAINER_TOKEN" : "--token, VERGE_TOKEN or `verge login`";
+  const tokenFlag = where.trainer ? "--token or VERGE_TOKEN (a control-plane token; admin for command jobs), or --trainer-token or VERGE_TRAINER_TOKEN" : "--token, VERGE_TOKEN or `verge login`";
   const urlFlag = where.trainer ? "--trainer-url or VERGE_TRAINER_URL" : "--url or VERGE_URL";
   const fix: Record<string, string> = {
     unreachable: `start it (npm start) or point ${urlFlag} at it`,
