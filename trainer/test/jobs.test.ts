@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { submitJobSchema, type JobEvent, type JobView } from "@verge/shared";
 import { onError } from "@verge/shared/http";
+import type { TrainerEnv } from "../src/http/auth.ts";
 import { jobRoutes } from "../src/jobs/routes.ts";
 import { JobFailure, JobRunner, type JobHandle } from "../src/jobs/runner.ts";
 import { JobStore } from "../src/jobs/store.ts";
@@ -161,7 +162,11 @@ describe("jobs API", () => {
     const { pipeline, gates } = gatedPipeline();
     const runner = new JobRunner(new JobStore(dir), pipeline, 1);
     await runner.start();
-    const app = new Hono().route("/", jobRoutes(runner)).onError(onError);
+    // Roles are under test in roles.test.ts (against a real control plane); here, an operator.
+    const app = new Hono<TrainerEnv>().use("*", async (c, next) => {
+        c.set("principal", { actor: "test", role: "operator" });
+        await next();
+      }).route("/", jobRoutes(runner, [])).onError(onError);
     const post = (b: unknown) => app.request("/", { method: "POST", body: JSON.stringify(b), headers: { "content-type": "application/json" } });
     const created = await post(body("j1"));
     expect(created.status).toBe(202);
