@@ -94,7 +94,7 @@ describe("roles", () => {
         expect(res.status, `${role} ${method} ${e.path}`).toBe(403);
         expect((await errorShape(res)).message).toContain(`needs the ${e.access} role`);
       }
-      for (const token of [tokens[e.access], ...(e.access === "admin" ? [] : [TRAINER_TOKEN])]) {
+      for (const token of [tokens[e.access], ...((e.access as Role) === "admin" ? [] : [TRAINER_TOKEN])]) {
         const res = await call(method, path, token, body);
         expect([401, 403], `${e.access} ${method} ${e.path}: ${res.status}`).not.toContain(res.status);
         expect(res.status, `${e.access} ${method} ${e.path}`).toBeLessThan(500);
