@@ -170,6 +170,9 @@ describe("a training job in the local stack", () => {
     expect(job.metrics!.production_auc).toBeCloseTo((await versionsOf("churn")).find((v) => v.version === 1)!.metrics.auc!, 6);
     const [v3] = await versionsOf("churn");
     expect(v3!.lineage).toMatchObject({ parent_job: "churn-cmd", params: { algorithm: "command", epochs: 60 } });
+    // Lineage names the executable and a digest of the argv, not the argv (viewers read lineage).
+    expect((v3!.lineage!.params as { command: unknown }).command).toEqual({ executable: argv[0], argv_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(JSON.stringify(v3!.lineage)).not.toContain("train-command.ts");
   });
 });
 
