@@ -11,7 +11,7 @@ try {
   const config = loadConfig();
   const trainer = await startTrainer(config);
   const store = trainer.services.onlineStore ? `${trainer.services.onlineStore.name}, checked against ${config.VERGE_GATEWAY_URL}` : "none";
-  console.log(`verge trainer listening on http://${config.HOST}:${trainer.port} (control plane ${config.VERGE_CONTROL_PLANE_URL}; online store ${store}; API ${config.VERGE_TRAINER_TOKEN ? "on" : "off: no VERGE_TRAINER_TOKEN"})`);
+  console.log(`verge trainer listening on http://${config.HOST}:${trainer.port} (control plane ${config.VERGE_CONTROL_PLANE_URL}; online store ${store}; API: control-plane tokens${config.VERGE_TRAINER_TOKEN ? " and VERGE_TRAINER_TOKEN (operator)" : ""}; command jobs ${config.VERGE_COMMAND_ALLOWLIST.length ? `may run ${config.VERGE_COMMAND_ALLOWLIST.join(", ")}` : "off"})`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
