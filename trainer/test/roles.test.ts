@@ -121,6 +121,12 @@ describe("roles", () => {
     // The local token never asks the control plane.
     expect(await cached(TRAINER_TOKEN)).toEqual({ actor: "trainer-token", role: "operator" });
     expect(asked).toBe(2);
+    // Bounded: past its size the oldest answer goes, and that token is asked about again.
+    asked = 0;
+    const small = controlPlaneAuth(config, counting, 2);
+    for (const token of [tokens.viewer, tokens.operator, tokens.viewer, tokens.admin, tokens.operator, tokens.viewer]) await small(token);
+    // viewer, operator (cached), viewer (hit), admin (evicts viewer), operator (hit), viewer (asked again).
+    expect(asked).toBe(4);
   });
 });
 
@@ -171,6 +177,20 @@ describe("command jobs", () => {
 });
 
 describe("arbitrary requests", () => {
+  it("to the alert webhook: arbitrary bodies and signatures are refused with a 4xx and start nothing", async () => {
+    const jobs = services.runner.list().length;
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)), fc.string({ maxLength: 200 })), fc.string({ maxLength: 20 }).filter((s) => /^[\x20-\x7e]*$/.test(s)), fc.string({ maxLength: 70 }).filter((s) => /^[\x20-\x7e]*$/.test(s)), async (body, timestamp, signature) => {
+        const res = await call("POST", "/hooks/alerts", undefined, body, { "x-verge-timestamp": timestamp, "x-verge-signature": signature });
+        expect(res.status, `${body} → ${res.status}`).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+        await errorShape(res);
+      }),
+      { numRuns: 100 },
+    );
+    expect(services.runner.list().length).toBe(jobs);
+  });
+
   const state = async () => JSON.stringify([services.runner.list(), services.playbooks.state, (await stack.admin.raw("GET", "/v1/schedules")).body]);
 
   it("give a 4xx in the shared shape or a success, never a 5xx, and a refused one changes nothing", { timeout: 300_000 }, async () => {

@@ -31,7 +31,7 @@ const CACHE_ENTRIES = 1024;
  * const auth = controlPlaneAuth(config);
  * new Hono().use("/v1/*", authenticated(auth))
  */
-export function controlPlaneAuth(config: AuthConfig, fetcher: typeof fetch = fetch): Authenticate {
+export function controlPlaneAuth(config: AuthConfig, fetcher: typeof fetch = fetch, entries = CACHE_ENTRIES): Authenticate {
   const local = config.VERGE_TRAINER_TOKEN ? digest(config.VERGE_TRAINER_TOKEN) : undefined;
   const cache = new Map<string, { principal: Principal | undefined; until: number }>();
   const whoami = `${config.VERGE_CONTROL_PLANE_URL.replace(/\/$/, "")}/v1/whoami`;
@@ -62,7 +62,7 @@ export function controlPlaneAuth(config: AuthConfig, fetcher: typeof fetch = fet
       await res.body?.cancel();
       throw new ApiError("unavailable", `authorization: the control plane answered ${res.status} when checking the token`);
     }
-    while (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+    while (cache.size >= entries) cache.delete(cache.keys().next().value!);
     cache.set(key, { principal, until: Date.now() + config.VERGE_AUTH_CACHE_MS });
     return principal;
   };
