@@ -21,7 +21,7 @@ const configSchema = z.object({
   /** Requests admitted to the batcher at once (waiting for a batch or running); past it, 503 with Retry-After. */
   VERGE_MAX_QUEUED_REQUESTS: z.coerce.number().int().min(1).max(1_000_000).default(1024),
   /** The memory budget for model sessions, in MiB of artifact bytes (the size proxy); least recently used sessions are evicted past it. */
-  VERGE_MODEL_MEMORY_MB: z.coerce.number().min(1).max(1_048_576).default(4096),
+  VERGE_MODEL_MEMORY_MB: z.coerce.number().positive().max(1_048_576).default(4096),
   /** The largest infer request body read, in bytes (413 past it). */
   VERGE_ORIGIN_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1 << 30).default(16 * 1024 * 1024),
   /** How many signed requests' nonces are remembered inside the replay window (bounds that memory); past it, 503. */
