@@ -54,7 +54,18 @@ const stopNode = (node: Node) =>
 
 /** The node's counters that say where its time went. */
 async function scrape(node: Node) {
-  const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  let text = "";
+  // Right after a round the node may still be closing the generator's 64 connections: a reset
+  // scrape is tried again rather than failing the run.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+      break;
+    } catch (err) {
+      if (attempt >= 10 || node.child.exitCode !== null) throw err;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
   const value = (series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}"=,]/g, (c) => `\\${c}`)} (\\S+)`, "m"))?.[1] ?? 0);
   return {
     cpu: value("process_cpu_seconds_total"),
