@@ -12,10 +12,13 @@ export interface OriginProcess {
   kill(): Promise<void>;
 }
 
+/** Lets the helper read each node's /metrics (which is otherwise signed). */
+const METRICS_TOKEN = "fleet-metrics-token-0123456789";
+
 export async function startOriginProcess(port: number, env: Record<string, string>): Promise<OriginProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test/fixtures/origin-process.ts")], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), VERGE_EXECUTION_PROVIDER: "cpu" },
+    env: { ...process.env, ...env, PORT: String(port), VERGE_EXECUTION_PROVIDER: "cpu", VERGE_METRICS_TOKEN: METRICS_TOKEN },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -37,7 +40,7 @@ export async function startOriginProcess(port: number, env: Record<string, strin
     port,
     child,
     async served() {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
       let total = 0;
       for (const m of text.matchAll(/^verge_origin_requests_total\{[^}]*status="200"[^}]*\} (\d+)/gm)) total += Number(m[1]);
       return total;

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { featureSpecSchema, verifyRequest, type SnapshotVersion } from "@verge/shared";
+import { featureSpecSchema, verifyOriginRequest, type SnapshotVersion } from "@verge/shared";
 import { originRuntime } from "../src/inference/origin.ts";
 import type { NodeAuth } from "../src/inference/oip-client.ts";
 import { NodePool } from "../src/inference/pool.ts";
@@ -125,8 +125,13 @@ describe("the origin client against the protocol's documented examples", () => {
     const s = seen[0]!;
     expect(s.path).toBe("/v2/models/mymodel/versions/7/infer");
     expect(conforms(JSON.parse(s.body), schemas.inference_request!)).toEqual([]);
-    const verdict = await verifyRequest("pool-secret-0123456789", { method: "POST", path: s.path, timestamp: s.headers["x-verge-timestamp"] as string, signature: s.headers["x-verge-signature"] as string, body: s.body });
-    expect(verdict).toEqual({ ok: true });
+    const header = (name: string) => s.headers[name] as string;
+    const signed = { method: "POST", host: header("host"), path: s.path, timestamp: header("x-verge-timestamp"), nonce: header("x-verge-nonce"), signature: header("x-verge-signature"), body: s.body };
+    expect(await verifyOriginRequest("pool-secret-0123456789", signed)).toEqual({ ok: true });
+    // The node's host is signed: the same headers do not verify for another host.
+    expect(await verifyOriginRequest("pool-secret-0123456789", { ...signed, host: "other-node:8789" })).toEqual({ ok: false, reason: "bad signature" });
+    // The gateway's deadline travels with it, so the node can drop the request once the gateway gave up.
+    expect(Number(header("x-verge-deadline-ms"))).toBeGreaterThan(0);
   });
 
   it("Triton's classification example: refuses a STRING output with a message saying so", async () => {

@@ -6,7 +6,7 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyRequest } from "@verge/shared";
+import { verifyOriginRequest } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoExpected, demoMetadata, seedDemo } from "../../scripts/lib/demo.ts";
 import { freePort } from "../../scripts/lib/redis-server.ts";
@@ -30,7 +30,7 @@ const origin = createServer((req, res) => {
   req.on("data", (c) => (body += c));
   req.on("end", async () => {
     const path = req.url ?? "/";
-    const verdict = await verifyRequest(SECRET, { method: req.method ?? "POST", path, timestamp: String(req.headers["x-verge-timestamp"]), signature: String(req.headers["x-verge-signature"]), body });
+    const verdict = await verifyOriginRequest(SECRET, { method: req.method ?? "POST", host: req.headers.host, path, timestamp: String(req.headers["x-verge-timestamp"]), nonce: String(req.headers["x-verge-nonce"]), signature: String(req.headers["x-verge-signature"]), body });
     if (!verdict.ok) return void res.writeHead(401).end();
     received.push(mode.kind);
     if (mode.kind === "hang") return void hanging.push(res);

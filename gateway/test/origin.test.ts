@@ -2,7 +2,7 @@
 // signed requests, the registry as the model source, the fallback and the circuit breaker when
 // the origin is stopped mid-test, and signature checks on the origin itself.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signRequest } from "@verge/shared";
+import { signOriginRequest } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoExpected, demoMetadata, seedDemo } from "../../scripts/lib/demo.ts";
 import { freePort } from "../../scripts/lib/redis-server.ts";
@@ -102,10 +102,11 @@ describe("origin forwarding", () => {
 describe("the origin's own checks", () => {
   const path = () => `/v2/models/demo/versions/${originVersion}/infer`;
   const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 6], datatype: "FP32", data: [[7, 2, 1, 0, 0, 1]] }] });
-  const post = (headers: Record<string, string>, b = body) => fetch(`http://127.0.0.1:${originPort}${path()}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: b });
+  const url = () => `http://127.0.0.1:${originPort}${path()}`;
+  const post = (headers: Record<string, string>, b = body) => fetch(url(), { method: "POST", headers: { "content-type": "application/json", ...headers }, body: b });
 
   it("accepts a fresh signature and nested row-major data", async () => {
-    const res = await post(await signRequest(SECRET, "POST", path(), body));
+    const res = await post(await signOriginRequest(SECRET, "POST", url(), body));
     expect(res.status).toBe(200);
     const out = (await res.json()) as { outputs: { name: string; shape: number[]; data: number[] }[] };
     expect(out.outputs[0]!.shape).toEqual([1, 1]);
@@ -114,14 +115,19 @@ describe("the origin's own checks", () => {
 
   it("refuses unsigned, tampered, wrongly keyed and replayed requests with 401", async () => {
     expect((await post({})).status).toBe(401);
-    expect((await post(await signRequest(SECRET, "POST", path(), body), body.replace("7", "8"))).status).toBe(401);
-    expect((await post(await signRequest("another-secret-0123456789", "POST", path(), body))).status).toBe(401);
-    expect((await post(await signRequest(SECRET, "POST", path(), body, Date.now() - 60_000))).status).toBe(401);
+    expect((await post(await signOriginRequest(SECRET, "POST", url(), body), body.replace("7", "8"))).status).toBe(401);
+    expect((await post(await signOriginRequest("another-secret-0123456789", "POST", url(), body))).status).toBe(401);
+    expect((await post(await signOriginRequest(SECRET, "POST", url(), body, Date.now() - 60_000))).status).toBe(401);
+    // Signed for another node (host), or sent twice (nonce): refused.
+    expect((await post(await signOriginRequest(SECRET, "POST", `http://origin-b.internal:8789${path()}`, body))).status).toBe(401);
+    const once = await signOriginRequest(SECRET, "POST", url(), body);
+    expect((await post(once)).status).toBe(200);
+    expect((await post(once)).status).toBe(401);
   });
 
   it("answers a shape that does not match its data with a 400 naming the tensor", async () => {
     const bad = JSON.stringify({ inputs: [{ name: "input", shape: [2, 6], datatype: "FP32", data: [1, 2, 3] }] });
-    const res = await post(await signRequest(SECRET, "POST", path(), bad), bad);
+    const res = await post(await signOriginRequest(SECRET, "POST", url(), bad), bad);
     expect(res.status).toBe(400);
     expect((await oipErrorOf(res)).message).toMatch(/inputs\.input: shape \[2, 6\] holds 12 values, data has 3/);
   });

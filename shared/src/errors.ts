@@ -59,7 +59,8 @@ export class ApiError extends Error {
     const h = new Headers(headers);
     h.set("content-type", "application/json; charset=utf-8");
     const retryAfter = (this.details as { retry_after_s?: unknown } | undefined)?.retry_after_s;
-    if (this.code === "rate_limited" && typeof retryAfter === "number") h.set("retry-after", String(retryAfter));
+    // A 429, or a 503 that knows when capacity returns (a full queue), says when to retry.
+    if ((this.code === "rate_limited" || this.code === "unavailable") && typeof retryAfter === "number") h.set("retry-after", String(retryAfter));
     return new Response(JSON.stringify(this.toBody()), { status: this.status, headers: h });
   }
 }

@@ -14,7 +14,7 @@ const ACCESS_TEXT: Record<Access, string> = {
   admin: "Requires the admin role.",
   gateway: "Gateways only (the gateway token).",
   client: "A client key: `Authorization: Bearer <key>` or `x-verge-key`.",
-  signed: "HMAC-SHA256 signed: x-verge-timestamp and x-verge-signature over method, path, timestamp and body.",
+  signed: "HMAC-SHA256 signed. Origin routes (/v2, /metrics): x-verge-timestamp, x-verge-nonce and x-verge-signature over method, host, path, timestamp, nonce and the body's sha256, each nonce accepted once inside the 30 s window. Webhooks: x-verge-timestamp and x-verge-signature over method, path, timestamp and body.",
   public: "No authentication.",
 };
 

@@ -32,6 +32,16 @@ const configSchema = z.object({
   /** Dynamic batching: the most rows merged into one run, and how long a request may wait for company. */
   VERGE_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(4096).default(64),
   VERGE_MAX_QUEUE_DELAY_MS: z.coerce.number().min(0).max(1000).default(2),
+  /** Requests admitted to the batcher at once (waiting for a batch or running); past it, 503 with Retry-After. */
+  VERGE_MAX_QUEUED_REQUESTS: z.coerce.number().int().min(1).max(1_000_000).default(1024),
+  /** The memory budget for model sessions, in MiB of artifact bytes (the size proxy); least recently used sessions are evicted past it. */
+  VERGE_MODEL_MEMORY_MB: z.coerce.number().positive().max(1_048_576).default(4096),
+  /** The largest infer request body read, in bytes (413 past it). */
+  VERGE_ORIGIN_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1 << 30).default(16 * 1024 * 1024),
+  /** How many signed requests' nonces are remembered inside the replay window (bounds that memory); past it, 503. */
+  VERGE_ORIGIN_NONCE_CAPACITY: z.coerce.number().int().min(100).max(10_000_000).default(500_000),
+  /** A bearer token that may read `/metrics` without a gateway signature (for a Prometheus scraper); unset, `/metrics` must be signed. */
+  VERGE_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** Per-model batching overrides, as JSON: `{"churn":{"max_batch_size":32,"max_queue_delay_ms":1}}`. */
   VERGE_BATCHING: z
     .string()

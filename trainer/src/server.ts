@@ -6,7 +6,8 @@ import type { InferenceSession } from "onnxruntime-node";
 import { openApiDocument, referencePage } from "@verge/shared/openapi";
 import { loadConfig, type Config } from "./config.ts";
 import { batcher, policyFromConfig } from "./serving/batcher.ts";
-import { originMetrics } from "./serving/metrics.ts";
+import { originMetrics, type OriginMetrics } from "./serving/metrics.ts";
+import { nonceMemory } from "./serving/nonces.ts";
 import { modelCache } from "./serving/models.ts";
 import { originApp, type OriginServices } from "./serving/routes.ts";
 
@@ -21,11 +22,12 @@ export interface OriginOptions {
 
 /** The origin's app and the services behind it, not yet listening (readiness is `starting`). */
 export function buildOrigin(config: Config, options: OriginOptions = {}) {
-  const models = modelCache(config, options.fetcher, options.sessionOptions);
+  let metrics: OriginMetrics | undefined;
+  const models = modelCache(config, options.fetcher, options.sessionOptions, (model, version) => metrics?.evicted(model, version));
   let batches: ReturnType<typeof batcher> | undefined;
-  const metrics = originMetrics(() => models.loaded(), () => batches?.waiting() ?? new Map());
-  batches = batcher(policyFromConfig(config), metrics.batchHooks);
-  const services: OriginServices = { models, metrics, batches, readiness: { state: "starting" } };
+  metrics = originMetrics(() => models.loaded(), () => batches?.waiting() ?? new Map(), () => models.bytes());
+  batches = batcher(policyFromConfig(config), metrics.batchHooks, config.VERGE_MAX_QUEUED_REQUESTS);
+  const services: OriginServices = { models, metrics, batches, readiness: { state: "starting" }, nonces: nonceMemory(config.VERGE_ORIGIN_NONCE_CAPACITY) };
   const app = originApp(config, services);
   for (const extra of options.extraRoutes ?? []) app.route(extra.path, extra.app);
   let doc: ReturnType<typeof openApiDocument> | undefined;

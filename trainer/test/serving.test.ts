@@ -2,7 +2,7 @@
 // and the HTTP app (metrics, readiness, model metadata, signed infer) over the real control plane.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
-import { ApiError, sha256Hex, signRequest } from "@verge/shared";
+import { ApiError, sha256Hex, signOriginRequest } from "@verge/shared";
 import { conforms, oipErrorOf, protocol } from "../../test/oip-protocol.ts";
 import { logisticRegressionModel, mlpModel } from "@verge/shared/onnx/writer";
 import { loadConfig } from "../src/config.ts";
@@ -152,10 +152,17 @@ const config = (env: Record<string, string> = {}) =>
   loadConfig({ VERGE_CONTROL_PLANE_URL: cpUrl, VERGE_CONTROL_PLANE_TOKEN: ADMIN_TOKEN, VERGE_ORIGIN_SECRET: SECRET, VERGE_EXECUTION_PROVIDER: "cpu", VERGE_BATCHING: '{"churn":{"max_batch_size":32,"max_queue_delay_ms":5}}', ...env });
 const expected = (x: number[]) => 1 / (1 + Math.exp(-x.reduce((s, v, i) => s + v * W[i]!, 0.3)));
 
-async function signedInfer(app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, rows: number[][], secret = SECRET, version = 1) {
-  const path = `/v2/models/churn/versions/${version}/infer`;
+type App = { request: (path: string, init?: RequestInit) => Response | Promise<Response> };
+/** A request signed as the gateway signs it (`app.request` addresses host `localhost`). */
+async function signed(app: App, path: string, init: { method?: string; body?: string; secret?: string } = {}) {
+  const method = init.method ?? "GET";
+  const body = init.body ?? "";
+  const headers = { "content-type": "application/json", ...(await signOriginRequest(init.secret ?? SECRET, method, `http://localhost${path}`, body)) };
+  return app.request(path, { method, headers, ...(method === "GET" ? {} : { body }) });
+}
+async function signedInfer(app: App, rows: number[][], secret = SECRET, version = 1) {
   const body = JSON.stringify({ inputs: [{ name: "input", shape: [rows.length, WIDTH], datatype: "FP32", data: rows }] });
-  return app.request(path, { method: "POST", headers: { "content-type": "application/json", ...(await signRequest(secret, "POST", path, body)) }, body });
+  return signed(app, `/v2/models/churn/versions/${version}/infer`, { method: "POST", body, secret });
 }
 const metricValue = (text: string, series: string) => {
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
@@ -184,19 +191,19 @@ describe("the origin app", () => {
 
   it("answers server, model readiness and metadata as the protocol documents them, and 404 in its error shape for unknown models", async () => {
     const { app } = buildOrigin(config());
-    expect(await conforms(await app.request("/v2"), protocol.serverMetadata)).toEqual({ name: "verge-origin", version: "1", extensions: [] });
-    expect(await (await app.request("/v2/models/churn/versions/1/ready")).json()).toEqual({ name: "churn", ready: true });
-    expect(await conforms(await app.request("/v2/models/churn/versions/1"), protocol.modelMetadata)).toEqual({
+    expect(await conforms(await signed(app, "/v2"), protocol.serverMetadata)).toEqual({ name: "verge-origin", version: "1", extensions: [] });
+    expect(await (await signed(app, "/v2/models/churn/versions/1/ready")).json()).toEqual({ name: "churn", ready: true });
+    expect(await conforms(await signed(app, "/v2/models/churn/versions/1"), protocol.modelMetadata)).toEqual({
       name: "churn",
       versions: ["1"],
       platform: "onnxruntime",
       inputs: [{ name: "input", datatype: "FP32", shape: [-1, WIDTH] }],
       outputs: [{ name: "probability", datatype: "FP32", shape: [-1, 1] }],
     });
-    const missing = await app.request("/v2/models/other/versions/3/ready");
+    const missing = await signed(app, "/v2/models/other/versions/3/ready");
     expect(missing.status).toBe(404);
     expect((await oipErrorOf(missing)).code).toBe("not_found");
-    expect((await oipErrorOf(await app.request("/v2/no/such/route"))).code).toBe("not_found");
+    expect((await oipErrorOf(await signed(app, "/v2/no/such/route"))).code).toBe("not_found");
   });
 
   it("batches signed infer requests and counts them in /metrics", async () => {
@@ -216,12 +223,13 @@ describe("the origin app", () => {
     expect(unsigned.status).toBe(401);
     expect((await oipErrorOf(unsigned)).message).toMatch(/signature/);
 
-    const res = await app.request("/metrics");
+    const res = await signed(app, "/metrics");
     expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
     expect(metricValue(text, 'verge_origin_requests_total{model="churn",version="1",status="200"}')).toBe(8);
     expect(metricValue(text, 'verge_origin_requests_total{model="churn",version="1",status="400"}')).toBe(1);
-    expect(metricValue(text, 'verge_origin_requests_total{model="unknown",version="unknown",status="401"}')).toBe(1);
+    // Refused before it is counted: unsigned callers mint no series.
+    expect(text).not.toMatch(/status="401"/);
     expect(metricValue(text, 'verge_origin_request_duration_seconds_count{model="churn",version="1"}')).toBe(9);
     const runs = metricValue(text, 'verge_origin_batch_rows_count{model="churn",version="1"}')!;
     expect(runs).toBeGreaterThanOrEqual(1);
@@ -248,7 +256,7 @@ describe("the origin app", () => {
     await bucket.put(key, logisticRegressionModel(W, 5));
     const { app } = buildOrigin(config());
     try {
-      for (const res of [await signedInfer(app, [[1, 2, 1, 0, 0, 1]], SECRET, 2), await app.request("/v2/models/churn/versions/2/ready")]) {
+      for (const res of [await signedInfer(app, [[1, 2, 1, 0, 0, 1]], SECRET, 2), await signed(app, "/v2/models/churn/versions/2/ready")]) {
         expect(res.status).toBe(503);
         expect(await oipErrorOf(res)).toEqual({ code: "unavailable", message: "artifact of churn v2 failed verification (sha256 mismatch)" });
       }
@@ -266,9 +274,9 @@ describe("the origin app", () => {
     // The longest queue delay allowed (1 s): the window in which the three requests are seen queued.
     const { app } = buildOrigin(config({ VERGE_BATCHING: '{"churn":{"max_batch_size":32,"max_queue_delay_ms":1000}}' }));
     // Loaded first, so the three requests below reach the queue together.
-    expect((await app.request("/v2/models/churn/versions/1/ready")).status).toBe(200);
+    expect((await signed(app, "/v2/models/churn/versions/1/ready")).status).toBe(200);
     const scrape = async () => {
-      const text = await (await app.request("/metrics")).text();
+      const text = await (await signed(app, "/metrics")).text();
       return { depth: metricValue(text, 'verge_origin_queue_depth{model="churn"}'), rows: metricValue(text, 'verge_origin_queue_rows{model="churn"}'), inFlight: metricValue(text, "verge_origin_in_flight_requests") };
     };
     const pending = [signedInfer(app, [[1, 2, 1, 0, 0, 1]]), signedInfer(app, [[2, 2, 1, 0, 0, 1], [3, 2, 1, 0, 0, 1]]), signedInfer(app, [[4, 2, 1, 0, 0, 1]])];

@@ -1,7 +1,7 @@
 // One Open Inference Protocol v2 call to one origin node. The request and the parsed response use
 // only the protocol's documented fields, so the node may be a Verge trainer, Triton or a KServe
 // InferenceService; Verge's HMAC signature (or a bearer token) travels in headers.
-import { ApiError, oipErrorSchema, oipUpstreamInferResponseSchema, signRequest, type OipInferRequest, type SnapshotVersion } from "@verge/shared";
+import { ApiError, DEADLINE_HEADER, oipErrorSchema, oipUpstreamInferResponseSchema, signOriginRequest, type OipInferRequest, type SnapshotVersion } from "@verge/shared";
 import type { Outputs } from "./runtime.ts";
 
 export type NodeAuth = { kind: "hmac"; secret: string } | { kind: "bearer"; token: string } | { kind: "none" };
@@ -41,8 +41,9 @@ export function buildInferRequest(version: SnapshotVersion, input: Float32Array,
   return { id, inputs: [{ name: version.feature_spec.input, shape: [rows, width], datatype: "FP32", data: Array.from(input) }] };
 }
 
-export async function authHeaders(auth: NodeAuth, method: string, path: string, body: string): Promise<Record<string, string>> {
-  if (auth.kind === "hmac") return signRequest(auth.secret, method, path, body);
+/** The headers that authenticate one call to `url`; Verge's signature covers its host and path, with a fresh nonce. */
+export async function authHeaders(auth: NodeAuth, method: string, url: string, body: string): Promise<Record<string, string>> {
+  if (auth.kind === "hmac") return signOriginRequest(auth.secret, method, url, body);
   if (auth.kind === "bearer") return { authorization: `Bearer ${auth.token}` };
   return {};
 }
@@ -104,10 +105,12 @@ function errorMessage(text: string): string {
  * `deadlineMs`, which a timeout names); fails with an `OriginCallError`.
  */
 export async function inferOnNode(node: { url: string; auth: NodeAuth }, path: string, body: string, rows: number, id: string, time: { timeoutMs: number; deadlineMs: number }): Promise<Outputs> {
-  const headers = { "content-type": "application/json", ...(await authHeaders(node.auth, "POST", path, body)) };
+  const url = `${node.url}${path}`;
+  // The deadline lets a Verge origin drop the request unrun once this call has given up on it.
+  const headers = { "content-type": "application/json", [DEADLINE_HEADER]: String(Math.max(1, Math.ceil(time.timeoutMs))), ...(await authHeaders(node.auth, "POST", url, body)) };
   let res: Response;
   try {
-    res = await fetch(`${node.url}${path}`, { method: "POST", headers, body, signal: AbortSignal.timeout(Math.max(1, time.timeoutMs)) });
+    res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(Math.max(1, time.timeoutMs)) });
   } catch (err) {
     const name = (err as Error).name;
     if (name === "TimeoutError" || name === "AbortError") throw new OriginCallError(`origin ${node.url}: no answer within ${time.deadlineMs} ms`, "no", true, "timeout");

@@ -46,12 +46,12 @@ export const trainerApi = catalog({
   scheduleRuns: { method: "get", path: "/v1/schedules/{id}/runs", access: "viewer", summary: "Run history, newest first: status, attempts, result or error", params: scheduleParamSchema, query: runsQuerySchema, response: scheduleRunListSchema, status: 200 },
   alertHook: { method: "post", path: "/hooks/alerts", access: "signed", summary: "Alert webhook: the control plane's signed `alert.opened` events start the playbook's retraining job", body: alertEventSchema, response: z.object({ action: z.enum(["none", "already_retraining", "retrain"]), job: z.string().optional(), created: z.boolean().optional() }), status: [200, 202] },
 
-  serverMetadata: { method: "get", path: "/v2", access: "public", summary: "Open Inference Protocol server metadata", response: oipServerMetadataSchema, status: 200 },
+  serverMetadata: { method: "get", path: "/v2", access: "signed", summary: "Open Inference Protocol server metadata", response: oipServerMetadataSchema, status: 200 },
   live: { method: "get", path: "/v2/health/live", access: "public", summary: "Liveness", response: oipLiveSchema, status: 200 },
   ready: { method: "get", path: "/v2/health/ready", access: "public", summary: "Readiness: 200 once listening, 503 while starting or draining", response: oipReadySchema, status: 200 },
   versionMetadata: { method: "get", path: "/v2/models/{model}/versions/{version}", access: "signed", summary: "A version's tensor metadata (loads it)", params: versionParamSchema, response: oipModelMetadataSchema, status: 200 },
   versionReady: { method: "get", path: "/v2/models/{model}/versions/{version}/ready", access: "signed", summary: "Whether a version is loaded and ready (loads it)", params: versionParamSchema, response: oipModelReadySchema, status: 200 },
   infer: { method: "post", path: "/v2/models/{model}/versions/{version}/infer", access: "signed", summary: "Inference through the dynamic batcher (HMAC-signed by the gateway)", params: versionParamSchema, body: oipInferRequestSchema, response: oipInferResponseSchema, status: 200 },
-  metrics: { method: "get", path: "/metrics", access: "public", summary: "Prometheus metrics", status: 200, produces: "text" },
+  metrics: { method: "get", path: "/metrics", access: "signed", summary: "Prometheus metrics (signed, or Authorization: Bearer VERGE_METRICS_TOKEN)", status: 200, produces: "text" },
 });
 export type TrainerApi = typeof trainerApi;

@@ -16,6 +16,7 @@ import { guard, hasRole, type TrainerEnv } from "../http/auth.ts";
 import { checkCommandAllowed } from "../jobs/command-policy.ts";
 import type { RegistryClient } from "../registry/client.ts";
 import { isTerminal, type JobRunner } from "../jobs/runner.ts";
+import { limitBody } from "../http/body.ts";
 
 interface PlaybookState {
   playbooks: Record<string, Playbook>;
@@ -74,9 +75,12 @@ export function playbookRoutes(store: PlaybookStore, registry: RegistryClient, h
     });
 }
 
+/** An alert event is a few hundred bytes: anything near this is not one. */
+export const ALERT_BODY_LIMIT = 64 * 1024;
+
 /** The alert webhook (authenticated by the control plane's signature, not the trainer token). */
 export function alertHook(store: PlaybookStore, registry: RegistryClient, runner: JobRunner) {
-  return new Hono().post("/", describe(api.alertHook), async (c) => {
+  return new Hono().post("/", describe(api.alertHook), limitBody(ALERT_BODY_LIMIT), async (c) => {
     const body = await c.req.text();
     const secret = store.state.webhook?.secret;
     if (!secret) throw new ApiError("unavailable", "no webhook is registered: set a playbook first");

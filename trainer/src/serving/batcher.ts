@@ -35,10 +35,22 @@ export interface BatcherHooks {
   onRun?(target: BatchTarget, rows: number, requests: number, maxBatchSize: number): void;
   /** Once per request: how long it waited in the queue. */
   onQueued?(target: BatchTarget, waitedMs: number): void;
+  /** A request refused (queue full) or dropped unrun (its deadline passed, or its caller left). */
+  onDropped?(target: BatchTarget, reason: DropReason): void;
+}
+
+export type DropReason = "queue_full" | "deadline" | "disconnected";
+
+/** When a request stops being worth running: its caller's deadline, and a signal fired if the caller leaves. */
+export interface Expiry {
+  /** `performance.now()` time after which nobody waits for the answer. */
+  deadline?: number;
+  signal?: AbortSignal;
 }
 
 interface Pending {
   feeds: Feeds;
+  expiry: Expiry;
   rows: number;
   enqueuedAt: number;
   resolve: (out: Outputs) => void;
@@ -71,7 +83,9 @@ export function policyFromConfig(config: Pick<Config, "VERGE_MAX_BATCH_SIZE" | "
  * const batches = batcher(policyFromConfig(config), { onRun: (t, rows) => histogram.observe(rows) });
  * const outputs = await batches.infer({ model, version, session }, { input: tensor });
  */
-export function batcher(policyFor: (model: string) => BatchPolicy, hooks: BatcherHooks = {}) {
+export function batcher(policyFor: (model: string) => BatchPolicy, hooks: BatcherHooks = {}, maxQueued = Number.POSITIVE_INFINITY) {
+  // Requests admitted (waiting or running): the bound that keeps a burst from queueing without end.
+  let admitted = 0;
   // Keyed by session first, so a reloaded model never shares a queue with its predecessor.
   const queues = new WeakMap<BatchSession, Map<string, Queue>>();
   // Signatures whose outputs turned out not to follow the batch dimension: always run alone.
@@ -119,8 +133,19 @@ export function batcher(policyFor: (model: string) => BatchPolicy, hooks: Batche
     else q.timer = setTimeout(() => flush(q), wait);
   }
 
-  async function runBatch(target: BatchTarget, batch: Pending[], rows: number): Promise<void> {
+  async function runBatch(target: BatchTarget, taken: Pending[], takenRows: number): Promise<void> {
     const now = performance.now();
+    // Requests nobody waits for any more are answered unrun, so they cost no inference.
+    const batch = taken.filter((p) => {
+      const dropped = expired(p.expiry, now);
+      if (dropped) {
+        hooks.onDropped?.(target, dropped);
+        p.reject(droppedError(dropped));
+      }
+      return !dropped;
+    });
+    if (!batch.length) return;
+    const rows = batch.length === taken.length ? takenRows : batch.reduce((n, p) => n + p.rows, 0);
     for (const p of batch) hooks.onQueued?.(target, now - p.enqueuedAt);
     const alone = (p: Pending) => run(target, p.feeds, p.rows, 1).then(p.resolve, p.reject);
     if (batch.length === 1) return alone(batch[0]!);
@@ -138,28 +163,60 @@ export function batcher(policyFor: (model: string) => BatchPolicy, hooks: Batche
   return {
     /** Requests and rows waiting for a batch right now, per model. */
     waiting: (): ReadonlyMap<string, { requests: number; rows: number }> => waiting,
-    async infer(target: BatchTarget, feeds: Feeds): Promise<Outputs> {
+    /** Requests admitted now (waiting for a batch or running). */
+    admitted: () => admitted,
+    async infer(target: BatchTarget, feeds: Feeds, expiry: Expiry = {}): Promise<Outputs> {
       checkFeeds(target.session, feeds);
-      const policy = policyFor(target.model);
-      const rows = batchRows(feeds);
-      const sig = signature(feeds);
-      if (rows === undefined || rows >= policy.maxBatchSize || policy.maxBatchSize <= 1 || unsplittable.get(target.session)?.has(sig)) {
-        hooks.onQueued?.(target, 0);
-        return run(target, feeds, rows ?? 1, 1);
+      if (admitted >= maxQueued) {
+        hooks.onDropped?.(target, "queue_full");
+        throw new ApiError("unavailable", `the origin's queue is full (${maxQueued} requests); retry shortly or on another node`, { retry_after_s: 1 });
       }
-      let byKey = queues.get(target.session);
-      if (!byKey) queues.set(target.session, (byKey = new Map()));
-      let q = byKey.get(sig);
-      if (!q) byKey.set(sig, (q = { target, signature: sig, policy, pending: [], rows: 0, running: false }));
-      const queue = q;
-      return new Promise<Outputs>((resolve, reject) => {
-        queue.pending.push({ feeds, rows, enqueuedAt: performance.now(), resolve, reject });
-        queue.rows += rows;
-        wait(target.model, 1, rows);
-        schedule(queue);
-      });
+      admitted++;
+      try {
+        return await admit(target, feeds, expiry);
+      } finally {
+        admitted--;
+      }
     },
   };
+
+  function admit(target: BatchTarget, feeds: Feeds, expiry: Expiry): Promise<Outputs> {
+    const dropped = expired(expiry, performance.now());
+    if (dropped) {
+      hooks.onDropped?.(target, dropped);
+      return Promise.reject(droppedError(dropped));
+    }
+    const policy = policyFor(target.model);
+    const rows = batchRows(feeds);
+    const sig = signature(feeds);
+    if (rows === undefined || rows >= policy.maxBatchSize || policy.maxBatchSize <= 1 || unsplittable.get(target.session)?.has(sig)) {
+      hooks.onQueued?.(target, 0);
+      return run(target, feeds, rows ?? 1, 1);
+    }
+    let byKey = queues.get(target.session);
+    if (!byKey) queues.set(target.session, (byKey = new Map()));
+    let q = byKey.get(sig);
+    if (!q) byKey.set(sig, (q = { target, signature: sig, policy, pending: [], rows: 0, running: false }));
+    const queue = q;
+    return new Promise<Outputs>((resolve, reject) => {
+      queue.pending.push({ feeds, expiry, rows, enqueuedAt: performance.now(), resolve, reject });
+      queue.rows += rows;
+      wait(target.model, 1, rows);
+      schedule(queue);
+    });
+  }
+}
+
+function expired(expiry: Expiry, now: number): DropReason | undefined {
+  if (expiry.signal?.aborted) return "disconnected";
+  if (expiry.deadline !== undefined && now >= expiry.deadline) return "deadline";
+  return undefined;
+}
+
+function droppedError(reason: DropReason): ApiError {
+  return reason === "deadline"
+    ? new ApiError("unavailable", "the request's deadline passed before it ran (not run)", { reason })
+    : new ApiError("unavailable", "the caller disconnected before the request ran (not run)", { reason });
 }
 
 function signaturesOf(map: WeakMap<BatchSession, Set<string>>, session: BatchSession): Set<string> {

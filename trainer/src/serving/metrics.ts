@@ -14,7 +14,7 @@ export type OriginMetrics = ReturnType<typeof originMetrics>;
  * const metrics = originMetrics(() => models.loaded(), () => batches.waiting());
  * app.get("/metrics", async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }));
  */
-export function originMetrics(loadedModels: () => number, waiting: () => ReadonlyMap<string, { requests: number; rows: number }> = () => new Map()) {
+export function originMetrics(loadedModels: () => number, waiting: () => ReadonlyMap<string, { requests: number; rows: number }> = () => new Map(), modelBytes: () => number = () => 0) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -42,6 +42,21 @@ export function originMetrics(loadedModels: () => number, waiting: () => Readonl
     collect() {
       this.set(loadedModels());
     },
+  });
+  new Gauge({
+    name: "verge_origin_model_bytes",
+    help: "Artifact bytes of the model versions with a session on this node: what VERGE_MODEL_MEMORY_MB bounds.",
+    registers,
+    collect() {
+      this.set(modelBytes());
+    },
+  });
+  const evictions = new Counter({ name: "verge_origin_model_evictions_total", help: "Sessions evicted to stay inside the model memory budget.", registers });
+  const dropped = new Counter({
+    name: "verge_origin_dropped_requests_total",
+    help: "Infer requests not run: queue_full (refused with 503 past VERGE_MAX_QUEUED_REQUESTS), deadline (the gateway's deadline passed while queued), disconnected (the caller left).",
+    labelNames: ["model", "reason"] as const,
+    registers,
   });
   const inFlight = new Gauge({ name: "verge_origin_in_flight_requests", help: "Infer requests being handled by this node now (queued, running or answering).", registers });
   new Gauge({
@@ -80,6 +95,7 @@ export function originMetrics(loadedModels: () => number, waiting: () => Readonl
       batchRequests.observe({ model: t.model, version: t.version }, n);
     },
     onQueued: (t, waitedMs) => queueDelay.observe({ model: t.model, version: t.version }, waitedMs / 1000),
+    onDropped: (t, reason) => dropped.inc({ model: t.model, reason }),
   };
 
   return {
@@ -94,6 +110,11 @@ export function originMetrics(loadedModels: () => number, waiting: () => Readonl
     request(model: string, version: string, status: number, seconds: number) {
       requests.inc({ model, version, status });
       latency.observe({ model, version }, seconds);
+    },
+    evicted(model: string, version: number) {
+      evictions.inc();
+      provider.remove({ model, version, provider: "cpu" });
+      provider.remove({ model, version, provider: "cuda" });
     },
     modelLoaded(model: string, version: number, executionProvider: string) {
       provider.set({ model, version, provider: executionProvider }, 1);

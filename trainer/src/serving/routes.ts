@@ -1,9 +1,10 @@
 // The origin's Open Inference Protocol v2 routes for heavy models: health and readiness, model
-// metadata, and infer through the dynamic batcher. Every infer call must carry a gateway
-// signature (HMAC-SHA256, replay window).
+// metadata, and infer through the dynamic batcher. Every route but the two health checks must
+// carry the gateway's signature (guard.ts); `/metrics` also takes VERGE_METRICS_TOKEN.
 import { Hono } from "hono";
+import { every, except } from "hono/combine";
 import type * as ort from "onnxruntime-node";
-import { ApiError, nameSchema, oipInferRequestSchema, validationError, verifyRequest, versionNumberSchema, type OipInferResponse } from "@verge/shared";
+import { ApiError, DEADLINE_HEADER, nameSchema, oipInferRequestSchema, validationError, versionNumberSchema, type OipInferResponse } from "@verge/shared";
 import { notFound, onError, validate } from "@verge/shared/http";
 import { trainerApi as api } from "@verge/shared/api/trainer";
 import { describe } from "@verge/shared/openapi";
@@ -11,7 +12,10 @@ import { z } from "zod";
 import type { Config } from "../config.ts";
 import type { batcher } from "./batcher.ts";
 import type { OriginMetrics } from "./metrics.ts";
-import type { LoadedModel, ModelCache } from "./models.ts";
+import { limitBody } from "../http/body.ts";
+import { requireSignature, type SignedEnv } from "./guard.ts";
+import type { Lease, ModelCache } from "./models.ts";
+import type { NonceMemory } from "./nonces.ts";
 import { oipDatatype, toOipOutput, toOrtTensor } from "./tensors.ts";
 
 /** `starting` until the node listens, `draining` once it is closing: ready only in between. */
@@ -24,23 +28,29 @@ export interface OriginServices {
   batches: ReturnType<typeof batcher>;
   metrics: OriginMetrics;
   readiness: Readiness;
+  nonces: NonceMemory;
 }
 
-type Env = { Variables: { served?: { model: string; version: string } } };
+type Env = { Variables: SignedEnv["Variables"] & { served?: { model: string; version: string } } };
 
 const params = z.object({ model: nameSchema, version: versionNumberSchema });
+
+/** The only origin routes answered without the gateway's signature: liveness and readiness probes. */
+export const OPEN = new Set(["/v2/health/live", "/v2/health/ready"]);
 
 /** What this origin implements of the Open Inference Protocol: its core only (no optional extensions). */
 export const SERVER_METADATA = { name: "verge-origin", version: "1", extensions: [] as string[] };
 
 export function originApp(config: Config, services: OriginServices) {
-  const { models, batches, metrics, readiness } = services;
+  const { models, batches, metrics, readiness, nonces } = services;
+  const signed = requireSignature(config, nonces);
 
-  async function load(model: string, version: number): Promise<LoadedModel> {
+  /** The version's session, held until `release` (an evicted session is freed once unused). */
+  async function load(model: string, version: number): Promise<Lease> {
     if (readiness.state === "draining") throw new ApiError("unavailable", "the origin is draining");
-    let loaded: LoadedModel;
+    let loaded: Lease;
     try {
-      loaded = await models.get(model, version);
+      loaded = await models.acquire(model, version);
     } catch (err) {
       throw err instanceof ApiError ? err : new ApiError("unavailable", `${model} v${version} failed to load: ${(err as Error).message}`);
     }
@@ -49,6 +59,10 @@ export function originApp(config: Config, services: OriginServices) {
   }
 
   return new Hono<Env>()
+    // Health alone is open (load balancers probe it); everything else needs the gateway's signature.
+    // "/v2/*" matches "/v2" itself too.
+    .use("/v2/*", except([...OPEN], every(limitBody(config.VERGE_ORIGIN_MAX_BODY_BYTES), signed)))
+    .use("/metrics", limitBody(config.VERGE_ORIGIN_MAX_BODY_BYTES), requireSignature(config, nonces, { bearer: true }))
     .get("/v2", describe(api.serverMetadata), (c) => c.json(SERVER_METADATA))
     .get("/v2/health/live", describe(api.live), (c) => c.json({ live: true }))
     .get("/v2/health/ready", describe(api.ready), (c) => {
@@ -58,15 +72,18 @@ export function originApp(config: Config, services: OriginServices) {
     .get("/metrics", describe(api.metrics), async () => new Response(await metrics.registry.metrics(), { headers: { "content-type": metrics.registry.contentType } }))
     .get("/v2/models/:model/versions/:version/ready", describe(api.versionReady), validate("param", params), async (c) => {
       const { model, version } = c.req.valid("param");
-      await load(model, version);
+      (await load(model, version)).release();
       return c.json({ name: model, ready: true });
     })
     .get("/v2/models/:model/versions/:version", describe(api.versionMetadata), validate("param", params), async (c) => {
       const { model, version } = c.req.valid("param");
-      const { session } = await load(model, version);
+      const lease = await load(model, version);
+      const { session } = lease;
+      lease.release();
       return c.json({ name: model, versions: [String(version)], platform: "onnxruntime", inputs: session.inputMetadata.map(tensorMetadata), outputs: session.outputMetadata.map(tensorMetadata) });
     })
     .use("/v2/models/:model/versions/:version/infer", async (c, next) => {
+      // Counted once the signature holds (the guard runs first), so unsigned callers cannot mint metric series.
       const started = performance.now();
       const done = metrics.started();
       try {
@@ -78,18 +95,11 @@ export function originApp(config: Config, services: OriginServices) {
       metrics.request(served?.model ?? "unknown", served?.version ?? "unknown", c.res.status, (performance.now() - started) / 1000);
     })
     .post("/v2/models/:model/versions/:version/infer", describe(api.infer), validate("param", params), async (c) => {
-      const body = new Uint8Array(await c.req.arrayBuffer());
-      const verdict = await verifyRequest(config.VERGE_ORIGIN_SECRET, {
-        method: c.req.method,
-        path: new URL(c.req.url).pathname,
-        timestamp: c.req.header("x-verge-timestamp"),
-        signature: c.req.header("x-verge-signature"),
-        body,
-      });
-      if (!verdict.ok) throw new ApiError("unauthorized", `signature: ${verdict.reason}`);
+      const arrived = performance.now();
+      const body = c.get("body");
       const { model, version } = c.req.valid("param");
-      // Labelled by model only once signed, so unsigned callers cannot mint metric series.
       c.set("served", { model, version: String(version) });
+      const deadline = deadlineOf(c.req.header(DEADLINE_HEADER), arrived);
       let json: unknown;
       try {
         json = JSON.parse(new TextDecoder().decode(body));
@@ -103,10 +113,12 @@ export function originApp(config: Config, services: OriginServices) {
       const loaded = await load(model, version);
       let result: Record<string, ort.Tensor>;
       try {
-        result = await batches.infer({ model, version, session: loaded.session }, feeds);
+        result = await batches.infer({ model, version, session: loaded.session }, feeds, { deadline, signal: c.req.raw.signal });
       } catch (err) {
         if (err instanceof ApiError) throw err;
         throw new ApiError("bad_request", `inputs: the model refused them (${(err as Error).message})`);
+      } finally {
+        loaded.release();
       }
       const response: OipInferResponse = {
         model_name: model,
@@ -119,6 +131,13 @@ export function originApp(config: Config, services: OriginServices) {
     })
     .notFound(notFound)
     .onError(onError);
+}
+
+/** The gateway's deadline (milliseconds it waits from sending) as a `performance.now()` time; a malformed one is refused. */
+function deadlineOf(header: string | undefined, arrived: number): number | undefined {
+  if (header === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(header)) throw new ApiError("bad_request", `${DEADLINE_HEADER}: must be a whole number of milliseconds`);
+  return arrived + Number(header);
 }
 
 /** OIP tensor metadata; symbolic dimensions (the batch) are -1. */
