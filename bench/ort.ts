@@ -1,6 +1,7 @@
 // (a) Time per inference: onnxruntime-web inside workerd, onnxruntime-web in Node (same wasm binary,
 // same session options) and onnxruntime-node, same models and inputs, alternating rounds in one run;
 // then what workerd changes: SIMD, the binary and its memory, V8's wasm tiers.
+import { execFileSync } from "node:child_process";
 import * as ortNode from "onnxruntime-node";
 import * as ortWeb from "onnxruntime-web";
 import type { Miniflare } from "miniflare";
@@ -125,8 +126,14 @@ export async function benchOrt(): Promise<void> {
       per[i.flags] = [];
     }
     for (let r = 0; r < 5; r++) for (const i of instances) per[i.flags]!.push((((await workerdRounds(i.mf, "mlp_b64", ITERATIONS.mlp_b64))[0]!) / ITERATIONS.mlp_b64) * 1000);
+    // The same flags on Node's V8 with the same wasm binary, each in a child process, after workerd's rounds.
+    const nodeUs: Record<string, number> = {};
+    for (const i of instances) {
+      const args = [...(i.flags ? [i.flags] : []), "--import", "tsx", "bench/ort-node-wasm.ts", String(ITERATIONS.mlp_b64), "5"];
+      nodeUs[i.flags] = (JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8" }).trim().split("\n").at(-1)!) as { us: number }).us;
+    }
     const base = median(per[""]!);
-    for (const i of instances) flagRows.push(`| ${i.flags ? `\`${i.flags}\`` : "(none)"} | ${i.what} | ${µs(median(per[i.flags]!))} | ${(median(per[i.flags]!) / base).toFixed(2)} |`);
+    for (const i of instances) flagRows.push(`| ${i.flags ? `\`${i.flags}\`` : "(none)"} | ${i.what} | ${µs(median(per[i.flags]!))} | ${(median(per[i.flags]!) / base).toFixed(2)} | ${µs(nodeUs[i.flags]!)} | ${(nodeUs[i.flags]! / nodeUs[""]!).toFixed(2)} |`);
     console.log(flagRows.join("\n"));
   } finally {
     for (const i of instances) await i.mf.dispose();
@@ -150,10 +157,10 @@ Tier-up: µs per MLP inference (batch 64) in each of the first 12 rounds of 50 i
 |---|---|
 ${curves.join("\n")}
 
-V8's wasm tiers in workerd (MLP 64-256-256-1 batch 64; each flag set its own workerd, 5 alternating rounds of ${ITERATIONS.mlp_b64} after 2 warm-up rounds, medians):
+V8's wasm tiers (MLP 64-256-256-1 batch 64). workerd: each flag set its own workerd, 5 alternating rounds of ${ITERATIONS.mlp_b64} after 2 warm-up rounds, medians. Node: ort-web with the same binary in a child process started with the same flag, 5 rounds of ${ITERATIONS.mlp_b64} after 2 warm-up rounds, run after workerd's rounds (not alternating with them):
 
-| V8 flags | meaning | per inference | vs defaults |
-|---|---|---|---|
+| V8 flags | meaning | workerd, per inference | vs defaults | Node wasm, per inference | vs defaults |
+|---|---|---|---|---|---|
 ${flagRows.join("\n")}
 ${conditions()}`,
   );

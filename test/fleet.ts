@@ -15,11 +15,38 @@ export const COUNTER = "snapshot-counter";
 // Counts every call to the control plane's snapshot route and how many carried a whole snapshot (200).
 const COUNTER_SCRIPT = `
 let calls = 0, full = 0;
+// Wall time, inside this isolate, of n sequential calls of one kind: a snapshot revalidation over
+// the service binding (304 with the current ETag, or 200 without one), a read or a write of the
+// colo's copy in the Cache API, or nothing (the baseline). Each is I/O, so workerd's clock advances.
+async function probe(env, url, authorization) {
+  const n = Number(url.searchParams.get("n") ?? "100");
+  const what = url.searchParams.get("what");
+  const target = "https://control-plane/v1/snapshot";
+  const first = await env.CONTROL_PLANE.fetch(target, { headers: { authorization } });
+  const etag = first.headers.get("etag");
+  const body = await first.text();
+  const key = "https://snapshot.verge.internal/v1/snapshot";
+  const calls = {
+    none: async () => {},
+    revalidate304: async () => { const r = await env.CONTROL_PLANE.fetch(target, { headers: { authorization, "if-none-match": etag } }); await r.arrayBuffer(); if (r.status !== 304) throw new Error("expected 304, got " + r.status); },
+    revalidate200: async () => { const r = await env.CONTROL_PLANE.fetch(target, { headers: { authorization } }); JSON.parse(await r.text()); },
+    coloRead: async () => { const r = await caches.default.match(key); await r.text(); },
+    coloWrite: () => caches.default.put(key, new Response(body, { headers: { "cache-control": "max-age=300", "x-verge-fetched-at": String(Date.now()), etag } })),
+  };
+  const call = calls[what];
+  await calls.coloWrite();
+  await call();
+  const t0 = Date.now();
+  for (let i = 0; i < n; i++) await call();
+  return { n, what, snapshotBytes: body.length, ms: (Date.now() - t0) / n };
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.hostname === "counter") {
       if (url.pathname === "/reset") { calls = 0; full = 0; }
+      if (url.pathname === "/probe") return Response.json(await probe(env, url, request.headers.get("authorization")));
       return Response.json({ calls, full });
     }
     calls++;
@@ -62,6 +89,9 @@ export async function startFleet(o: FleetOptions) {
     /** Control-plane snapshot calls since the last reset, and how many answered 200. */
     counts: () => counts(),
     reset: () => counts("/reset"),
+    /** Per-call wall ms inside a worker for one kind of call (see `probe` in the counter's script). */
+    probe: async (what: "none" | "revalidate304" | "revalidate200" | "coloRead" | "coloWrite", n: number) =>
+      (await (await counterWorker.fetch(`http://counter/probe?what=${what}&n=${n}`, { headers: { authorization: `Bearer ${GATEWAY_TOKEN}` } })).json()) as { snapshotBytes: number; ms: number },
     /** The model version one isolate serves for a prediction. */
     async versionServed(isolate: number, unit = "u1"): Promise<number> {
       const worker = await mf.getWorker(isolateName(isolate));

@@ -3,7 +3,7 @@
 // in KV as the last known good copy for cold isolates.
 import { gatewayConfig } from "../config.ts";
 import { ApiError, snapshotSchema, type Snapshot } from "@verge/shared";
-import { activeClaim, claim, readColoCopy, writeColoCopy, type ColoCopy } from "./colo.ts";
+import { readClaim, readColoCopy, writeClaim, writeColoCopy, type ColoCopy } from "./colo.ts";
 
 type WaitUntil = Pick<ExecutionContext, "waitUntil">;
 
@@ -12,6 +12,8 @@ const KV_KEY = "snapshot:last-good";
 const CLAIM_MS = 1000;
 /** Longest stretch before the TTL's end in which an isolate may refresh early (see `checkAt`). */
 const REFRESH_AHEAD_MS = 500;
+/** How long a background claimant lets concurrent claims land before reading the claim back. */
+const CLAIM_SETTLE_MS = 100;
 
 interface Held {
   snapshot: Snapshot;
@@ -33,8 +35,14 @@ let refreshing: Promise<Held | undefined> | undefined;
  * that call. If the control plane fails, the held copy serves; a cold isolate falls back to KV.
  */
 export async function getSnapshot(env: Env, ctx: WaitUntil): Promise<Snapshot> {
-  if (held && Date.now() < held.until) return held.snapshot;
-  const fresh = await refresh(env, ctx);
+  const now = Date.now();
+  if (held && now < held.until) return held.snapshot;
+  // Past this isolate's refresh point but still within the TTL: serve, and refresh in the background.
+  if (held && now < held.fetchedAt + gatewayConfig(env).SNAPSHOT_TTL_MS) {
+    if (!refreshing) ctx.waitUntil(refresh(env, ctx, true));
+    return held.snapshot;
+  }
+  const fresh = await refresh(env, ctx, false);
   if (fresh) return fresh.snapshot;
   if (held) return held.snapshot;
   const lastGood = await env.SNAPSHOT_CACHE.get(KV_KEY, "json").catch(() => null);
@@ -45,8 +53,8 @@ export async function getSnapshot(env: Env, ctx: WaitUntil): Promise<Snapshot> {
   return parsed.data;
 }
 
-function refresh(env: Env, ctx: WaitUntil): Promise<Held | undefined> {
-  refreshing ??= revalidate(env, ctx).finally(() => {
+function refresh(env: Env, ctx: WaitUntil, ahead: boolean): Promise<Held | undefined> {
+  refreshing ??= revalidate(env, ctx, ahead).finally(() => {
     refreshing = undefined;
   });
   return refreshing;
@@ -67,7 +75,7 @@ function hold(body: string, snapshot: Snapshot | undefined, etag: string | undef
   return { snapshot: parsed, body, etag, fetchedAt, until: checkAt(fetchedAt, ttl) };
 }
 
-async function revalidate(env: Env, ctx: WaitUntil): Promise<Held | undefined> {
+async function revalidate(env: Env, ctx: WaitUntil, ahead: boolean): Promise<Held | undefined> {
   const { SNAPSHOT_TTL_MS: ttl, SNAPSHOT_COLO_CACHE } = gatewayConfig(env);
   // A TTL of 0 means "always ask the control plane": nothing to share.
   const shared = ttl > 0 && SNAPSHOT_COLO_CACHE === "on";
@@ -83,9 +91,16 @@ async function revalidate(env: Env, ctx: WaitUntil): Promise<Held | undefined> {
       if (adopted) return (held = adopted);
     }
     // Another isolate is asking the control plane: serve this isolate's copy until its claim ends.
-    const claimedUntil = held ? await activeClaim(now) : undefined;
-    if (held && claimedUntil !== undefined) return (held = { ...held, until: claimedUntil });
-    await claim(now + Math.min(CLAIM_MS, ttl));
+    const other = held ? await readClaim(now) : undefined;
+    if (held && other) return (held = { ...held, until: other.until });
+    const mine = { id: crypto.randomUUID(), until: now + Math.min(CLAIM_MS, ttl) };
+    await writeClaim(mine);
+    if (ahead && held) {
+      // Nobody waits on a refresh ahead of time: let claims made meanwhile land; the last one asks.
+      await new Promise((resolve) => setTimeout(resolve, CLAIM_SETTLE_MS));
+      const owner = await readClaim(Date.now());
+      if (owner && owner.id !== mine.id) return (held = { ...held, until: owner.until });
+    }
   }
   const etag = held?.etag ?? colo?.etag;
   const headers: Record<string, string> = { authorization: `Bearer ${env.GATEWAY_TOKEN}` };

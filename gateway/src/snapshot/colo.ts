@@ -9,8 +9,11 @@
 //
 // When the colo's copy goes stale, the first isolate to notice puts a short claim next to it and asks
 // the control plane; isolates that see the claim keep serving their own copy until it ends instead of
-// asking too. The Cache API has no compare-and-set, so two isolates can both claim within the few
-// milliseconds of a cache round trip; that costs an extra call, not correctness.
+// asking too. The Cache API has no compare-and-set: an isolate refreshing ahead of the TTL's end
+// (in the background) lets concurrent claims land, reads the claim back and goes on only if it is
+// still its own, so isolates that claimed within one cache round trip of each other make one call;
+// at the TTL's end itself (a request waits) it claims and asks at once. A lost race costs an extra
+// call, never correctness.
 //
 // Where the Cache API stores nothing (a workers.dev route, or `caches` missing), reads miss and every
 // isolate asks the control plane itself: correct, only not flat.
@@ -55,18 +58,26 @@ export async function writeColoCopy(copy: ColoCopy): Promise<void> {
   await cache()?.put(ENTRY_URL, new Response(copy.body, { headers })).catch(() => undefined);
 }
 
-/** When another isolate's claim on revalidating ends, or undefined when none is running. */
-export async function activeClaim(now: number): Promise<number | undefined> {
+export interface Claim {
+  /** The claiming isolate's random id. */
+  id: string;
+  /** When the claim ends, ms since the epoch. */
+  until: number;
+}
+
+/** The claim on revalidating that is still running, if any. */
+export async function readClaim(now: number): Promise<Claim | undefined> {
   try {
     const res = await cache()?.match(CLAIM_URL);
-    const until = Number(await res?.text());
-    return until > now ? until : undefined;
+    if (!res) return undefined;
+    const claim = (await res.json()) as Partial<Claim>;
+    return typeof claim.id === "string" && typeof claim.until === "number" && claim.until > now ? { id: claim.id, until: claim.until } : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Claims the revalidation until `until` (ms since the epoch). */
-export async function claim(until: number): Promise<void> {
-  await cache()?.put(CLAIM_URL, new Response(String(until), { headers: { "cache-control": `max-age=${CACHE_SECONDS}` } })).catch(() => undefined);
+/** Claims the revalidation (the last writer wins: the Cache API has no compare-and-set). */
+export async function writeClaim(claim: Claim): Promise<void> {
+  await cache()?.put(CLAIM_URL, Response.json(claim, { headers: { "cache-control": `max-age=${CACHE_SECONDS}` } })).catch(() => undefined);
 }
