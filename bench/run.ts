@@ -6,10 +6,11 @@ import { benchHttp } from "./http.ts";
 import { benchMonitoring } from "./monitoring.ts";
 import { benchOrt } from "./ort.ts";
 import { benchRollback } from "./rollback.ts";
+import { benchSnapshot } from "./snapshot.ts";
 import { benchStack } from "./stack.ts";
 import { benchTraining } from "./training.ts";
 
-const suites: Record<string, () => Promise<void>> = { ort: benchOrt, http: benchHttp, rollback: benchRollback, gateway: benchGateway, monitoring: benchMonitoring, training: benchTraining, batching: benchBatching, stack: benchStack };
+const suites: Record<string, () => Promise<void>> = { ort: benchOrt, http: benchHttp, rollback: benchRollback, gateway: benchGateway, monitoring: benchMonitoring, training: benchTraining, batching: benchBatching, stack: benchStack, snapshot: benchSnapshot };
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);
 buildWorkers();
 for (const name of chosen) {

@@ -7,6 +7,11 @@ const schema = z
   .object({
     /** How long an isolate trusts its in-memory snapshot before revalidating. */
     SNAPSHOT_TTL_MS: numberFromText(2000, { min: 0 }),
+    /**
+     * `on`: isolates share the snapshot through the colo's Cache API before asking the control plane
+     * (one call per colo and TTL); `off`: every isolate asks the control plane itself.
+     */
+    SNAPSHOT_COLO_CACHE: z.enum(["on", "off"]).default("on"),
     /** Online feature reads give up after this long; the request then uses defaults. */
     FEATURE_DEADLINE_MS: numberFromText(50, { min: 1 }),
     /** Logged as the colo when a request carries none (`request.cf.colo` is used in production). */

@@ -13,6 +13,9 @@ describe("gateway configuration", () => {
     expect(gatewayConfig(env({ SNAPSHOT_TTL_MS: "250" }))).toMatchObject({ SNAPSHOT_TTL_MS: 250, FEATURE_DEADLINE_MS: 50, ONLINE_STORE: "kv", COLO: "local", ORIGIN_DEADLINE_MS: 2000 });
     expect(() => gatewayConfig(env({ FEATURE_DEADLINE_MS: "fast" }))).toThrow(/configuration: FEATURE_DEADLINE_MS/);
     expect(() => gatewayConfig(env({ ORIGIN_URL: "origin.example.com" }))).toThrow(/ORIGIN_URL/);
+    expect(gatewayConfig(env({})).SNAPSHOT_COLO_CACHE).toBe("on");
+    expect(gatewayConfig(env({ SNAPSHOT_COLO_CACHE: "off" })).SNAPSHOT_COLO_CACHE).toBe("off");
+    expect(() => gatewayConfig(env({ SNAPSHOT_COLO_CACHE: "yes" }))).toThrow(/configuration: SNAPSHOT_COLO_CACHE/);
   });
 
   it("refuses an online store configured two ways or half-way", () => {
