@@ -62,7 +62,7 @@ export async function benchRollback(): Promise<void> {
 | rollback API call | ${median(calls).toFixed(0)} ms | ${Math.max(...calls).toFixed(0)} ms |
 | call → all responses on the old version | **${median(times).toFixed(0)} ms** | ${Math.max(...times).toFixed(0)} ms |
 
-Goal ≤ 5 s. ${TRIALS} trials in the local stack (gateway and control plane in workerd, D1 local), each starting at a random point of the gateway's ${TTL_MS} ms snapshot TTL; "all responses" means 25 consecutive predictions over ≥ 0.5 s on the old version. One gateway isolate locally; in production isolates revalidate against their colo's shared copy (Cache API), which carries when the control plane last vouched for it, so the bound is TTL + one claim (1 s) + one ETag round trip; the 8-isolate case is tested in `gateway/test/snapshot-fleet.test.ts`.
+Goal ≤ 5 s. ${TRIALS} trials in the local stack (gateway and control plane in workerd, D1 local), each starting at a random point of the gateway's ${TTL_MS} ms snapshot TTL; "all responses" means 25 consecutive predictions over ≥ 0.5 s on the old version. One gateway isolate locally; in production isolates revalidate against their colo's shared copy (Cache API), which carries when the control plane last vouched for it, so the bound is TTL + one claim (1 s) + one ETag round trip; the 8-isolate case is tested in \`gateway/test/snapshot-fleet.test.ts\`.
 ${conditions()}`,
     );
   } finally {
