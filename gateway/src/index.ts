@@ -13,6 +13,7 @@ import { PROBE_PATH, probeRoutes } from "./features/probe.ts";
 import { oipRoutes } from "./oip/routes.ts";
 import { rankRoutes } from "./rank/routes.ts";
 import { predict } from "./predict/handler.ts";
+import { measurePhases } from "./bench/phases.ts";
 
 const modelParam = z.object({ model: nameSchema });
 /** The largest refused body still read to its end, so its connection stays open (see below). */
@@ -62,4 +63,9 @@ let cached: ReturnType<typeof openApiDocument> | undefined;
 /** Generated once per isolate, from the routes' contracts and validators. */
 const document = () => (cached ??= openApiDocument(app, { title: "Verge gateway", description: "Predictions, ranking, feedback and the Open Inference Protocol v2. Authenticate with a client key." }));
 
-export default { fetch: app.fetch } satisfies ExportedHandler<Env>;
+export default {
+  fetch(request, env, ctx) {
+    if (gatewayConfig(env).BENCH_PHASES === "1" && new URL(request.url).pathname === "/__bench/phases") return measurePhases(request, env, app.fetch);
+    return app.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;
