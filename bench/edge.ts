@@ -122,6 +122,13 @@ export async function benchEdge(): Promise<void> {
     };
 
     for (const t of ["demo", "wide", "noop"] as const) await load(ports.alone, t, { seconds: 2 }); // warm: ORT, sessions, snapshot
+    if (process.env.BENCH_ONLY === "phases") {
+      for (const model of ["demo", "wide"] as const) {
+        const res = await fetch(`http://127.0.0.1:${ports.alone}/__bench/phases?model=${model}&n=1000`, { method: "POST", headers: { authorization: `Bearer ${keys[model]}`, "content-type": "application/json" }, body: JSON.stringify(bodies[model]()) });
+        console.log(model, await res.text());
+      }
+      return;
+    }
     const results: Record<string, { noop: Run[]; predict: Run[]; half?: { noop: Run[]; predict: Run[]; rate: number } }> = {};
     for (const model of ["demo", "wide"] as const) {
       const r = { noop: [] as Run[], predict: [] as Run[] };

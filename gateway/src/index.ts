@@ -56,6 +56,8 @@ export const app: Hono<AppEnv> = newApp()
     jsonBody(predictRequestSchema),
     (c) => predict(c, c.req.valid("param").model, c.req.valid("json")),
   )
+  // Benchmarks only (BENCH_PHASES=1): CPU per predict by phase; otherwise no such route.
+  .post("/__bench/phases", (c) => (gatewayConfig(c.env).BENCH_PHASES === "1" ? measurePhases(c.req.raw, c.env, (r, e, x) => app.fetch(r, e, x)) : notFound(c)))
   .notFound(notFound)
   .onError(onError);
 
@@ -63,9 +65,4 @@ let cached: ReturnType<typeof openApiDocument> | undefined;
 /** Generated once per isolate, from the routes' contracts and validators. */
 const document = () => (cached ??= openApiDocument(app, { title: "Verge gateway", description: "Predictions, ranking, feedback and the Open Inference Protocol v2. Authenticate with a client key." }));
 
-export default {
-  fetch(request, env, ctx) {
-    if (gatewayConfig(env).BENCH_PHASES === "1" && new URL(request.url).pathname === "/__bench/phases") return measurePhases(request, env, app.fetch);
-    return app.fetch(request, env, ctx);
-  },
-} satisfies ExportedHandler<Env>;
+export default { fetch: app.fetch } satisfies ExportedHandler<Env>;

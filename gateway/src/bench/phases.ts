@@ -5,6 +5,7 @@
 // run many times in a row on a real request of the benchmark (the same functions the predict path
 // calls, the isolate's real snapshot, sessions and store), between two awaited I/O calls, and the
 // elapsed time is divided by the count; the cost of the I/O pair alone is measured and removed.
+// (Locally the clock may move during JavaScript too; the loops work either way.)
 import { encodeRows, predictRequestSchema, resolveRow, type OnlineRow, type OnlineStore } from "@verge/shared";
 import { authorizeKey } from "../auth/client-key.ts";
 import { takeToken } from "../auth/rate-limit.ts";
@@ -16,6 +17,7 @@ import { outputsPerRow } from "../inference/runtime.ts";
 import { sendLogs } from "../logging/log.ts";
 import { requestIdentity } from "../predict/identity.ts";
 import { routeRequest } from "../routing/route.ts";
+import { serve } from "../predict/serve.ts";
 import { getSnapshot } from "../snapshot/cache.ts";
 
 type Fetch = (req: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response>;
@@ -39,18 +41,29 @@ export async function measurePhases(request: Request, env: Env, fetch: Fetch): P
   const ctx = benchCtx();
   // One I/O call (a KV miss) closes each timed loop, so the clock moves to its end.
   const io = () => env.SNAPSHOT_CACHE.get("bench:tick");
-  const timed = async (fn: () => unknown): Promise<number> => {
+  const timed = async (fn: () => unknown, count: number): Promise<number> => {
     await io();
-    const t0 = Date.now();
-    for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) {
       const r = fn();
       if (r instanceof Promise) await r;
     }
     await io();
-    return Date.now() - t0;
+    return performance.now() - t0;
   };
-  const ioMs = (await timed(() => undefined)) / 1; // the empty loop plus the I/O pair
-  const us = async (fn: () => unknown) => Math.max(0, ((await timed(fn)) - ioMs) * 1000) / n;
+  // The machine is shared: each figure is the fastest of REPEATS loops, the one least disturbed
+  // by other processes (the cost of the I/O pair, measured the same way, is taken off).
+  const REPEATS = 5;
+  // Enough iterations per loop that the clock's step (1 ms here) is under 5% of it.
+  const fastest = async (fn: () => unknown) => {
+    let count = 16;
+    while ((await timed(fn, count)) < 20 && count < n) count *= 2;
+    let best = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < REPEATS; r++) best = Math.min(best, (await timed(fn, count)) / count);
+    return best;
+  };
+  const ioMs = await timed(() => undefined, 0);
+  const us = async (fn: () => unknown) => Math.max(0, (await fastest(fn)) * 1000);
 
   // Does the clock move while JavaScript runs? (It should not, under workerd's Spectre mitigations.)
   const c0 = Date.now();
@@ -114,11 +127,19 @@ export async function measurePhases(request: Request, env: Env, fetch: Fetch): P
       ctx.pending.push(sendLogs(env, snapshot, logCtx, logPrediction));
     }),
   };
+  const serveCtx = { env, snapshot, waitUntil: (p: Promise<unknown>) => void ctx.pending.push(p) };
+  const extra = {
+    body_read: await us(() => predictReq().json()),
+    serve_call: await us(() => serve(serveCtx, { identity, input: { kind: "rows", rows, entities: body.entities }, keyId: "bench" })),
+  };
   await Promise.allSettled(ctx.pending);
   const whole = {
     predict_request: await us(() => fetch(predictReq(), env, wholeCtx)),
     noop_request: await us(() => fetch(noopReq(), env, wholeCtx)),
+    // Bisecting the request path: refused at the key check, and at body validation.
+    predict_refused_key: await us(() => fetch(new Request(predictReq(), { headers: { authorization: "Bearer nope" } }), env, wholeCtx)),
+    predict_refused_body: await us(() => fetch(new Request(predictReq(), { body: '{"unit":5}' }), env, wholeCtx)),
   };
   await Promise.allSettled(wholeCtx.pending);
-  return Response.json({ n, io_ms: ioMs, clock_moves_in_cpu: clockMovesInCpu, spin: spin > 0, phases_us: phases, whole_us: whole });
+  return Response.json({ n, io_ms: ioMs, clock_moves_in_cpu: clockMovesInCpu, spin: spin > 0, phases_us: phases, extra_us: extra, whole_us: whole });
 }
