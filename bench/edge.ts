@@ -184,7 +184,7 @@ The gateway runs in its own workerd; the control plane (snapshot over HTTP), its
 |---|---|---|---|---|---|---|---|
 ${rows.join("\n")}
 
-CPU per predict by phase, µs, measured inside the isolate (\`BENCH_PHASES=1\`, \`POST /__bench/phases\`): workerd's clocks stand still while JavaScript runs (clock moved during 5·10⁷ loop iterations: ${phases.demo!.clock_moves_in_cpu ? "yes" : "no"}), so each phase runs ${phases.demo!.n} (demo) / ${phases.wide!.n} (wide) times in a loop between two awaited I/O calls and the elapsed time is divided by the count. Features replay the store's answer for the request (the Redis read itself is I/O, in the throughput rows above).
+CPU per predict by phase, µs, measured inside the isolate (\`BENCH_PHASES=1\`, \`POST /__bench/phases\`): deployed workerd's clocks stand still while JavaScript runs (Spectre mitigation); here the clock ${phases.demo!.clock_moves_in_cpu ? "did move" : "did not move"} during 5·10⁷ loop iterations, but its step is 1 ms, so either way each phase runs in a loop (doubling until one loop takes ≥ 20 ms, then the fastest of 5 such loops) between two awaited I/O calls and the elapsed time is divided by the count. Features replay the store's answer for the request (the Redis read itself is I/O, in the throughput rows above).
 
 | phase | demo | wide |
 |---|---|---|
