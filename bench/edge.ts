@@ -148,7 +148,7 @@ export async function benchEdge(): Promise<void> {
     }
 
     // In-isolate CPU by phase.
-    const phases: Record<string, { phases_us: Record<string, number>; whole_us: Record<string, number>; clock_moves_in_cpu: boolean; n: number }> = {};
+    const phases: Record<string, { phases_us: Record<string, number>; extra_us: Record<string, number>; whole_us: Record<string, number>; clock_moves_in_cpu: boolean; n: number }> = {};
     for (const model of ["demo", "wide"] as const) {
       const res = await fetch(`http://127.0.0.1:${ports.alone}/__bench/phases?model=${model}&n=${model === "demo" ? 2000 : 1000}`, { method: "POST", headers: { authorization: `Bearer ${keys[model]}`, "content-type": "application/json" }, body: JSON.stringify(bodies[model]()) });
       if (!res.ok) throw new Error(`phases: ${res.status} ${await res.text()}`);
@@ -173,6 +173,10 @@ export async function benchEdge(): Promise<void> {
     });
     const phaseNames = Object.keys(phases.demo!.phases_us);
     const phaseRows = phaseNames.map((p) => `| ${p.replace("_", " ")} | ${phases.demo!.phases_us[p]!.toFixed(1)} | ${phases.wide!.phases_us[p]!.toFixed(1)} |`);
+    // The rest of the loops: serve() alone, reading a body, and whole requests that stop early, to bisect the request path.
+    const extraKeys = [...Object.keys(phases.demo!.extra_us), ...Object.keys(phases.demo!.whole_us).filter((k) => k !== "predict_request" && k !== "noop_request")];
+    const pick = (model: string, k: string) => (phases[model]!.extra_us[k] ?? phases[model]!.whole_us[k] ?? NaN).toFixed(1);
+    const extraRows = extraKeys.map((k) => `| ${k.replaceAll("_", " ")} | ${pick("demo", k)} | ${pick("wide", k)} |`);
     const sum = (model: string) => Object.values(phases[model]!.phases_us).reduce((s, x) => s + x, 0);
     writeSection(
       "edge",
@@ -192,6 +196,7 @@ ${phaseRows.join("\n")}
 | **sum of phases** | ${sum("demo").toFixed(1)} | ${sum("wide").toFixed(1)} |
 | whole predict request through the app (in-isolate loop, no HTTP server) | ${phases.demo!.whole_us.predict_request!.toFixed(1)} | ${phases.wide!.whole_us.predict_request!.toFixed(1)} (includes the Redis round trip) |
 | whole no-op request through the app | ${phases.demo!.whole_us.noop_request!.toFixed(1)} | ${phases.wide!.whole_us.noop_request!.toFixed(1)} |
+${extraRows.join("\n")}
 
 Full stack, for comparison (consumer, D1 and control plane in the gateway's workerd, as \`http\` measures): no-op ${m(fullStack.noop, "rps").toFixed(0)} req/s, demo predict ${m(fullStack.predict, "rps").toFixed(0)} req/s, ratio ${ratio(fullStack).toFixed(2)}.
 

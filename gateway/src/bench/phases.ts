@@ -6,7 +6,7 @@
 // calls, the isolate's real snapshot, sessions and store), between two awaited I/O calls, and the
 // elapsed time is divided by the count; the cost of the I/O pair alone is measured and removed.
 // (Locally the clock may move during JavaScript too; the loops work either way.)
-import { encodeRows, predictRequestSchema, resolveRow, type OnlineRow, type OnlineStore } from "@verge/shared";
+import { ApiError, encodeRows, predictRequestSchema, resolveRow, type OnlineRow, type OnlineStore } from "@verge/shared";
 import { authorizeKey } from "../auth/client-key.ts";
 import { takeToken } from "../auth/rate-limit.ts";
 import { gatewayConfig } from "../config.ts";
@@ -138,6 +138,9 @@ export async function measurePhases(request: Request, env: Env, fetch: Fetch): P
     noop_request: await us(() => fetch(noopReq(), env, wholeCtx)),
     // Bisecting the request path: refused at the key check, and at body validation.
     predict_refused_key: await us(() => fetch(new Request(predictReq(), { headers: { authorization: "Bearer nope" } }), env, wholeCtx)),
+    // Parameter validator, key middleware and c.json, no body: GET /v2/models/{model}.
+    metadata_request: await us(() => fetch(new Request(`http://gateway/v2/models/${modelName}`, { headers: { authorization: headers.get("authorization") ?? "" } }), env, wholeCtx)),
+    error_response: await us(() => new ApiError("unauthorized", "authorization: unknown or revoked client key").toResponse()),
     predict_refused_body: await us(() => fetch(new Request(predictReq(), { body: '{"unit":5}' }), env, wholeCtx)),
   };
   await Promise.allSettled(wholeCtx.pending);
