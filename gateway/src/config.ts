@@ -32,6 +32,8 @@ const schema = z
     ORIGIN_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
     ORIGIN_DEADLINE_MS: numberFromText(2000, { min: 1 }),
     ORIGIN_BREAKER_COOLDOWN_MS: numberFromText(10_000, { min: 0 }),
+    /** Benchmarks only: "1" adds POST /__bench/phases (CPU per predict by phase, measured in the isolate). */
+    BENCH_PHASES: z.enum(["0", "1"]).default("0"),
   })
   .superRefine((c, ctx) => {
     const upstash = Boolean(c.UPSTASH_REDIS_REST_URL || c.UPSTASH_REDIS_REST_TOKEN);

@@ -13,6 +13,7 @@ import { PROBE_PATH, probeRoutes } from "./features/probe.ts";
 import { oipRoutes } from "./oip/routes.ts";
 import { rankRoutes } from "./rank/routes.ts";
 import { predict } from "./predict/handler.ts";
+import { measurePhases } from "./bench/phases.ts";
 
 const modelParam = z.object({ model: nameSchema });
 /** The largest refused body still read to its end, so its connection stays open (see below). */
@@ -55,6 +56,8 @@ export const app: Hono<AppEnv> = newApp()
     jsonBody(predictRequestSchema),
     (c) => predict(c, c.req.valid("param").model, c.req.valid("json")),
   )
+  // Benchmarks only (BENCH_PHASES=1): CPU per predict by phase; otherwise no such route.
+  .post("/__bench/phases", (c) => (gatewayConfig(c.env).BENCH_PHASES === "1" ? measurePhases(c.req.raw, c.env, (r, e, x) => app.fetch(r, e, x)) : notFound(c)))
   .notFound(notFound)
   .onError(onError);
 

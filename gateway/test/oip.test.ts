@@ -1,6 +1,7 @@
 // Open Inference Protocol v2 on the gateway: what Triton and KServe clients send, unchanged.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { demoExpected, seedDemo } from "../../scripts/lib/demo.ts";
+import { logisticRegressionModel } from "@verge/shared/onnx/writer";
+import { demoExpected, demoMetadata, seedDemo } from "../../scripts/lib/demo.ts";
 import { CLIENT_KEY, testStack, type TestStack } from "../../test/helpers.ts";
 import { conforms, oipErrorOf, protocol } from "../../test/oip-protocol.ts";
 
@@ -39,7 +40,7 @@ describe("Open Inference Protocol v2", () => {
   it("answers every error under /v2 with the protocol's error object and Verge's code beside it", async () => {
     const cases: [Promise<Response>, number, string][] = [
       [stack.gateway("/v2/models/demo"), 401, "unauthorized"],
-      [stack.gateway("/v2/models/nope", { headers: auth }), 403, "forbidden"],
+      [stack.gateway("/v2/models/nope", { headers: auth }), 404, "not_found"],
       [stack.gateway("/v2/models/demo/versions/9", { headers: auth }), 404, "not_found"],
       [stack.gateway("/v2/models/Bad!/ready", { headers: auth }), 400, "bad_request"],
       [stack.gateway("/v2/models/demo/infer", { method: "POST", headers: auth, body: "{oops" }), 400, "bad_request"],
@@ -52,7 +53,7 @@ describe("Open Inference Protocol v2", () => {
     }
     // Outside /v2 the shared shape stays.
     const v1 = (await (await stack.gateway("/v1/models/nope/predict", { method: "POST", headers: auth, body: "{}" })).json()) as { error: { code: string } };
-    expect(v1.error.code).toBe("forbidden");
+    expect(v1.error.code).toBe("not_found");
   });
 
   it("runs a pinned version on the model's own tensor, nested or flat", async () => {
@@ -118,5 +119,40 @@ describe("Open Inference Protocol v2", () => {
       expect((await oipErrorOf(res)).message).toMatch(message);
     }
     expect((await infer("/versions/9/infer", { inputs: [{ name: "input", shape: [1, 6], datatype: "FP32", data: [1, 2, 3, 4, 5, 6] }] })).status).toBe(404);
+  });
+
+  it("serves a pinned version only while it is deployed (variant, fallback or shadow) or aliased: 404 for never-deployed and rolled-back ones", async () => {
+    await stack.admin.ok("POST", "/v1/models", { name: "pins", task: "binary_classification" });
+    const key = "vk_pins_key_0123456789abcdef";
+    await stack.admin.ok("POST", "/v1/keys", { name: "pins", models: ["pins"], key });
+    const v = [];
+    for (const w of [0.1, 0.2, 0.3, 0.4]) v.push((await stack.admin.uploadVersion("pins", logisticRegressionModel([w, 0, 0, 0, 0, 0], 0), demoMetadata("lr"))).version);
+    const [v1, v2, v3, v4] = v as [number, number, number, number];
+    const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+    const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 6], datatype: "FP32", data: [1, 0, 0, 0, 0, 0] }] });
+    const pin = (version: number) => stack.gateway(`/v2/models/pins/versions/${version}/infer`, { method: "POST", headers, body });
+    const meta = (version: number) => stack.gateway(`/v2/models/pins/versions/${version}`, { headers });
+    const expectRefused = async (version: number) => {
+      const res = await pin(version);
+      expect(res.status, `version ${version}`).toBe(404);
+      expect((await oipErrorOf(res)).message).toMatch(new RegExp(`no version ${version} that gateways serve`));
+      expect((await meta(version)).status).toBe(404);
+    };
+
+    await stack.admin.ok("PUT", "/v1/models/pins/deployment", { variants: [{ name: "main", version: v1, weight: 10000 }], shadows: [{ version: v3, rate: 100 }] });
+    expect((await pin(v1)).status).toBe(200);
+    expect((await pin(v3)).status).toBe(200); // a shadow is deployed
+    await expectRefused(v2); // uploaded, never deployed
+    await expectRefused(v4);
+    const listed = (await (await stack.gateway("/v2/models/pins", { headers })).json()) as { versions: string[] };
+    expect(listed.versions).toEqual([String(v1), String(v3)]);
+
+    // An alias makes a version pinnable; moving the deployment off a version (a rollback) does not keep it.
+    await stack.admin.ok("PUT", "/v1/models/pins/aliases/staging", { version: v2 });
+    expect((await pin(v2)).status).toBe(200);
+    await stack.admin.ok("PUT", "/v1/models/pins/deployment", { variants: [{ name: "main", version: v4, weight: 10000 }] });
+    expect((await pin(v4)).status).toBe(200);
+    await expectRefused(v1);
+    await expectRefused(v3);
   });
 });

@@ -42,10 +42,12 @@ export async function buildSnapshot(d: Db): Promise<Snapshot> {
         ...(meta.pool ? { pool: meta.pool } : {}),
       };
     }
+    const byAlias = new Map(aliasRows.filter((a) => a.modelId === m.id).map((a) => [a.alias, a.version]));
+    // Gateways let clients pin only deployed or aliased versions, so they need the aliases.
+    if (byAlias.size) entry.aliases = Object.fromEntries(byAlias);
     const dep = deploymentRows.find((r) => r.modelId === m.id);
     if (dep) {
       const spec = dep.spec as PutDeployment;
-      const byAlias = new Map(aliasRows.filter((a) => a.modelId === m.id).map((a) => [a.alias, a.version]));
       const target = (t: { version?: number | undefined; alias?: string | undefined }) => t.version ?? byAlias.get(t.alias!);
       const variants = spec.variants.map((v) => ({ name: v.name, version: target(v) }));
       const shadows = spec.shadows.map((s) => ({ version: target(s), rate_bp: s.rate, salt: `${m.name}:shadow:${target(s)}` }));

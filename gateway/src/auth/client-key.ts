@@ -4,6 +4,7 @@ import { ApiError, sha256Hex, type Snapshot } from "@verge/shared";
 import type { AppEnv } from "../http/app.ts";
 import { takeToken } from "./rate-limit.ts";
 import { getSnapshot } from "../snapshot/cache.ts";
+import { findModel } from "../predict/identity.ts";
 
 export type SnapshotKey = Snapshot["keys"][number];
 
@@ -34,6 +35,8 @@ export async function authorizeKey(snapshot: Snapshot, headers: Headers, model: 
   const hash = await hashOf(key);
   const entry = snapshot.keys.find((k) => k.hash === hash);
   if (!entry) throw new ApiError("unauthorized", "authorization: unknown or revoked client key");
+  // A model that does not exist is a 404, not a permission problem (asked of a valid key only).
+  if (model !== undefined) findModel(snapshot, model);
   if (model !== undefined && !entry.models.includes("*") && !entry.models.includes(model)) {
     throw new ApiError("forbidden", `this key may not call model "${model}"`);
   }

@@ -89,12 +89,15 @@ async function flush(sink: LogSink, batch: Pending): Promise<void> {
  */
 export async function sendRecords(sink: LogSink, records: readonly LogRecord[]): Promise<FlushReport> {
   const report: FlushReport = { records: records.length, messages: 0, calls: 0, truncated: 0, retried: 0, spilled: 0, lost: 0 };
-  const fitted = records.map((r) => {
+  // Each record's JSON size is computed once: it decides both truncation and packing.
+  const sized = records.map((r) => {
+    const bytes = jsonBytes(r);
+    if (bytes <= MAX_RECORD_BYTES) return { record: r, bytes };
     const f = fitRecord(r, MAX_RECORD_BYTES);
     if (f !== r) report.truncated++;
-    return f;
+    return { record: f, bytes: jsonBytes(f) };
   });
-  const calls = sendBatches(pack(fitted));
+  const calls = sendBatches(pack(sized));
   report.messages = calls.reduce((s, c) => s + c.length, 0);
   report.calls = calls.length;
   await Promise.all(calls.map((call) => sendCall(sink, call, report)));
@@ -135,13 +138,13 @@ export async function spill(bucket: Pick<R2Bucket, "put">, records: readonly Log
 }
 
 /** Envelopes of at most 100 records and 96 KB of UTF-8 JSON each. */
-function pack(records: readonly LogRecord[]): { message: Envelope; bytes: number }[] {
+function pack(records: readonly { record: LogRecord; bytes: number }[]): { message: Envelope; bytes: number }[] {
   const messages: { message: Envelope; bytes: number }[] = [];
   let current: LogRecord[] = [];
   let bytes = ENVELOPE_BYTES;
   const close = () => messages.push({ message: { body: { records: current }, contentType: "json" }, bytes });
-  for (const r of records) {
-    const size = jsonBytes(r) + 1;
+  for (const { record: r, bytes: json } of records) {
+    const size = json + 1;
     if (current.length && (current.length >= MAX_RECORDS_PER_MESSAGE || bytes + size > MAX_MESSAGE_BYTES)) {
       close();
       current = [];

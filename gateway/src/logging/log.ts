@@ -44,32 +44,30 @@ export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p:
   const hash = unitHash(ctx.unit);
   const rows = p.outputs.length;
   const policy = snapshot.models[ctx.model]?.logging;
-  const records: LogRecord[] = await Promise.all(
-    p.outputs.map((outputs, i) =>
-      redactRecord(
-        {
-          // Each row of a multi-instance request is its own prediction, with its own identity.
-          request_id: ctx.positions ? `${ctx.requestId}#${ctx.positions[i]}` : rows === 1 ? ctx.requestId : `${ctx.requestId}#${i}`,
-          ts,
-          model: ctx.model,
-          version: p.version,
-          variant: ctx.variant,
-          shadow: ctx.shadow,
-          snapshot_version: snapshot.version,
-          unit_hash: hash,
-          features: p.features[i]!,
-          outputs,
-          latency_ms: ctx.latency,
-          status: ctx.status ?? "ok",
-          degraded: p.degraded[i]!,
-          colo: ctx.colo ?? gatewayConfig(env).COLO,
-          ...(ctx.error ? { error: ctx.error } : {}),
-          ...(ctx.keyId ? { key_id: ctx.keyId } : {}),
-        },
-        policy,
-      ),
-    ),
-  );
+  const colo = ctx.colo ?? gatewayConfig(env).COLO;
+  const records: LogRecord[] = p.outputs.map((outputs, i) => ({
+    // Each row of a multi-instance request is its own prediction, with its own identity.
+    request_id: ctx.positions ? `${ctx.requestId}#${ctx.positions[i]}` : rows === 1 ? ctx.requestId : `${ctx.requestId}#${i}`,
+    ts,
+    model: ctx.model,
+    version: p.version,
+    variant: ctx.variant,
+    shadow: ctx.shadow,
+    snapshot_version: snapshot.version,
+    unit_hash: hash,
+    features: p.features[i]!,
+    outputs,
+    latency_ms: ctx.latency,
+    status: ctx.status ?? "ok",
+    degraded: p.degraded[i]!,
+    colo,
+    ...(ctx.error ? { error: ctx.error } : {}),
+    ...(ctx.keyId ? { key_id: ctx.keyId } : {}),
+  }));
+  // Redaction hashes with WebCrypto (async); a model without a redaction list skips it entirely.
+  if (policy?.redact.length) {
+    for (let i = 0; i < records.length; i++) records[i] = await redactRecord(records[i]!, policy);
+  }
   await enqueueLogs({ queue: env.PREDICTION_LOGS, spill: env.LOGS }, records);
 }
 

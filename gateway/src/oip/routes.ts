@@ -1,13 +1,15 @@
 // The Open Inference Protocol v2 (KServe v2 / Triton REST) on the gateway, so existing clients
 // work unchanged. Inputs are either the model's own input tensor ([N, width], FP32), or one
 // tensor per feature ([N] or [N, 1]; BYTES for categorical, BOOL for boolean).
-import { ApiError, flattenTensor, nameSchema, oipInferRequestSchema, unitSchema, versionNumberSchema, type FeatureValue, type OipInferRequest, type OipInferResponse, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
+import { ApiError, flattenTensor, nameSchema, oipInferRequestSchema, versionNumberSchema, type FeatureValue, type OipInferRequest, type OipInferResponse, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
 import { gatewayApi as api } from "@verge/shared/api/gateway";
 import { describe } from "@verge/shared/openapi";
 import { z } from "zod";
 import { requireClientKey } from "../auth/client-key.ts";
 import type { Context } from "hono";
 import { jsonBody, newApp, validate, type AppEnv } from "../http/app.ts";
+import { caller, serveContext } from "../http/serve-context.ts";
+import { findModel, pinnableVersions, pinnedVersion, requestIdentity } from "../predict/identity.ts";
 import { serve, servedHeaders, type ServeInput } from "../predict/serve.ts";
 
 const modelParam = z.object({ model: nameSchema });
@@ -21,24 +23,23 @@ export const oipRoutes = newApp()
   .get("/health/live", describe(api.live), (c) => c.json({ live: true }))
   .get("/health/ready", describe(api.ready), (c) => c.json({ ready: true }))
   .get("/models/:model", describe(api.modelMetadata), validate("param", modelParam), requireClientKey(), (c) => {
-    const model = findModel(c.get("snapshot").models, c.req.valid("param").model);
-    return c.json(metadata(model, primaryVersion(model), Object.keys(model.versions)));
+    const model = findModel(c.get("snapshot"), c.req.valid("param").model);
+    return c.json(metadata(model, primaryVersion(model), [...pinnableVersions(model)].sort((a, b) => a - b).map(String)));
   })
   .get("/models/:model/ready", describe(api.modelReady), validate("param", modelParam), requireClientKey(), (c) => {
-    const model = findModel(c.get("snapshot").models, c.req.valid("param").model);
+    const model = findModel(c.get("snapshot"), c.req.valid("param").model);
     if (!model.deployment) throw new ApiError("unavailable", `model "${model.name}" has no deployment`);
     return c.json({ name: model.name, ready: true });
   })
   .get("/models/:model/versions/:version", describe(api.versionMetadata), validate("param", versionParam), requireClientKey(), (c) => {
     const { model: name, version } = c.req.valid("param");
-    const model = findModel(c.get("snapshot").models, name);
-    return c.json(metadata(model, findVersion(model, version), [String(version)]));
+    const model = findModel(c.get("snapshot"), name);
+    return c.json(metadata(model, pinnedVersion(model, version), [String(version)]));
   })
   .get("/models/:model/versions/:version/ready", describe(api.versionReady), validate("param", versionParam), requireClientKey(), (c) => {
     const { model: name, version } = c.req.valid("param");
-    const model = findModel(c.get("snapshot").models, name);
-    findVersion(model, version);
-    return c.json({ name: model.name, ready: true });
+    pinnedVersion(findModel(c.get("snapshot"), name), version);
+    return c.json({ name, ready: true });
   })
   .post("/models/:model/infer", describe(api.infer), validate("param", modelParam), requireClientKey(), jsonBody(oipInferRequestSchema), (c) => infer(c, c.req.valid("param").model, c.req.valid("json")))
   .post("/models/:model/versions/:version/infer", describe(api.versionInfer), validate("param", versionParam), requireClientKey(), jsonBody(oipInferRequestSchema), (c) => {
@@ -59,22 +60,13 @@ function metadata(model: SnapshotModel, spec: SnapshotVersion | undefined, versi
   };
 }
 
-function findVersion(model: SnapshotModel, version: number): SnapshotVersion {
-  const spec = model.versions[String(version)];
-  if (!spec) throw new ApiError("not_found", `model "${model.name}" has no version ${version} that gateways serve`);
-  return spec;
-}
-
 async function infer(c: Context<AppEnv>, modelName: string, body: OipInferRequest, pinned?: number): Promise<Response> {
   const started = Date.now();
-  const model = findModel(c.get("snapshot").models, modelName);
-  const paramUnit = body.parameters?.unit;
-  const unitResult = unitSchema.optional().safeParse(paramUnit ?? c.req.header("x-verge-unit"));
-  if (!unitResult.success) throw new ApiError("bad_request", "parameters.unit: must be a string of 1 to 256 characters");
-  const requestId = body.id ?? c.req.header("x-request-id")?.slice(0, 128) ?? crypto.randomUUID();
-  const spec = pinned !== undefined ? model.versions[String(pinned)] : primaryVersion(model);
-  if (!spec) throw new ApiError(pinned !== undefined ? "not_found" : "unavailable", pinned !== undefined ? `model "${modelName}" has no version ${pinned}` : `model "${modelName}" has no deployment`);
-  const s = await serve(c, { model, unit: unitResult.data, requestId, input: toInput(body, spec.feature_spec.input), ...(pinned !== undefined ? { pinned } : {}) }, started);
+  const identity = requestIdentity(c.get("snapshot"), c.req.raw.headers, modelName, { requestId: { value: body.id, field: "id" }, unit: { value: body.parameters?.unit, field: "parameters.unit" } });
+  const { model, requestId } = identity;
+  const spec = pinned !== undefined ? pinnedVersion(model, pinned) : primaryVersion(model);
+  if (!spec) throw new ApiError("unavailable", `model "${modelName}" has no deployment`);
+  const s = await serve(serveContext(c), { identity, input: toInput(body, spec.feature_spec.input), ...caller(c), ...(pinned !== undefined ? { target: { pinned } } : {}), started });
 
   const rows = s.prediction.outputs;
   const names = Object.keys(rows[0] ?? {});
@@ -115,12 +107,6 @@ function toInput(body: OipInferRequest, modelInput: string): ServeInput {
   const rows = Array.from({ length: n ?? 0 }, (_, i) => ({ features: Object.fromEntries(columns.map((col) => [col.name, col.values[i] as FeatureValue])) }));
   if (rows.length === 0) throw new ApiError("bad_request", "inputs: N must be at least 1");
   return { kind: "rows", rows };
-}
-
-function findModel(models: Record<string, SnapshotModel>, name: string): SnapshotModel {
-  const model = models[name];
-  if (!model) throw new ApiError("not_found", `model "${name}" does not exist`);
-  return model;
 }
 
 function primaryVersion(model: SnapshotModel) {

@@ -1,20 +1,19 @@
 // POST /v1/models/{model}/predict: the JSON API for one prediction or a batch of instances.
 import type { Context } from "hono";
-import { ApiError, type Degraded, type PredictRequest, type PredictResponse } from "@verge/shared";
+import type { Degraded, PredictRequest, PredictResponse } from "@verge/shared";
 import type { AppEnv } from "../http/app.ts";
+import { caller, serveContext } from "../http/serve-context.ts";
+import { requestIdentity } from "./identity.ts";
 import { serve, servedHeaders } from "./serve.ts";
 
 export async function predict(c: Context<AppEnv>, modelName: string, body: PredictRequest): Promise<Response> {
   const started = Date.now();
-  const model = c.get("snapshot").models[modelName];
-  if (!model) throw new ApiError("not_found", `model "${modelName}" does not exist`);
-  const headerUnit = c.req.header("x-verge-unit");
-  const unit = body.unit ?? (headerUnit ? headerUnit.slice(0, 256) : undefined);
-  const requestId = body.request_id ?? c.req.header("x-request-id")?.slice(0, 128) ?? crypto.randomUUID();
+  const identity = requestIdentity(c.get("snapshot"), c.req.raw.headers, modelName, { requestId: { value: body.request_id, field: "body.request_id" }, unit: { value: body.unit, field: "body.unit" } });
   const rows = body.instances ?? [{ features: body.features, entities: body.entities }];
-  const s = await serve(c, { model, unit, requestId, input: { kind: "rows", rows, entities: body.entities } }, started);
+  const s = await serve(serveContext(c), { identity, input: { kind: "rows", rows, entities: body.entities }, ...caller(c), started });
 
   const many = body.instances !== undefined;
+  const { requestId } = identity;
   const response: PredictResponse = {
     request_id: requestId,
     model: modelName,

@@ -1,30 +1,48 @@
-// One prediction, whatever API it came through: route (or pin), resolve features, infer, fall
-// back when the chosen version cannot serve, then log and run shadows off the response path.
-import type { Context } from "hono";
-import { gatewayConfig } from "../config.ts";
-import { ApiError, encodeRows, inputWidth, predictionKey, resolveRow, type Snapshot, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
-import type { AppEnv } from "../http/app.ts";
-import { lookupFeatures, type LookupRow } from "../features/lookup.ts";
-import { onlineStore } from "../features/store.ts";
-import { edgeRuntime } from "../inference/edge.ts";
-import { originRuntime } from "../inference/origin.ts";
-import { poolFor } from "../inference/pools.ts";
-import { outputsPerRow, type ModelRuntime } from "../inference/runtime.ts";
-import { failedAttempt, failureClass, requestColo, sendLogs, type Prediction } from "../logging/log.ts";
-import { routeRequest } from "../routing/route.ts";
+// One prediction, whatever API it came through (predict, OIP, each team of a ranking): route (or
+// pin, or take a named variant), infer, fall back when the chosen version cannot serve, refuse
+// non-finite outputs, then log and run shadows off the response path. It sees only the bindings,
+// the snapshot and waitUntil, never an HTTP framework's context.
+import { ApiError, type Snapshot, type SnapshotModel } from "@verge/shared";
+import { failedAttempt, failureClass, sendLogs, type LogContext, type Prediction } from "../logging/log.ts";
+import { routeRequest, shadowsFor } from "../routing/route.ts";
+import { pinnedVersion, type RequestIdentity } from "./identity.ts";
+import { infer, rowCount, type ServeInput } from "./infer.ts";
 
-/** Feature rows (resolved against the version's feature spec), or the model's input tensor as is. */
-export type ServeInput =
-  | { kind: "rows"; rows: readonly LookupRow[]; entities?: Record<string, string> | undefined }
-  | { kind: "tensor"; data: Float32Array; rows: number };
+export { infer, type ServeInput } from "./infer.ts";
+
+/** What serving needs from the worker: its bindings, the snapshot it admitted the request with, and waitUntil. */
+export interface ServeContext {
+  env: Env;
+  snapshot: Snapshot;
+  waitUntil: (p: Promise<unknown>) => void;
+}
 
 export interface ServeRequest {
-  model: SnapshotModel;
-  unit: string | undefined;
-  requestId: string;
+  identity: RequestIdentity;
   input: ServeInput;
-  /** A version to serve directly, bypassing routing (Open Inference Protocol's versioned route). */
-  pinned?: number;
+  /** The client key that asked, and the colo that served (for log records). */
+  keyId?: string | undefined;
+  colo?: string | undefined;
+  /**
+   * Routed by the deployment (default); a pinned version (the Open Inference Protocol's versioned
+   * route: no fallback, no shadows); or a named variant of the deployment (a ranking's team).
+   */
+  target?: { pinned: number } | { variant: string };
+  /** Whether sampled shadows run (default true; a ranking runs them once, with its first team). */
+  shadows?: boolean;
+  /**
+   * Ranking: the caller logs the served prediction through `finish` once it knows each row's
+   * position; otherwise serve logs it before returning.
+   */
+  deferLog?: boolean;
+  /** When the request arrived (ms since epoch), for the logged latency. */
+  started?: number;
+}
+
+/** Rows of a prediction to log, each under its ranked position (`{request_id}#{position}`). */
+export interface LogSelection {
+  rows: number[];
+  positions: number[];
 }
 
 export interface Served {
@@ -34,23 +52,46 @@ export interface Served {
   prediction: Prediction;
   fallback?: { from: string; reason: string };
   latency: { total: number; features: number; infer: number };
+  /**
+   * Logs the served prediction (the selected rows only, when given) and runs the shadows, whose
+   * rows are logged under `shadowPositions` when given. Called by serve unless `deferLog`.
+   */
+  finish(selection?: LogSelection, shadowPositions?: number[]): void;
 }
 
-export async function serve(c: Context<AppEnv>, req: ServeRequest, started = Date.now()): Promise<Served> {
-  const snapshot = c.get("snapshot");
-  const { model, requestId } = req;
-  const routingKey = req.unit ?? requestId;
-  let route: { variant: string; version: number; shadows: number[] };
-  if (req.pinned !== undefined) {
-    if (!model.versions[String(req.pinned)]) throw new ApiError("not_found", `model "${model.name}" has no version ${req.pinned}`);
-    route = { variant: "pinned", version: req.pinned, shadows: [] };
-  } else {
-    if (!model.deployment) throw new ApiError("unavailable", `model "${model.name}" has no deployment`);
-    route = routeRequest(model.deployment, routingKey);
+interface Route {
+  variant: string;
+  version: number;
+  shadows: number[];
+}
+
+function chooseRoute(req: ServeRequest, routingKey: string): Route {
+  const { model } = req.identity;
+  const target = req.target;
+  if (target && "pinned" in target) {
+    pinnedVersion(model, target.pinned);
+    return { variant: "pinned", version: target.pinned, shadows: [] };
   }
-  const keyId = c.get("key")?.id;
-  const log = (variant: string, p: Prediction, latency: Served["latency"], failure?: string) =>
-    c.executionCtx.waitUntil(sendLogs(c.env, snapshot, { requestId, model: model.name, variant, unit: routingKey, latency, shadow: false, status: failure ? "error" : "ok", error: failure, keyId, colo: requestColo(c.req.raw) }, p));
+  const deployment = model.deployment;
+  if (!deployment) throw new ApiError("unavailable", `model "${model.name}" has no deployment`);
+  if (target) {
+    const v = deployment.variants.find((x) => x.name === target.variant);
+    if (!v) throw new ApiError("unavailable", `model "${model.name}" has no variant "${target.variant}"`);
+    return { variant: v.name, version: v.version, shadows: req.shadows === false ? [] : shadowsFor(deployment, routingKey, v.version) };
+  }
+  const route = routeRequest(deployment, routingKey);
+  return req.shadows === false ? { ...route, shadows: [] } : route;
+}
+
+export async function serve(ctx: ServeContext, req: ServeRequest): Promise<Served> {
+  const started = req.started ?? Date.now();
+  const { model, requestId } = req.identity;
+  const routingKey = req.identity.unit ?? requestId;
+  const route = chooseRoute(req, routingKey);
+  const pinned = req.target !== undefined && "pinned" in req.target;
+  const base: Omit<LogContext, "variant" | "latency"> = { requestId, model: model.name, unit: routingKey, shadow: false, keyId: req.keyId, colo: req.colo };
+  const log = (variant: string, p: Prediction, latency: Served["latency"], failure?: string, positions?: number[]) =>
+    ctx.waitUntil(sendLogs(ctx.env, ctx.snapshot, { ...base, variant, latency, ...(failure ? { status: "error" as const, error: failure } : {}), ...(positions ? { positions } : {}) }, p));
   const rows = rowCount(req.input);
   // Every attempt that reached a model is logged, a failed one as an error of its own version, so
   // error-rate guardrails and rollbacks see outages. Bad input never reached a model: not logged.
@@ -65,15 +106,15 @@ export async function serve(c: Context<AppEnv>, req: ServeRequest, started = Dat
   let prediction: Prediction;
   let fallback: Served["fallback"];
   try {
-    prediction = await infer(c.env, model, route.version, req.input);
+    prediction = await infer(ctx.env, model, route.version, req.input);
   } catch (err) {
     logFailure(route.variant, route.version, err);
     // The chosen version cannot serve (origin down, artifact refused): the deployment's edge
     // fallback answers instead.
-    const fb = req.pinned === undefined ? model.deployment?.variants.find((v) => v.name === model.deployment!.fallback) : undefined;
+    const fb = pinned ? undefined : model.deployment?.variants.find((v) => v.name === model.deployment!.fallback);
     if (!(err instanceof ApiError) || err.code !== "unavailable" || !fb || fb.version === route.version) throw err;
     try {
-      prediction = await infer(c.env, model, fb.version, req.input);
+      prediction = await infer(ctx.env, model, fb.version, req.input);
     } catch (fbErr) {
       logFailure(fb.name, fb.version, fbErr);
       throw fbErr;
@@ -82,20 +123,43 @@ export async function serve(c: Context<AppEnv>, req: ServeRequest, started = Dat
     fallback = { from: route.variant, reason: err.message };
   }
   const latency = { total: Date.now() - started, features: prediction.featureMs, infer: Date.now() - inferStarted - prediction.featureMs };
-  if (!prediction.outputs.every((o) => Object.values(o).every((v) => (typeof v === "number" ? Number.isFinite(v) : v.every(Number.isFinite))))) {
+  if (!allFinite(prediction.outputs)) {
     // Valid but extreme inputs can overflow the model: say so, and count it as an error.
     log(served.variant, { ...prediction, outputs: Array.from({ length: rows }, () => ({})) }, latency, "non_finite");
     throw new ApiError("bad_request", "features: these values make the model's output non-finite (overflow); check their scale");
   }
-  log(served.variant, prediction, latency);
-  if (route.shadows.length) c.executionCtx.waitUntil(runShadows(c.env, snapshot, model, route.shadows, req.input, { requestId, unit: routingKey, variant: route.variant, keyId, colo: requestColo(c.req.raw) }));
-  return {
+  const result: Served = {
     ...served,
-    routedBy: req.pinned !== undefined ? "pinned" : req.unit === undefined ? "request_id" : "unit",
+    routedBy: pinned ? "pinned" : req.identity.unit === undefined ? "request_id" : "unit",
     prediction,
     latency,
     ...(fallback ? { fallback } : {}),
+    finish(selection, shadowPositions) {
+      if (selection) {
+        if (selection.rows.length) log(served.variant, pickRows(prediction, selection.rows), latency, undefined, selection.positions);
+      } else log(served.variant, prediction, latency);
+      if (route.shadows.length) {
+        const ids = { ...base, variant: route.variant, ...(shadowPositions ? { positions: shadowPositions } : {}) };
+        ctx.waitUntil(runShadows(ctx, model, route.shadows, req.input, ids));
+      }
+    },
   };
+  if (!req.deferLog) result.finish();
+  return result;
+}
+
+function allFinite(outputs: Prediction["outputs"]): boolean {
+  for (const o of outputs) {
+    for (const k in o) {
+      const v = o[k]!;
+      if (typeof v === "number" ? !Number.isFinite(v) : !v.every(Number.isFinite)) return false;
+    }
+  }
+  return true;
+}
+
+function pickRows(p: Prediction, rows: number[]): Prediction {
+  return { ...p, features: rows.map((i) => p.features[i]!), degraded: rows.map((i) => p.degraded[i]!), outputs: rows.map((i) => p.outputs[i]!) };
 }
 
 export function servedHeaders(requestId: string, s: Served): Record<string, string> {
@@ -107,75 +171,23 @@ export function servedHeaders(requestId: string, s: Served): Record<string, stri
   };
 }
 
-const rowCount = (input: ServeInput) => (input.kind === "rows" ? input.rows.length : input.rows);
-
 /** A request the model never saw: its features or tensor were refused before inference. */
 export const isInputError = (err: unknown) => err instanceof ApiError && (err.code === "bad_request" || err.code === "not_found");
 
-/** Resolves features (request, then online store) and runs one version over all rows. */
-export async function infer(env: Env, model: SnapshotModel, version: number, input: ServeInput): Promise<Prediction> {
-  const spec = model.versions[String(version)];
-  if (!spec) throw new ApiError("unavailable", `version ${version} of "${model.name}" is not in the snapshot`);
-  const t0 = Date.now();
-  let tensor: Float32Array;
-  let features: Prediction["features"];
-  let degraded: Prediction["degraded"];
-  if (input.kind === "tensor") {
-    const width = inputWidth(spec.feature_spec);
-    if (input.data.length !== input.rows * width) throw new ApiError("bad_request", `inputs.${spec.feature_spec.input}: version ${version} takes [N, ${width}]`);
-    tensor = input.data;
-    features = Array(input.rows).fill({});
-    degraded = Array(input.rows).fill([]);
-  } else {
-    const precomputed = spec.precomputed ? await readPrecomputed(env, model.name, spec, input) : undefined;
-    if (precomputed) return { version, features: input.rows.map(() => ({})), degraded: input.rows.map(() => []), outputs: precomputed, featureMs: Date.now() - t0, source: "precomputed" };
-    const online = await lookupFeatures(onlineStore(env), spec.feature_spec, input.rows, input.entities, gatewayConfig(env).FEATURE_DEADLINE_MS);
-    const many = input.rows.length > 1;
-    const resolved = online.raw.map((r, i) => resolveRow(spec.feature_spec, r, many ? `instances[${i}].features` : "features", online.reasons[i]));
-    tensor = encodeRows(spec.feature_spec, resolved.map((r) => r.values));
-    features = resolved.map((r) => r.values);
-    degraded = resolved.map((r) => r.defaulted);
-  }
-  const featureMs = Date.now() - t0;
-  const rows = rowCount(input);
-  const outputs = await runtimeFor(env, model.name, spec).run(spec, tensor, rows);
-  return { version, features, degraded, outputs: outputsPerRow(outputs, rows), featureMs, ...(spec.precomputed ? { source: "realtime" as const } : {}) };
-}
-
-/**
- * Batch predictions for every row, if all are present and fresh; otherwise undefined, and the
- * version runs in real time (all rows, so one response never mixes the two).
- */
-async function readPrecomputed(env: Env, model: string, spec: SnapshotVersion, input: Extract<ServeInput, { kind: "rows" }>): Promise<Record<string, number | number[]>[] | undefined> {
-  const { entity, max_age_s } = spec.precomputed!;
-  const store = onlineStore(env);
-  const ids = input.rows.map((r) => r.entities?.[entity] ?? input.entities?.[entity]);
-  if (!store || ids.some((id) => id === undefined)) return undefined;
-  const found = await store.getMany(ids.map((id) => predictionKey(model, spec.version, id!))).catch(() => undefined);
-  const now = Date.now();
-  if (!found || found.some((r) => !r || now - r.ts > max_age_s * 1000)) return undefined;
-  return found.map((r) => r!.values as Record<string, number | number[]>);
-}
-
-function runtimeFor(env: Env, model: string, spec: SnapshotVersion): ModelRuntime {
-  if (spec.runtime === "edge") return edgeRuntime(env.ARTIFACTS);
-  return originRuntime({ pool: poolFor(env, spec.pool), model });
-}
-
-async function runShadows(env: Env, snapshot: Snapshot, model: SnapshotModel, versions: number[], input: ServeInput, ids: { requestId: string; unit: string; variant: string; keyId: string | undefined; colo: string | undefined }): Promise<void> {
+async function runShadows(ctx: ServeContext, model: SnapshotModel, versions: number[], input: ServeInput, ids: Omit<LogContext, "latency">): Promise<void> {
   for (const version of versions) {
     const started = Date.now();
     let prediction: Prediction;
     try {
-      prediction = await infer(env, model, version, input);
+      prediction = await infer(ctx.env, model, version, input);
     } catch (err) {
       // A failing shadow never touches the response, but its failure is counted like any other.
       if (isInputError(err)) continue;
       const failedMs = Date.now() - started;
-      await sendLogs(env, snapshot, { ...ids, model: model.name, latency: { total: failedMs, features: 0, infer: failedMs }, shadow: true, status: "error", error: failureClass(err) }, failedAttempt(version, rowCount(input)));
+      await sendLogs(ctx.env, ctx.snapshot, { ...ids, latency: { total: failedMs, features: 0, infer: failedMs }, shadow: true, status: "error", error: failureClass(err) }, failedAttempt(version, rowCount(input)));
       continue;
     }
     const total = Date.now() - started;
-    await sendLogs(env, snapshot, { ...ids, model: model.name, latency: { total, features: prediction.featureMs, infer: total - prediction.featureMs }, shadow: true }, prediction);
+    await sendLogs(ctx.env, ctx.snapshot, { ...ids, latency: { total, features: prediction.featureMs, infer: total - prediction.featureMs }, shadow: true }, prediction);
   }
 }

@@ -13,8 +13,12 @@ export function routeRequest(deployment: SnapshotDeployment, routingKey: string)
   const bucket = bucketOf(deployment.salt, routingKey);
   const variant = variantForBucket(deployment.allocation as Allocation, bucket);
   const version = deployment.variants.find((v) => v.name === variant)!.version;
-  const shadows = deployment.shadows
-    .filter((s) => s.version !== version && inShadowSample(s.salt, routingKey, s.rate_bp))
-    .map((s) => s.version);
-  return { variant, version, bucket, shadows };
+  return { variant, version, bucket, shadows: shadowsFor(deployment, routingKey, version) };
+}
+
+/** The shadows sampled for this routing key, except the version that serves the response. */
+export function shadowsFor(deployment: SnapshotDeployment, routingKey: string, served: number): number[] {
+  const out: number[] = [];
+  for (const s of deployment.shadows) if (s.version !== served && inShadowSample(s.salt, routingKey, s.rate_bp)) out.push(s.version);
+  return out;
 }

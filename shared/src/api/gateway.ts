@@ -12,7 +12,8 @@ const version = model.extend({ version: versionNumberSchema });
 export const rankResponseSchema = z.object({
   request_id: z.string(),
   model: z.string(),
-  variants: z.array(z.object({ name: z.string(), version: z.number().int() })),
+  /** The variant that ranked for each team: the deployment's edge fallback when the team's own could not serve. */
+  variants: z.array(z.object({ name: z.string(), version: z.number().int(), fallback: z.object({ from: z.string(), reason: z.string() }).optional() })),
   ranking: z.array(z.object({ position: z.number().int(), id: z.string(), variant: z.string(), version: z.number().int(), score: z.number() })),
 });
 

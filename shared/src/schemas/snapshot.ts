@@ -37,6 +37,8 @@ export const snapshotModelSchema = z.object({
   task: taskSchema,
   deployment: snapshotDeploymentSchema.nullable(),
   versions: z.record(z.string(), snapshotVersionSchema),
+  /** Alias → version: with the deployment's variants and shadows, the versions a client may pin. */
+  aliases: z.record(z.string(), z.number().int().positive()).optional(),
   /** The model's redaction list, applied to log records before they leave the gateway; `salt` keys the hashes. */
   logging: z.object({ redact: z.array(redactionSchema), salt: z.string() }).optional(),
 });
