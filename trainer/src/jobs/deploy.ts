@@ -8,11 +8,10 @@ import type { JobHandle } from "./runner.ts";
 
 export async function deployCandidate(job: JobHandle, registry: RegistryClient, plan: DeployCandidate, version: number, metrics: Record<string, number>): Promise<void> {
   const { spec } = job;
-  const verdict = improvement(spec, metrics);
-  if (verdict !== undefined && verdict < plan.min_improvement) {
-    const reason = `candidate ${describe(spec, metrics)}: improvement ${verdict.toFixed(4)} < min_improvement ${plan.min_improvement}; production kept`;
-    job.record({ deployment: { outcome: "held", reason } });
-    job.progress(1, reason);
+  const refusal = deployGate(spec, metrics, plan.min_improvement);
+  if (refusal !== undefined) {
+    job.record({ deployment: { outcome: "held", reason: refusal } });
+    job.progress(1, refusal);
     return;
   }
   job.phase("deploying", 0.95, `shadowing production with version ${version} for ${plan.shadow_s} s`);
@@ -32,13 +31,28 @@ export async function deployCandidate(job: JobHandle, registry: RegistryClient, 
   job.progress(1, reason);
 }
 
+/**
+ * Why the candidate must not deploy, or undefined when it may. A metric that is not a finite
+ * number (AUC of a holdout with one class is NaN) refuses: every comparison with NaN is false,
+ * so without this check an unmeasured candidate passed the gate.
+ */
+export function deployGate(spec: Pick<SubmitJob, "task">, metrics: Record<string, number>, minImprovement: number): string | undefined {
+  const names = spec.task === "regression" ? ["rmse", "production_rmse"] : ["auc", "production_auc"];
+  const compared = metrics.production_version === undefined ? names.slice(0, 1) : names;
+  const unmeasured = compared.filter((n) => !Number.isFinite(metrics[n]));
+  if (unmeasured.length) return `candidate not measured on the holdout (${unmeasured.map((n) => `${n} = ${String(metrics[n])}`).join(", ")}; a holdout with one class has no AUC); production kept`;
+  const verdict = improvement(spec, metrics);
+  if (verdict !== undefined && verdict < minImprovement) return `candidate ${describe(spec, metrics)}: improvement ${verdict.toFixed(4)} < min_improvement ${minImprovement}; production kept`;
+  return undefined;
+}
+
 /** Candidate minus production on the primary metric (positive is better); undefined with no production. */
-function improvement(spec: SubmitJob, m: Record<string, number>): number | undefined {
+function improvement(spec: Pick<SubmitJob, "task">, m: Record<string, number>): number | undefined {
   if (m.production_version === undefined) return undefined;
   return spec.task === "regression" ? m.production_rmse! - m.rmse! : m.auc! - m.production_auc!;
 }
 
-function describe(spec: SubmitJob, m: Record<string, number>): string {
+function describe(spec: Pick<SubmitJob, "task">, m: Record<string, number>): string {
   return spec.task === "regression" ? `RMSE ${m.rmse?.toFixed(4)} vs production ${m.production_rmse?.toFixed(4) ?? "none"}` : `AUC ${m.auc?.toFixed(4)} vs production ${m.production_auc?.toFixed(4) ?? "none"}`;
 }
 
