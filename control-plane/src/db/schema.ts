@@ -350,6 +350,10 @@ export const deliveries = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at").notNull(),
     lastError: text("last_error"),
+    /** A sender's lease (epoch ms): overlapping cron runs skip a delivery another run holds, so none goes out twice. */
+    claimedUntil: integer("claimed_until"),
+    /** Which sender holds the lease: only it records the outcome. */
+    claimToken: text("claim_token"),
   },
   (t) => [uniqueIndex("deliveries_once").on(t.webhookId, t.alertId), index("deliveries_due").on(t.status, t.nextAttemptAt)],
 );
