@@ -20,22 +20,32 @@ export interface RaisedAlert {
 const MAX_ATTEMPTS = 8;
 
 /** Opens the alert, or refreshes the open one for the same subject; new alerts fan out to webhooks. */
-export async function raiseAlert(d: Db, a: RaisedAlert, now = Date.now()): Promise<"opened" | "refreshed"> {
+export async function raiseAlert(d: Db, a: RaisedAlert, now = Date.now()): Promise<void> {
+  await d.batch(alertStatements(d, a, now));
+}
+
+/**
+ * The statements that raise an alert, to run inside a caller's batch so the alert commits with
+ * the state change that raised it (or not at all): refresh the open alert for the subject if any,
+ * else open one (the partial unique index keeps one open per subject), and fan a newly opened one
+ * out to every webhook. No read first, so nothing can change between deciding and writing.
+ */
+export function alertStatements(d: Db, a: RaisedAlert, now: number) {
+  const at = new Date(now).toISOString();
   const same = and(eq(alerts.model, a.model), eq(alerts.version, a.version), eq(alerts.kind, a.kind), eq(alerts.subject, a.subject), eq(alerts.status, "open"));
-  const open = await d.select({ id: alerts.id }).from(alerts).where(same).get();
-  if (open) {
-    await d.update(alerts).set({ details: a.details, lastSeenAt: new Date(now).toISOString() }).where(eq(alerts.id, open.id));
-    return "refreshed";
-  }
-  const [[created]] = await d.batch([
-    d.insert(alerts).values({ model: a.model, version: a.version, kind: a.kind, subject: a.subject, details: a.details, openedAt: new Date(now).toISOString(), lastSeenAt: new Date(now).toISOString() }).returning({ id: alerts.id }),
+  return [
+    d.update(alerts).set({ details: a.details, lastSeenAt: at }).where(same),
+    d.insert(alerts).values({ model: a.model, version: a.version, kind: a.kind, subject: a.subject, details: a.details, openedAt: at, lastSeenAt: at }).onConflictDoNothing(),
     // Every column of deliveries in order (drizzle lists them all): id, webhook, alert, status, attempts, due, error, claim.
-    d.insert(deliveries).select(sql`
-      SELECT NULL, ${webhooks.id}, (SELECT max(${alerts.id}) FROM ${alerts}), 'pending', 0, ${now}, NULL, NULL, NULL
-      FROM ${webhooks} WHERE ${webhooks.revokedAt} IS NULL`),
-  ]);
-  void created;
-  return "opened";
+    // Only an alert opened by this raise fans out; a refreshed one already has its deliveries (ON CONFLICT).
+    d
+      .insert(deliveries)
+      .select(
+        sql`SELECT NULL, ${webhooks.id}, (SELECT ${alerts.id} FROM ${alerts} WHERE ${same} AND ${alerts.openedAt} = ${at}), 'pending', 0, ${now}, NULL, NULL, NULL
+      FROM ${webhooks} WHERE ${webhooks.revokedAt} IS NULL AND EXISTS (SELECT 1 FROM ${alerts} WHERE ${same} AND ${alerts.openedAt} = ${at})`,
+      )
+      .onConflictDoNothing(),
+  ] as const;
 }
 
 const MINUTE = 60_000;
