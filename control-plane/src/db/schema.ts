@@ -99,6 +99,12 @@ export const counters = sqliteTable("counters", {
   value: integer("value").notNull(),
 });
 
+/** Deployment-wide values made once, such as the salt of the snapshot's client-key hashes. */
+export const settings = sqliteTable("settings", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+});
+
 export const audit = sqliteTable(
   "audit",
   {
