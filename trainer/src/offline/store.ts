@@ -91,10 +91,17 @@ export class OfflineStore {
     return `${this.root}/${path}`;
   }
 
-  /** The SQL table expression for a table, its location bound as a parameter. */
-  scan(path: string, params: Params): string {
+  /** The SQL table expression for a table, its location bound as a parameter; with `fileColumn`, each row names its file there. */
+  scan(path: string, params: Params, fileColumn?: string): string {
     const reader = /\.csv$/i.test(path) ? "read_csv_auto" : "read_parquet";
-    return `${reader}(${params.bind(this.location(path))})`;
+    return `${reader}(${params.bind(this.location(path))}${fileColumn ? `, filename = ${params.bind(fileColumn)}` : ""})`;
+  }
+
+  /** The files a table path (a file or a glob) covers now, sorted. */
+  async files(path: string): Promise<string[]> {
+    const params = new Params();
+    const rows = await this.query(`SELECT file FROM glob(${params.bind(this.location(path))}) ORDER BY file`, params, path);
+    return rows.map((r) => String(r.file));
   }
 
   /** Column name → DuckDB type of a table. */
