@@ -97,13 +97,6 @@ export class OfflineStore {
     return `${reader}(${params.bind(this.location(path))}${fileColumn ? `, filename = ${params.bind(fileColumn)}` : ""})`;
   }
 
-  /** The files a table path (a file or a glob) covers now, sorted. */
-  async files(path: string): Promise<string[]> {
-    const params = new Params();
-    const rows = await this.query(`SELECT file FROM glob(${params.bind(this.location(path))}) ORDER BY file`, params, path);
-    return rows.map((r) => String(r.file));
-  }
-
   /** Column name → DuckDB type of a table. */
   async columns(path: string): Promise<Map<string, string>> {
     const params = new Params();
