@@ -2,7 +2,7 @@
 // the holdout, mirror traffic to it as a shadow, then start a staged A/B rollout that the control
 // plane's promotion rules advance (or roll back on a guardrail breach). Every change goes through
 // the control plane, so each one is in its audit log.
-import type { DeployCandidate, PutDeployment, SubmitJob } from "@verge/shared";
+import { ApiError, type DeployCandidate, type PutDeployment, type SubmitJob } from "@verge/shared";
 import type { RegistryClient } from "../registry/client.ts";
 import type { JobHandle } from "./runner.ts";
 
@@ -23,12 +23,39 @@ export async function deployCandidate(job: JobHandle, registry: RegistryClient, 
   await registry.putDeployment(spec.model, withShadow, current?.revision);
   await sleep(plan.shadow_s * 1000, job.signal);
   // The shadow has done its job; the rollout's variants carry the candidate from here on.
-  const shadowed = await registry.deployment(spec.model);
-  if (shadowed) await registry.putDeployment(spec.model, { ...base, shadows: shadowed.shadows.filter((s) => s.version !== version) }, shadowed.revision);
+  await removeShadow(registry, spec.model, version);
   await registry.promote(spec.model, { version, plan: plan.rollout, reason: `job ${job.id}${spec.reason ? `: ${spec.reason}` : ""}`.slice(0, 500) });
   const reason = `version ${version} (${describe(spec, metrics)}) shadowed for ${plan.shadow_s} s, now rolling out in steps ${plan.rollout.steps.join(" → ")}`;
   job.record({ deployment: { outcome: "rolling_out", reason } });
   job.progress(1, reason);
+}
+
+/** Tries at removing the shadow while operators keep changing the deployment. */
+const REMOVE_TRIES = 5;
+
+/**
+ * Takes the candidate's shadow out of the deployment as it is now: read again just before the
+ * write and written with If-Match on that read, so whatever operators changed during the shadow
+ * period (variants, fallback, other shadows) stays; a change between the read and the write is a
+ * 409, and the step reads again.
+ */
+async function removeShadow(registry: RegistryClient, model: string, version: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const now = await registry.deployment(model);
+    if (!now || !now.shadows.some((s) => s.version === version)) return;
+    const spec: PutDeployment = {
+      variants: now.variants,
+      shadows: now.shadows.filter((s) => s.version !== version),
+      mode: "preserve",
+      ...(now.fallback ? { fallback: now.fallback } : {}),
+    };
+    try {
+      await registry.putDeployment(model, spec, now.revision);
+      return;
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === "conflict") || attempt >= REMOVE_TRIES) throw err;
+    }
+  }
 }
 
 /**
