@@ -6,7 +6,12 @@ import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { ADMIN_TOKEN, testStack, type TestStack } from "./helpers.ts";
 import { deployCandidate } from "../trainer/src/jobs/deploy.ts";
 import { registryClient, type RegistryClient } from "../trainer/src/registry/client.ts";
-import type { JobHandle } from "../trainer/src/jobs/runner.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { JobRunner, type JobHandle } from "../trainer/src/jobs/runner.ts";
+import { JobStore } from "../trainer/src/jobs/store.ts";
+import { recoverJob } from "../trainer/src/jobs/recover.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -63,5 +68,39 @@ describe("deploy step", () => {
     const restored = await stack.admin.ok("GET", "/v1/models/dep/deployment");
     expect(restored.variants).toEqual([{ name: "a", version: 1, weight: 7000 }, { name: "b", version: 3, weight: 3000 }]);
     expect(restored.shadows).toEqual([]);
+  });
+
+  it("a restart during the shadow period takes the shadow out again", async () => {
+    await stack.admin.ok("POST", "/v1/models", { name: "restarted", task: "binary_classification" });
+    for (const w of [0.1, 0.2]) await stack.admin.uploadVersion("restarted", logisticRegressionModel([w], 0), meta);
+    await stack.admin.ok("PUT", "/v1/models/restarted/deployment", { variants: [{ name: "main", version: 1, weight: 10000 }], shadows: [{ version: 2, rate: 10000 }] });
+    const dir = mkdtempSync(join(tmpdir(), "verge-deploy-restart-"));
+    try {
+      // A job persisted mid-shadow: it had registered version 2 and was deploying when the trainer stopped.
+      const store = new JobStore(dir);
+      const runner = new JobRunner(store, async (job) => {
+        job.record({ version: 2 });
+        job.phase("deploying", 0.95, "shadowing");
+        await new Promise((_, reject) => job.signal.addEventListener("abort", () => reject(job.signal.reason as Error)));
+      }, 1);
+      await runner.start();
+      await runner.submit(submitJobSchema.parse({ id: "shadowing", model: "restarted", algorithm: "logreg", dataset: { labels: { path: "l.parquet" } }, feature_spec: meta.feature_spec }));
+      const deadline = Date.now() + 10_000;
+      while (runner.get("shadowing").phase !== "deploying" && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      const persisted = new JobStore(dir).loadAll().find((r) => r.view.id === "shadowing")!;
+      expect(persisted.view).toMatchObject({ phase: "deploying", version: 2 });
+
+      const registry = registryClient({ VERGE_CONTROL_PLANE_URL: "", VERGE_CONTROL_PLANE_TOKEN: ADMIN_TOKEN }, (url, init) => stack.controlPlane(String(url), init));
+      const restarted = new JobRunner(new JobStore(dir), async () => undefined, 1, recoverJob(registry));
+      await restarted.start();
+      expect(restarted.get("shadowing").phase).toBe("failed");
+      const after = await stack.admin.ok("GET", "/v1/models/restarted/deployment");
+      expect(after.shadows).toEqual([]);
+      expect(after.variants).toEqual([{ name: "main", version: 1, weight: 10000 }]);
+      await runner.close();
+      await restarted.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -39,7 +39,7 @@ const REMOVE_TRIES = 5;
  * period (variants, fallback, other shadows) stays; a change between the read and the write is a
  * 409, and the step reads again.
  */
-async function removeShadow(registry: RegistryClient, model: string, version: number): Promise<void> {
+export async function removeShadow(registry: RegistryClient, model: string, version: number): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const now = await registry.deployment(model);
     if (!now || !now.shadows.some((s) => s.version === version)) return;
