@@ -8,7 +8,7 @@ import { demoMetadata } from "../scripts/lib/demo.ts";
 import { eventually, lakeRecords, testStack, waitForCount, type TestStack } from "./helpers.ts";
 
 let stack: TestStack;
-const KEY = { alpha: "vk_alpha_key_0123456789abcdef", beta: "vk_beta_key_0123456789abcdef" };
+const KEY = { alpha: "vk_alpha_key_0123456789abcdefghi", beta: "vk_beta_key_0123456789abcdefghij" };
 
 beforeAll(async () => {
   // No backoff between tries here, so a label that never joins becomes a dead letter quickly.

@@ -66,9 +66,9 @@ describe("failed attempts", () => {
     const v = await stack.admin.uploadVersion("down", logisticRegressionModel([0.1, 0, 0, 0, 0, 0], 0), { ...demoMetadata("lr"), runtime: "origin" });
     await stack.admin.ok("PUT", "/v1/models/down/deployment", { variants: [{ name: "main", version: v.version, weight: 10000 }] });
     await stack.admin.ok("PUT", "/v1/models/down/promotion-rule", { guardrails: { max_error_rate: 0.05, max_p99_ms: 1000, min_samples: 5 } });
-    await stack.admin.ok("POST", "/v1/keys", { name: "down", models: ["down"], key: "vk_down_key_0123456789abcdef" });
+    await stack.admin.ok("POST", "/v1/keys", { name: "down", models: ["down"], key: "vk_down_key_0123456789abcdefghij" });
     for (let i = 0; i < 6; i++) {
-      const res = await stack.predict("down", { unit: `u${i}`, request_id: `down-${i}` }, { authorization: "Bearer vk_down_key_0123456789abcdef" });
+      const res = await stack.predict("down", { unit: `u${i}`, request_id: `down-${i}` }, { authorization: "Bearer vk_down_key_0123456789abcdefghij" });
       expect(res.status).toBe(503);
     }
     await waitForCount(stack, "down", 6);
@@ -87,10 +87,10 @@ describe("redaction", () => {
     await stack.admin.ok("POST", "/v1/models", { name: "private", task: "binary_classification" });
     const v = await stack.admin.uploadVersion("private", logisticRegressionModel([0.1, 0, 0, 0, 0, 0], 0), demoMetadata("lr"));
     await stack.admin.ok("PUT", "/v1/models/private/deployment", { variants: [{ name: "main", version: v.version, weight: 10000 }] });
-    await stack.admin.ok("POST", "/v1/keys", { name: "private", models: ["private"], key: "vk_private_key_0123456789abcdef" });
+    await stack.admin.ok("POST", "/v1/keys", { name: "private", models: ["private"], key: "vk_private_key_0123456789abcdefg" });
     const settings = await stack.admin.ok("PUT", "/v1/models/private/log-settings", { redact: [{ feature: "plan", mode: "hash" }, { feature: "sessions_7d", mode: "drop" }] });
     expect(settings).toMatchObject({ redact: [{ feature: "plan", mode: "hash" }, { feature: "sessions_7d", mode: "drop" }], retention_days: 30 });
-    const send = (i: number, plan: string) => stack.predict("private", { unit: `p${i}`, request_id: `private-${i}`, features: { plan, sessions_7d: 42, tenure_months: 3 } }, { authorization: "Bearer vk_private_key_0123456789abcdef" });
+    const send = (i: number, plan: string) => stack.predict("private", { unit: `p${i}`, request_id: `private-${i}`, features: { plan, sessions_7d: 42, tenure_months: 3 } }, { authorization: "Bearer vk_private_key_0123456789abcdefg" });
     for (const [i, plan] of ["pro", "pro", "team"].entries()) expect((await send(i, plan)).status).toBe(200);
     await waitForCount(stack, "private", 3);
     const rows = (await lake("private")).sort((a, b) => a.request_id.localeCompare(b.request_id));

@@ -7,7 +7,7 @@ import { demoMetadata } from "../scripts/lib/demo.ts";
 import { eventually, lakeRecords, testStack, type TestStack } from "./helpers.ts";
 
 let stack: TestStack;
-const KEY = "vk_quality_key_0123456789abcdef";
+const KEY = "vk_quality_key_0123456789abcdefg";
 
 beforeAll(async () => {
   stack = await testStack();

@@ -196,6 +196,30 @@ describe("rollouts and drift", () => {
     expect(r.decision.reasons).toContain("a drift alert is open");
     await stack.admin.ok("POST", "/v1/models/m/rollouts/cancel");
   });
+
+  it("refuses a manual promote, alias set or rollback of the rollout's alias with a 409 naming the rollout", async () => {
+    const before = (await stack.admin.ok("GET", "/v1/models/m/aliases")).aliases.find((a) => a.alias === "production")!.version;
+    const candidate = before === 2 ? 1 : 2;
+    const started = await stack.admin.ok("POST", "/v1/models/m/promote", { version: candidate, plan: { steps: [5000, 10000], interval_s: 600 } });
+    const other = [1, 2, 3].find((v) => v !== before && v !== candidate)!;
+    const attempts = [
+      await stack.admin.raw("POST", "/v1/models/m/promote", { version: other }),
+      await stack.admin.raw("PUT", "/v1/models/m/aliases/production", { version: candidate }),
+      await stack.admin.raw("POST", "/v1/models/m/rollback", { reason: "manual" }),
+    ];
+    for (const res of attempts) {
+      expect(res.status).toBe(409);
+      expect((res.body as { error: { message: string } }).error.message).toContain(`rollout ${started.rollout.id}`);
+    }
+    // Nothing moved: the alias, and the rollout's baseline, are as they were.
+    expect((await stack.admin.ok("GET", "/v1/models/m/aliases")).aliases.find((a) => a.alias === "production")!.version).toBe(before);
+    expect((await stack.admin.ok("GET", "/v1/models/m/rollouts")).rollouts[0]).toMatchObject({ status: "running", baseline: before, candidate });
+    // Another alias is free to move, and once the rollout is cancelled so is this one.
+    await stack.admin.ok("PUT", "/v1/models/m/aliases/canary", { version: other });
+    await stack.admin.ok("POST", "/v1/models/m/rollouts/cancel");
+    await stack.admin.ok("POST", "/v1/models/m/promote", { version: other });
+    await stack.admin.ok("POST", "/v1/models/m/rollback", { reason: "back" });
+  });
 });
 
 describe("atomicity", () => {

@@ -143,7 +143,7 @@ describe("bad input never hurts", () => {
     const a = await stack.admin.uploadVersion("fuzz", lr, demoMetadata("lr"));
     const b = await stack.admin.uploadVersion("fuzz", mlp, demoMetadata("mlp"));
     await stack.admin.ok("PUT", "/v1/models/fuzz/deployment", { variants: [{ name: "control", version: a.version, weight: 5000 }, { name: "treatment", version: b.version, weight: 5000 }] });
-    await stack.admin.ok("POST", "/v1/keys", { name: "fuzz", models: ["fuzz"], key: "vk_fuzz_key_0123456789abcdef" });
+    await stack.admin.ok("POST", "/v1/keys", { name: "fuzz", models: ["fuzz"], key: "vk_fuzz_key_0123456789abcdefghij" });
     let logged = 0;
     await fc.assert(
       fc.asyncProperty(
@@ -152,7 +152,7 @@ describe("bad input never hurts", () => {
           fc.record({ unit: fc.string(), features: fc.dictionary(fc.constantFrom("tenure_months", "sessions_7d", "is_member", "plan", "zzz"), fc.jsonValue({ maxDepth: 1 })) }, { requiredKeys: [] }),
         ),
         async (body) => {
-          const res = await stack.predict("fuzz", body, { authorization: "Bearer vk_fuzz_key_0123456789abcdef" });
+          const res = await stack.predict("fuzz", body, { authorization: "Bearer vk_fuzz_key_0123456789abcdefghij" });
           if (res.status === 200) logged++;
           else {
             expect(res.status, JSON.stringify(body)).toBeGreaterThanOrEqual(400);
@@ -175,9 +175,9 @@ describe("shadows", () => {
     const a = await stack.admin.uploadVersion("shadowed", logisticRegressionModel([0.1, 0, 0, 0, 0, 0], 0), demoMetadata("lr"));
     const b = await stack.admin.uploadVersion("shadowed", logisticRegressionModel([0.2, 0, 0, 0, 0, 0], 0), demoMetadata("lr"));
     const c = await stack.admin.uploadVersion("shadowed", logisticRegressionModel([0.3, 0, 0, 0, 0, 0], 0), demoMetadata("lr"));
-    await stack.admin.ok("POST", "/v1/keys", { name: "s", models: ["shadowed"], key: "vk_shadow_key_0123456789abcdef" });
+    await stack.admin.ok("POST", "/v1/keys", { name: "s", models: ["shadowed"], key: "vk_shadow_key_0123456789abcdefgh" });
     const send = async () => {
-      const res = await stack.predict("shadowed", { unit: "same-unit", features: { tenure_months: 10 } }, { authorization: "Bearer vk_shadow_key_0123456789abcdef" });
+      const res = await stack.predict("shadowed", { unit: "same-unit", features: { tenure_months: 10 } }, { authorization: "Bearer vk_shadow_key_0123456789abcdefgh" });
       const { version, outputs } = (await res.json()) as { version: number; outputs: { probability: number } };
       return { version, outputs };
     };

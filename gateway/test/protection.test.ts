@@ -16,7 +16,7 @@ describe("rate limits", () => {
     // The limiter counts per one-minute window. An attempt that straddles a minute boundary proves
     // nothing exact, so it is run again with a fresh key; a short loop straddles at most one.
     for (let attempt = 0; ; attempt++) {
-      const key = `vk_limited_${attempt}_0123456789abcdef`;
+      const key = `vk_limited_${attempt}_0123456789abcdefghij`;
       await stack.admin.ok("POST", "/v1/keys", { name: `limited ${attempt}`, models: ["demo"], rate_limit: 5, key });
       const startedAt = Date.now();
       const answers: Response[] = [];

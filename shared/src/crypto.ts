@@ -8,6 +8,16 @@ export async function sha256Hex(data: string | ArrayBuffer | Uint8Array): Promis
   return hex(new Uint8Array(digest));
 }
 
+/**
+ * A client key's hash as the snapshot publishes it: HMAC-SHA256 keyed by the snapshot's salt over
+ * the key's sha256 (what the control plane stores). A leaked snapshot then matches no table of
+ * precomputed sha256 hashes, and its hashes mean nothing for any other deployment's salt.
+ */
+export async function saltedKeyHash(salt: string, keySha256: string): Promise<string> {
+  const k = await crypto.subtle.importKey("raw", encoder.encode(salt), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return hex(new Uint8Array(await crypto.subtle.sign("HMAC", k, encoder.encode(keySha256))));
+}
+
 export function randomToken(prefix: string, bytes = 24): string {
   const raw = crypto.getRandomValues(new Uint8Array(bytes));
   return `${prefix}_${hex(raw)}`;

@@ -16,9 +16,16 @@ export function bucketUpperMs(bucket: number): number {
 
 /**
  * The q-quantile (0 < q ≤ 1) of a histogram, as the upper edge of the bucket where the
- * cumulative count reaches q: an overestimate by at most one bucket (10%).
+ * cumulative count reaches q: an overestimate by at most one bucket (10%). With the exact
+ * maximum of the same samples (`maxMs`), the answer is capped there: no sample lies above it,
+ * so a bucket edge past it would report a quantile above the reported max.
  */
-export function quantileMs(buckets: ReadonlyMap<number, number> | readonly [number, number][], q: number): number | null {
+export function quantileMs(buckets: ReadonlyMap<number, number> | readonly [number, number][], q: number, maxMs?: number): number | null {
+  const upper = bucketQuantileMs(buckets, q);
+  return upper === null || maxMs === undefined || !Number.isFinite(maxMs) ? upper : Math.min(upper, maxMs);
+}
+
+function bucketQuantileMs(buckets: ReadonlyMap<number, number> | readonly [number, number][], q: number): number | null {
   const entries = [...(buckets instanceof Map ? buckets.entries() : buckets)].sort((a, b) => a[0] - b[0]);
   const total = entries.reduce((s, [, n]) => s + n, 0);
   if (total === 0) return null;

@@ -24,4 +24,18 @@ describe("latency histograms", () => {
     expect(p99 + 1).toBeLessThanOrEqual((exact + 1) * 1.1 + 1e-9);
     expect(quantileMs(new Map(), 0.5)).toBeNull();
   });
+
+  it("never reads a quantile above the exact max of the same samples", () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0, max: 60_000, noNaN: true }), { minLength: 1, maxLength: 200 }), fc.double({ min: 0.01, max: 1, noNaN: true }), (xs, q) => {
+        const hist = new Map<number, number>();
+        for (const b of xs.map(latencyBucket)) hist.set(b, (hist.get(b) ?? 0) + 1);
+        const max = Math.max(...xs);
+        const exact = [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(q * xs.length) - 1)]!;
+        const got = quantileMs(hist, q, max)!;
+        expect(got).toBeLessThanOrEqual(max);
+        expect(got).toBeGreaterThanOrEqual(exact - 1e-9);
+      }),
+    );
+  });
 });

@@ -18,6 +18,7 @@ import { evaluate } from "./evaluate/metrics.ts";
 import { trainingPipeline } from "./jobs/pipeline.ts";
 import { jobRoutes } from "./jobs/routes.ts";
 import { JobRunner } from "./jobs/runner.ts";
+import { recoverJob } from "./jobs/recover.ts";
 import { JobStore } from "./jobs/store.ts";
 import { offlineStoreOptions, withOfflineStore } from "./offline/store.ts";
 import { loadLogsTrainingSet } from "./offline/log-dataset.ts";
@@ -77,13 +78,7 @@ export async function trainerServices(config: Config, options: TrainerServicesOp
     referenceHistograms,
     command: { allowlist: config.VERGE_COMMAND_ALLOWLIST, secrets: () => trainerSecrets(config, playbooks) },
   });
-  // A job that stopped while registering may have registered: its version carries the job's id.
-  const recover = async (record: { view: { id: string; model: string; phase: string } }) => {
-    if (record.view.phase !== "registering") return undefined;
-    const found = (await registry.versions(record.view.model)).find((v) => v.lineage?.parent_job === record.view.id);
-    return found ? { phase: "succeeded" as const, version: found.version } : undefined;
-  };
-  const runner = new JobRunner(new JobStore(config.VERGE_TRAINER_STATE), pipeline, config.VERGE_JOB_CONCURRENCY, recover);
+  const runner = new JobRunner(new JobStore(config.VERGE_TRAINER_STATE), pipeline, config.VERGE_JOB_CONCURRENCY, recoverJob(registry));
   await runner.start();
   const schedules = scheduleClient(config, options.fetcher);
   const labelledLogs = options.labelledLogs ?? labelledLogSource(registry, { feedbackWindowDays: config.VERGE_FEEDBACK_WINDOW_DAYS });

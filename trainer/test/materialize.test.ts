@@ -140,7 +140,7 @@ describe.each(["upstash", "kv"])("materialize into %s", (driver) => {
     merchants.forEach((row, m) => expect(row).toEqual({ ts: T0 + m, values: { risk: m / 10, country: "DE", verified: m % 2 === 0 } }));
 
     const saved = JSON.parse(readFileSync(join(state, WATERMARKS_FILE), "utf8"));
-    expect(saved.views.user).toEqual({ watermark: T0 + (USERS - 1) * MIN, path: "user/*.parquet" });
+    expect(saved.views.user).toEqual({ watermark: T0 + (USERS - 1) * MIN, path: "user/*.parquet", files: [join(dir, "offline/user/part-0.parquet")], features: ["score", "plan"] });
     expect(existsSync(join(state, `${WATERMARKS_FILE}.tmp`))).toBe(false);
   });
 
@@ -152,7 +152,7 @@ describe.each(["upstash", "kv"])("materialize into %s", (driver) => {
     expect(rec.keys()).toEqual([]);
   });
 
-  it("after newer rows are appended, writes only those entities; an old row that arrives late changes nothing", async () => {
+  it("after newer rows are appended, writes only those entities and the ones in the new file; an old row that arrives late changes no value", async () => {
     const late = T0 + USERS * MIN + 5 * MIN;
     await writeTable(join(dir, "offline/user/part-1.parquet"), USER_TYPES, [
       { user_id: "u3", ts: iso(late), score: 0.99, plan: "pro" },
@@ -163,13 +163,42 @@ describe.each(["upstash", "kv"])("materialize into %s", (driver) => {
     ]);
     const rec = recording(drivers[driver]!());
     const result = await materialize(offline, rec.store, request(), state);
-    expect(result.views.user).toEqual({ written: 3, watermark: late + 2 });
+    // u5 has a row in the new file: its latest row is pushed again (the same row, an idempotent write).
+    expect(result.views.user).toEqual({ written: 4, watermark: late + 2 });
     expect(result.views.merchant?.written).toBe(0);
-    expect(rec.keys().sort()).toEqual([onlineKey("user", "new"), onlineKey("user", "u3"), onlineKey("user", "u700")]);
+    expect(rec.keys().sort()).toEqual([onlineKey("user", "new"), onlineKey("user", "u3"), onlineKey("user", "u5"), onlineKey("user", "u700")]);
     const [u3, u700, u5] = await drivers[driver]!().getMany([onlineKey("user", "u3"), onlineKey("user", "u700"), onlineKey("user", "u5")]);
     expect(u3).toEqual({ ts: late, values: { score: 0.99, plan: "pro" } });
     expect(u700).toEqual({ ts: late + 1, values: { score: 0.5, plan: "free" } });
     expect(u5).toEqual({ ts: T0 + 5 * MIN, values: { score: latestScore(5), plan: "free" } });
+  });
+
+  it("pushes a row that arrives late, older than the watermark but newer than its entity's latest", async () => {
+    // u9's latest is at T0 + 9 min, far below the watermark; a row for T0 + 10 min lands now.
+    await writeTable(join(dir, "offline/user/part-late.parquet"), USER_TYPES, [{ user_id: "u9", ts: iso(T0 + 10 * MIN), score: 0.77, plan: "pro" }]);
+    const before = JSON.parse(readFileSync(join(state, WATERMARKS_FILE), "utf8")).views.user.watermark as number;
+    const rec = recording(drivers[driver]!());
+    const result = await materialize(offline, rec.store, request(), state);
+    expect(result.views.user).toEqual({ written: 1, watermark: before });
+    expect(rec.keys()).toEqual([onlineKey("user", "u9")]);
+    const [u9] = await drivers[driver]!().getMany([onlineKey("user", "u9")]);
+    expect(u9).toEqual({ ts: T0 + 10 * MIN, values: { score: 0.77, plan: "pro" } });
+    // Seen now: the next run writes nothing.
+    expect((await materialize(offline, recording(drivers[driver]!()).store, request(), state)).views.user?.written).toBe(0);
+  });
+
+  it("pushes the whole view again when its feature set changes", async () => {
+    const narrower = materializeSchema.parse({ views: [{ name: "user", path: "user/*.parquet", entity: "user_id", features: ["score"] }] });
+    const rec = recording(drivers[driver]!());
+    const result = await materialize(offline, rec.store, narrower, state);
+    expect(result.views.user?.written).toBe(USERS + 1);
+    const [u1] = await drivers[driver]!().getMany([onlineKey("user", "u1")]);
+    expect(u1).toEqual({ ts: T0 + MIN, values: { score: latestScore(1) } });
+    // Back to both features: "plan" is new to the store, so every entity gets it.
+    const again = await materialize(offline, recording(drivers[driver]!()).store, request(), state);
+    expect(again.views.user?.written).toBe(USERS + 1);
+    const [u1Again] = await drivers[driver]!().getMany([onlineKey("user", "u1")]);
+    expect(u1Again).toEqual({ ts: T0 + MIN, values: { score: latestScore(1), plan: "free" } });
   });
 
   it("full re-pushes every entity's latest row", async () => {

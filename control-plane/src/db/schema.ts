@@ -99,6 +99,12 @@ export const counters = sqliteTable("counters", {
   value: integer("value").notNull(),
 });
 
+/** Deployment-wide values made once, such as the salt of the snapshot's client-key hashes. */
+export const settings = sqliteTable("settings", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+});
+
 export const audit = sqliteTable(
   "audit",
   {
@@ -350,6 +356,10 @@ export const deliveries = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at").notNull(),
     lastError: text("last_error"),
+    /** A sender's lease (epoch ms): overlapping cron runs skip a delivery another run holds, so none goes out twice. */
+    claimedUntil: integer("claimed_until"),
+    /** Which sender holds the lease: only it records the outcome. */
+    claimToken: text("claim_token"),
   },
   (t) => [uniqueIndex("deliveries_once").on(t.webhookId, t.alertId), index("deliveries_due").on(t.status, t.nextAttemptAt)],
 );

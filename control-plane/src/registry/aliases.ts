@@ -2,7 +2,7 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { aliasParamSchema, ApiError, putAliasSchema } from "@verge/shared";
 import { auditEntry, bumpSnapshot, db, findModel, precondition, type Db } from "../db/client.ts";
-import { aliasEvents, aliases, versions } from "../db/schema.ts";
+import { aliasEvents, aliases, rollouts, versions } from "../db/schema.ts";
 import { jsonBody, newApp, validate } from "../http/app.ts";
 import { guard } from "../http/auth.ts";
 import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
@@ -90,11 +90,27 @@ export interface AliasMove {
 }
 
 /**
- * Moves an alias in one atomic batch: precondition, history event, the alias row, a new
+ * Moves an alias by hand in one atomic batch: preconditions, history event, the alias row, a new
  * snapshot version, the audit entry. A concurrent move makes it a 409, never a lost update.
+ * A staged rollout running against the alias makes it a 409 naming the rollout: the rollout's
+ * baseline follows the alias, so moving it underneath would leave the rollout comparing the
+ * candidate with itself (or with a version nobody chose). Cancel the rollout first.
  */
 export async function moveAlias(d: Db, m: AliasMove): Promise<void> {
-  await d.batch([...aliasMoveStatements(d, m)] as unknown as Parameters<Db["batch"]>[0]);
+  const running = await d
+    .select({ id: rollouts.id, candidate: rollouts.candidate })
+    .from(rollouts)
+    .where(and(eq(rollouts.modelId, m.modelId), eq(rollouts.alias, m.alias), eq(rollouts.status, "running")))
+    .get();
+  if (running) {
+    throw new ApiError(
+      "conflict",
+      `alias: rollout ${running.id} of version ${running.candidate} is running against "${m.alias}"; cancel it (POST /v1/models/${m.modelName}/rollouts/cancel) before moving the alias by hand`,
+    );
+  }
+  // The same check inside the batch: a rollout started between the read above and this write still refuses the move.
+  const noRollout = precondition(d, sql`NOT EXISTS (SELECT 1 FROM ${rollouts} WHERE ${rollouts.modelId} = ${m.modelId} AND ${rollouts.alias} = ${m.alias} AND ${rollouts.status} = 'running')`);
+  await d.batch([noRollout, ...aliasMoveStatements(d, m)] as unknown as Parameters<Db["batch"]>[0]);
 }
 
 export function aliasMoveStatements(d: Db, m: AliasMove) {

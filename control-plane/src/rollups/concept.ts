@@ -1,10 +1,10 @@
 // Concept drift: each version's labelled errors feed an ADWIN detector (state in D1). Shards number
 // the labels they apply; a cursor per shard says how far its labels have been fed, and moves in the
-// same D1 batch as the states, guarded by their revisions. So every label is fed exactly once, even
+// same D1 batch as the states (and any alert they raise), guarded by their revisions. So every label is fed exactly once, even
 // if a consumer stops between storing labels and feeding them (the next one catches up).
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { adwinAdd, emptyAdwin, type AdwinState } from "@verge/shared";
-import { raiseAlert } from "../alerts/service.ts";
+import { alertStatements } from "../alerts/service.ts";
 import { precondition, type Db } from "../db/client.ts";
 import { conceptCursors, conceptState } from "../db/schema.ts";
 import { shardStub } from "./directory.ts";
@@ -37,12 +37,16 @@ async function advanceOne(env: Env, d: Db, ref: ShardRef, now: number): Promise<
     ? await d.select().from(conceptState).where(and(eq(conceptState.model, ref.model), inArray(conceptState.version, [...byVersion.keys()]))).all()
     : [];
   const statements = [];
-  const changes: { version: number; before: number; after: number }[] = [];
+  const alerts = [];
   for (const [version, errors] of byVersion) {
     const row = rows.find((r) => r.version === version);
     const state = (row?.state as AdwinState | undefined) ?? emptyAdwin();
     const change = adwinAdd(state, errors);
-    if (change && change.after > change.before) changes.push({ version, before: change.before, after: change.after });
+    // The alert commits in the same batch as the state that raised it: if the batch fails, both
+    // are retried from the cursor; if it succeeds, the alert is there (never lost after a commit).
+    if (change && change.after > change.before) {
+      alerts.push(...alertStatements(d, { model: ref.model, version, kind: "concept_drift", subject: "error_rate", details: { detector: "ADWIN", error_rate_before: change.before, error_rate_after: change.after } }, now));
+    }
     const revision = row?.revision ?? -1;
     statements.push(
       precondition(d, sql`coalesce((SELECT ${conceptState.revision} FROM ${conceptState} WHERE ${conceptState.model} = ${ref.model} AND ${conceptState.version} = ${version}), -1) = ${revision}`),
@@ -59,9 +63,7 @@ async function advanceOne(env: Env, d: Db, ref: ShardRef, now: number): Promise<
       .insert(conceptCursors)
       .values({ ...ref, seq: page.last })
       .onConflictDoUpdate({ target: [conceptCursors.model, conceptCursors.day, conceptCursors.sub], set: { seq: page.last } }),
+    ...alerts,
   ] as unknown as Parameters<Db["batch"]>[0]);
-  for (const c of changes) {
-    await raiseAlert(d, { model: ref.model, version: c.version, kind: "concept_drift", subject: "error_rate", details: { detector: "ADWIN", error_rate_before: c.before, error_rate_after: c.after } }, now);
-  }
   return true;
 }

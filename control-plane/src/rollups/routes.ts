@@ -57,6 +57,6 @@ function present(g: Group) {
     count: g.count,
     errors: g.errors,
     error_rate: g.count ? g.errors / g.count : 0,
-    latency_ms: { mean: g.count ? g.latency_sum_ms / g.count : 0, p50: quantileMs(g.buckets, 0.5), p95: quantileMs(g.buckets, 0.95), p99: quantileMs(g.buckets, 0.99), max: g.latency_max_ms },
+    latency_ms: { mean: g.count ? g.latency_sum_ms / g.count : 0, p50: quantileMs(g.buckets, 0.5, g.latency_max_ms), p95: quantileMs(g.buckets, 0.95, g.latency_max_ms), p99: quantileMs(g.buckets, 0.99, g.latency_max_ms), max: g.latency_max_ms },
   };
 }

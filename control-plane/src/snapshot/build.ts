@@ -1,12 +1,17 @@
 // Builds the routing snapshot that gateways serve from.
-import { eq, isNull } from "drizzle-orm";
-import type { Allocation, PutDeployment, Redaction, Snapshot, SnapshotModel, VersionMetadata } from "@verge/shared";
+import { eq, isNull, sql } from "drizzle-orm";
+import { saltedKeyHash, type Allocation, type PutDeployment, type Redaction, type Snapshot, type SnapshotModel, type VersionMetadata } from "@verge/shared";
 import type { Db } from "../db/client.ts";
-import { aliases, apiKeys, counters, deployments, logSettings, models, versions } from "../db/schema.ts";
+import { aliases, apiKeys, counters, deployments, logSettings, models, settings, versions } from "../db/schema.ts";
+
+const KEY_SALT = "client_key_salt";
 
 export async function buildSnapshot(d: Db): Promise<Snapshot> {
   // One batch is one transaction: every table is read at the same point in time.
-  const [counterRows, modelRows, versionRows, aliasRows, deploymentRows, keyRows, settingRows] = await d.batch([
+  const [, saltRows, counterRows, modelRows, versionRows, aliasRows, deploymentRows, keyRows, settingRows] = await d.batch([
+    // The key salt is made once per deployment (128 random bits) and read in the same transaction.
+    d.insert(settings).values({ name: KEY_SALT, value: sql`lower(hex(randomblob(16)))` }).onConflictDoNothing(),
+    d.select().from(settings).where(eq(settings.name, KEY_SALT)),
     d.select().from(counters).where(eq(counters.name, "snapshot")),
     d.select().from(models),
     d.select().from(versions),
@@ -15,10 +20,15 @@ export async function buildSnapshot(d: Db): Promise<Snapshot> {
     d.select().from(apiKeys).where(isNull(apiKeys.revokedAt)),
     d.select().from(logSettings),
   ]);
+  const keySalt = saltRows[0]!.value;
   const out: Snapshot = {
     version: counterRows[0]?.value ?? 0,
     generated_at: new Date().toISOString(),
-    keys: keyRows.map((k) => ({ id: k.id, hash: k.hash, models: k.models as string[], ...(k.rateLimit ? { rate_limit: k.rateLimit } : {}) })),
+    key_salt: keySalt,
+    // Salted: a leaked snapshot gives no key's bare sha256 (see saltedKeyHash).
+    keys: await Promise.all(
+      keyRows.map(async (k) => ({ id: k.id, hash: await saltedKeyHash(keySalt, k.hash), models: k.models as string[], ...(k.rateLimit ? { rate_limit: k.rateLimit } : {}) })),
+    ),
     models: {},
   };
   for (const m of modelRows) {

@@ -1,6 +1,6 @@
-// Client API keys: a key is accepted when its sha256 is in the snapshot and scoped to the model.
+// Client API keys: a key is accepted when its salted hash is in the snapshot and scoped to the model.
 import { createMiddleware } from "hono/factory";
-import { ApiError, sha256Hex, type Snapshot } from "@verge/shared";
+import { ApiError, saltedKeyHash, sha256Hex, type Snapshot } from "@verge/shared";
 import type { AppEnv } from "../http/app.ts";
 import { takeToken } from "./rate-limit.ts";
 import { getSnapshot } from "../snapshot/cache.ts";
@@ -14,17 +14,16 @@ export function presentedKey(headers: Headers): string | undefined {
   return bearer || headers.get("x-verge-key")?.trim() || undefined;
 }
 
-/** Presented key → sha256, so a busy client's key is hashed once per isolate, not per request. */
-const hashes = new Map<string, string>();
+/** Presented key → its salted hash under a salt, so a busy client's key is hashed once per isolate and salt, not per request. */
+const hashes = new Map<string, { salt: string; hash: string }>();
 const MAX_CACHED_KEYS = 1024;
 
-async function hashOf(key: string): Promise<string> {
-  let hash = hashes.get(key);
-  if (hash === undefined) {
-    hash = await sha256Hex(key);
-    if (hashes.size >= MAX_CACHED_KEYS) hashes.clear();
-    hashes.set(key, hash);
-  }
+async function hashOf(key: string, salt: string): Promise<string> {
+  const cached = hashes.get(key);
+  if (cached?.salt === salt) return cached.hash;
+  const hash = await saltedKeyHash(salt, await sha256Hex(key));
+  if (hashes.size >= MAX_CACHED_KEYS) hashes.clear();
+  hashes.set(key, { salt, hash });
   return hash;
 }
 
@@ -32,7 +31,7 @@ async function hashOf(key: string): Promise<string> {
 export async function authorizeKey(snapshot: Snapshot, headers: Headers, model: string | undefined): Promise<SnapshotKey> {
   const key = presentedKey(headers);
   if (!key) throw new ApiError("unauthorized", "authorization: a client key is required (Authorization: Bearer <key> or x-verge-key)");
-  const hash = await hashOf(key);
+  const hash = await hashOf(key, snapshot.key_salt);
   const entry = snapshot.keys.find((k) => k.hash === hash);
   if (!entry) throw new ApiError("unauthorized", "authorization: unknown or revoked client key");
   // A model that does not exist is a 404, not a permission problem (asked of a valid key only).

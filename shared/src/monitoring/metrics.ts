@@ -27,11 +27,13 @@ export function windowMetrics(rollup: WindowRollup, slice: Slice): WindowMetrics
   let samples = 0;
   let errors = 0;
   let latencySum = 0;
+  let latencyMax = Number.NEGATIVE_INFINITY;
   for (const r of rollup.counts) {
     if (!inSlice(slice, r)) continue;
     samples += r.count;
     errors += r.errors;
     latencySum += r.latency_sum_ms;
+    if (r.count > 0) latencyMax = Math.max(latencyMax, r.latency_max_ms);
   }
   const buckets = new Map<number, number>();
   for (const r of rollup.latency) if (inSlice(slice, r)) buckets.set(r.bucket, (buckets.get(r.bucket) ?? 0) + r.count);
@@ -42,9 +44,10 @@ export function windowMetrics(rollup: WindowRollup, slice: Slice): WindowMetrics
     errors,
     error_rate: samples ? errors / samples : 0,
     mean_ms: samples ? latencySum / samples : null,
-    p50_ms: quantileMs(buckets, 0.5),
-    p95_ms: quantileMs(buckets, 0.95),
-    p99_ms: quantileMs(buckets, 0.99),
+    // Capped at the slice's exact max, so no quantile reads above the slowest request.
+    p50_ms: quantileMs(buckets, 0.5, latencyMax),
+    p95_ms: quantileMs(buckets, 0.95, latencyMax),
+    p99_ms: quantileMs(buckets, 0.99, latencyMax),
     metrics: qualityMetrics(quality),
     quality,
   };

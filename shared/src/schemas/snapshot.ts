@@ -46,7 +46,7 @@ export type SnapshotModel = z.infer<typeof snapshotModelSchema>;
 
 export const snapshotKeySchema = z.object({
   id: z.string(),
-  /** Hex sha256 of the client key; the key itself never leaves the moment it was created. */
+  /** `saltedKeyHash(key_salt, sha256(key))`, hex: never the key, nor its bare sha256. */
   hash: sha256Schema,
   models: z.array(z.string()),
   rate_limit: z.number().int().positive().optional(),
@@ -55,6 +55,8 @@ export const snapshotKeySchema = z.object({
 export const snapshotSchema = z.object({
   version: z.number().int().nonnegative(),
   generated_at: z.string(),
+  /** The salt every key hash in `keys` is keyed with (random per deployment, hex). */
+  key_salt: z.string().regex(/^[0-9a-f]{32,128}$/),
   keys: z.array(snapshotKeySchema),
   models: z.record(z.string(), snapshotModelSchema),
 });

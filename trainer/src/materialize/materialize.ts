@@ -1,11 +1,14 @@
 // Materialization: each feature view's latest snapshot per entity, from the offline store to the
 // online store the gateway reads (`onlineKey(view, entity)` → `{ ts, values }`). Incremental: only
-// entities whose latest snapshot is newer than the view's watermark are pushed, and the watermark
-// moves only once every write of the view has succeeded, so a failed run is simply run again.
+// entities whose latest snapshot is newer than the view's watermark are pushed, plus every entity
+// with a row in a file that was not there last run (rows that arrive late, with an event time at or
+// below the watermark, land in new files); a view whose feature set changed is pushed whole. The
+// watermark moves only once every write of the view has succeeded, so a failed run is simply run
+// again, and every write is idempotent (the entity's latest row), so pushing one again is harmless.
 import { onlineKey, type MaterializeRequest, type OnlineRow, type OnlineStore } from "@verge/shared";
 import { ident, OfflineDataError, Params, type OfflineStore } from "../offline/store.ts";
 import { featureValue, timeExpression } from "../offline/training-set.ts";
-import { readWatermarks, saveWatermark } from "./watermarks.ts";
+import { readWatermarks, saveWatermark, type ViewWatermark } from "./watermarks.ts";
 
 /** Rows per `putMany`: one Upstash pipeline or one batch of KV puts. */
 export const PUT_CHUNK = 500;
@@ -27,12 +30,11 @@ export async function materialize(offline: OfflineStore, online: OnlineStore, re
   const result: MaterializeResult = { views: {} };
   // Views one after another: a view's watermark is saved as soon as that view is fully written.
   for (const [i, view] of request.views.entries()) {
-    const stored = state.views[view.name];
     // A view pointed at another table starts over: the old watermark says nothing about the new data.
-    const since = request.full || stored?.path !== view.path ? undefined : stored.watermark;
-    const { written, latest } = await pushView(offline, online, view, since, `views[${i}]`);
+    const stored = request.full || state.views[view.name]?.path !== view.path ? undefined : state.views[view.name];
+    const { written, latest, since, files, features } = await pushView(offline, online, view, stored, `views[${i}]`);
     const watermark = Math.max(latest ?? -Infinity, since ?? -Infinity);
-    if (latest !== undefined) await saveWatermark(stateDir, view.name, { watermark, path: view.path });
+    if (Number.isFinite(watermark)) await saveWatermark(stateDir, view.name, { watermark, path: view.path, files, features });
     result.views[view.name] = { written, watermark: Number.isFinite(watermark) ? watermark : null };
   }
   return result;
@@ -40,21 +42,43 @@ export async function materialize(offline: OfflineStore, online: OnlineStore, re
 
 type ViewRequest = MaterializeRequest["views"][number];
 
-async function pushView(offline: OfflineStore, online: OnlineStore, view: ViewRequest, since: number | undefined, field: string): Promise<{ written: number; latest: number | undefined }> {
+interface Pushed {
+  written: number;
+  latest: number | undefined;
+  /** The watermark the run started from; undefined when it pushed the whole view. */
+  since: number | undefined;
+  files: string[];
+  features: string[];
+}
+
+async function pushView(offline: OfflineStore, online: OnlineStore, view: ViewRequest, stored: ViewWatermark | undefined, field: string): Promise<Pushed> {
   const columns = await offline.requireColumns(view.path, [
     { column: view.entity, field: `${field}.entity` },
     { column: view.timestamp, field: `${field}.timestamp` },
     ...(view.features ?? []).map((f, j) => ({ column: f, field: `${field}.features[${j}]` })),
   ]);
   const features = view.features ?? [...columns.keys()].filter((c) => c !== view.entity && c !== view.timestamp);
+  // Features added to (or dropped from) the view: every entity needs its row again.
+  const sameFeatures = stored?.features === undefined || [...stored.features].sort().join("\0") === [...features].sort().join("\0");
+  const since = sameFeatures ? stored?.watermark : undefined;
+  // Listed before the scan: a file that appears in between is scanned but not yet marked seen,
+  // so the next run pushes its entities again (idempotent) rather than missing them.
+  const files = await offline.files(view.path);
   const ts = timeExpression(columns, view.path, view.timestamp, `${field}.timestamp`);
   const p = new Params();
-  const select = [`CAST(${ident(view.entity)} AS VARCHAR) AS __key`, `${ts} AS __ts`, ...features.map((f, j) => `${ident(f)} AS __f${j}`)];
+  const select = [`CAST(${ident(view.entity)} AS VARCHAR) AS __key`, `${ts} AS __ts`, "__file", ...features.map((f, j) => `${ident(f)} AS __f${j}`)];
+  // Since the watermark: entities whose latest row is newer, and entities with a row in a file the
+  // last run did not see (a late row, older than the watermark, that may now be the latest).
+  const seen = stored?.files;
+  const changed =
+    since === undefined
+      ? ""
+      : ` WHERE __ts > ${p.bind(since)}${seen === undefined ? "" : ` OR __key IN (SELECT __key FROM s WHERE NOT list_contains(from_json(${p.bind(JSON.stringify(seen))}, '["VARCHAR"]'), __file))`}`;
   // Ties on time go to the row read last, as a later append to the table would be.
   const sql = `
-    WITH s AS (SELECT ${select.join(", ")}, row_number() OVER () AS __row FROM ${offline.scan(view.path, p)} WHERE ${ident(view.entity)} IS NOT NULL AND ${ts} IS NOT NULL),
+    WITH s AS (SELECT ${select.join(", ")}, row_number() OVER () AS __row FROM ${offline.scan(view.path, p, "__file")} WHERE ${ident(view.entity)} IS NOT NULL AND ${ts} IS NOT NULL),
     latest AS (SELECT * FROM s QUALIFY row_number() OVER (PARTITION BY __key ORDER BY __ts DESC, __row DESC) = 1)
-    SELECT * EXCLUDE (__row) FROM latest${since === undefined ? "" : ` WHERE __ts > ${p.bind(since)}`}`;
+    SELECT * EXCLUDE (__row, __file) FROM latest${changed}`;
 
   let written = 0;
   let latest: number | undefined;
@@ -75,5 +99,5 @@ async function pushView(offline: OfflineStore, online: OnlineStore, view: ViewRe
     }
   }
   if (pending.length > 0) await flush();
-  return { written, latest };
+  return { written, latest, since, files, features };
 }

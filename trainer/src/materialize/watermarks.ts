@@ -1,12 +1,24 @@
 // Materialization watermarks: per feature view, the latest snapshot time already pushed to the
-// online store, kept as one small JSON file under the trainer's state folder. Writes go to a
+// online store, the table's files seen and the features pushed, kept as one small JSON file under the trainer's state folder. Writes go to a
 // temporary file renamed over the old one, so a crash never leaves half a file behind.
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 
 const watermarksSchema = z.object({
-  views: z.record(z.string(), z.object({ watermark: z.number(), path: z.string() })).default({}),
+  views: z
+    .record(
+      z.string(),
+      z.object({
+        watermark: z.number(),
+        path: z.string(),
+        /** The table's files as of the last run: rows in any other file arrived since, whatever their event time. */
+        files: z.array(z.string()).optional(),
+        /** The feature columns last pushed: a different set re-pushes the whole view. */
+        features: z.array(z.string()).optional(),
+      }),
+    )
+    .default({}),
 });
 export type Watermarks = z.infer<typeof watermarksSchema>;
 export type ViewWatermark = Watermarks["views"][string];

@@ -91,10 +91,10 @@ export class OfflineStore {
     return `${this.root}/${path}`;
   }
 
-  /** The SQL table expression for a table, its location bound as a parameter. */
-  scan(path: string, params: Params): string {
+  /** The SQL table expression for a table, its location bound as a parameter; with `fileColumn`, each row names its file there. */
+  scan(path: string, params: Params, fileColumn?: string): string {
     const reader = /\.csv$/i.test(path) ? "read_csv_auto" : "read_parquet";
-    return `${reader}(${params.bind(this.location(path))})`;
+    return `${reader}(${params.bind(this.location(path))}${fileColumn ? `, filename = ${params.bind(fileColumn)}` : ""})`;
   }
 
   /** Column name → DuckDB type of a table. */

@@ -19,13 +19,26 @@ export const tokenListSchema = z.object({ tokens: z.array(tokenSchema) });
 export const whoamiSchema = z.object({ actor: z.string(), role: roleSchema });
 export type Whoami = z.infer<typeof whoamiSchema>;
 
+/** Shortest client key accepted for import: generated keys carry 192 random bits. */
+export const MIN_CLIENT_KEY_LENGTH = 32;
+/** Fewest distinct characters in an imported key: rejects repeats such as "aaaa…" or "abab…". */
+export const MIN_CLIENT_KEY_DISTINCT = 12;
+
+/** An imported client key: long, printable, and not a short pattern repeated. */
+export const clientKeySecretSchema = z
+  .string()
+  .min(MIN_CLIENT_KEY_LENGTH)
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")
+  .refine((k) => new Set(k).size >= MIN_CLIENT_KEY_DISTINCT, `must use at least ${MIN_CLIENT_KEY_DISTINCT} distinct characters`);
+
 export const createKeySchema = z.object({
   name: z.string().min(1).max(128),
   /** Models the key may call; `["*"]` for all. */
   models: z.array(z.union([nameSchema, z.literal("*")])).min(1).max(256),
   rate_limit: z.number().int().positive().optional(),
   /** Import an existing secret instead of generating one (bootstrap, migrations). */
-  key: z.string().min(24).max(256).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces").optional(),
+  key: clientKeySecretSchema.optional(),
 });
 export type CreateKey = z.infer<typeof createKeySchema>;
 
