@@ -7,6 +7,17 @@ import type { Feature, FeatureSpec } from "./schemas/feature-spec.ts";
 
 export type RawRow = Readonly<Record<string, FeatureValue | undefined>>;
 
+/**
+ * A row's own value for a feature. Feature names index plain objects parsed from JSON, so a
+ * feature named `constructor` or `toString` would otherwise read the inherited function.
+ */
+export function ownValue<T>(row: Readonly<Record<string, T>> | undefined, name: string): T | undefined {
+  return row !== undefined && Object.hasOwn(row, name) ? row[name] : undefined;
+}
+
+/** An empty record keyed by names from outside: no prototype, so no name is inherited or special. */
+export const emptyRecord = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
 /** Number of tensor columns a spec produces (categoricals are one-hot). */
 export function inputWidth(spec: Pick<FeatureSpec, "features">): number {
   let width = 0;
@@ -25,10 +36,10 @@ export function resolveRow(
   /** Why an absent value is absent, when it is known better than "missing" (stale, store down…). */
   reasons?: ReadonlyMap<string, Degraded["reason"]>,
 ): { values: Record<string, FeatureValue>; defaulted: Degraded[] } {
-  const values: Record<string, FeatureValue> = {};
+  const values = emptyRecord<FeatureValue>();
   const defaulted: Degraded[] = [];
   for (const f of spec.features) {
-    const v = raw[f.name];
+    const v = ownValue(raw, f.name);
     if (v === undefined || v === null) {
       values[f.name] = f.default;
       defaulted.push({ feature: f.name, reason: reasons?.get(f.name) ?? "missing" });
@@ -49,7 +60,7 @@ export function encodeRows(spec: Pick<FeatureSpec, "features">, rows: readonly R
   rows.forEach((row, r) => {
     let col = r * width;
     for (const f of spec.features) {
-      const v = row[f.name] ?? f.default;
+      const v = ownValue(row, f.name) ?? f.default;
       if (f.type === "categorical") {
         const hot = f.vocabulary.indexOf(String(v));
         if (hot >= 0) out[col + hot] = 1;

@@ -2,7 +2,7 @@
 // buckets, drift bins) per version, variant and shadow flag, and one prediction row per record,
 // which marks it counted and holds what feedback joins on. Plain data in, plain rows out: the
 // consumer does this work (it scales out), and the shard only checks identities and adds sums.
-import { binOf, DEFAULTED_BIN, latencyBucket, PREDICTION_FEATURE, type DriftReference, type LogRecord, type ReferenceHistogram } from "@verge/shared";
+import { binOf, DEFAULTED_BIN, ownValue, latencyBucket, PREDICTION_FEATURE, type DriftReference, type LogRecord, type ReferenceHistogram } from "@verge/shared";
 
 export { DEFAULTED_BIN, PREDICTION_FEATURE };
 
@@ -133,7 +133,7 @@ function addBins(plan: BinPlan, bins: Uint32Array[], r: LogRecord, score: number
       bins[i]![DEFAULTED_BIN + 1]!++;
       continue;
     }
-    const bin = f.bin(r.features[f.name]);
+    const bin = f.bin(ownValue(r.features, f.name));
     if (bin !== undefined) bins[i]![bin + 1]!++;
   }
   if (plan.prediction && score !== null) {

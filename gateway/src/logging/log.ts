@@ -2,7 +2,7 @@
 // (per row), failures included, redacted by the model's list before they leave the gateway.
 import { gatewayConfig } from "../config.ts";
 import { enqueueLogs } from "./batcher.ts";
-import { redactRecord, unitHash, type Degraded, type FeatureValue, type LogRecord, type Snapshot } from "@verge/shared";
+import { ownValue, redactRecord, unitHash, type Degraded, type FeatureValue, type LogRecord, type Snapshot } from "@verge/shared";
 
 export interface Prediction {
   version: number;
@@ -43,7 +43,7 @@ export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p:
   const ts = Date.now();
   const hash = unitHash(ctx.unit);
   const rows = p.outputs.length;
-  const policy = snapshot.models[ctx.model]?.logging;
+  const policy = ownValue(snapshot.models, ctx.model)?.logging;
   const records: LogRecord[] = await Promise.all(
     p.outputs.map((outputs, i) =>
       redactRecord(

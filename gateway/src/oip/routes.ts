@@ -1,7 +1,7 @@
 // The Open Inference Protocol v2 (KServe v2 / Triton REST) on the gateway, so existing clients
 // work unchanged. Inputs are either the model's own input tensor ([N, width], FP32), or one
 // tensor per feature ([N] or [N, 1]; BYTES for categorical, BOOL for boolean).
-import { ApiError, flattenTensor, nameSchema, oipInferRequestSchema, unitSchema, versionNumberSchema, type FeatureValue, type OipInferRequest, type OipInferResponse, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
+import { ApiError, flattenTensor, nameSchema, oipInferRequestSchema, ownValue, unitSchema, versionNumberSchema, type FeatureValue, type OipInferRequest, type OipInferResponse, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
 import { gatewayApi as api } from "@verge/shared/api/gateway";
 import { describe } from "@verge/shared/openapi";
 import { z } from "zod";
@@ -60,7 +60,7 @@ function metadata(model: SnapshotModel, spec: SnapshotVersion | undefined, versi
 }
 
 function findVersion(model: SnapshotModel, version: number): SnapshotVersion {
-  const spec = model.versions[String(version)];
+  const spec = ownValue(model.versions, String(version));
   if (!spec) throw new ApiError("not_found", `model "${model.name}" has no version ${version} that gateways serve`);
   return spec;
 }
@@ -118,7 +118,7 @@ function toInput(body: OipInferRequest, modelInput: string): ServeInput {
 }
 
 function findModel(models: Record<string, SnapshotModel>, name: string): SnapshotModel {
-  const model = models[name];
+  const model = ownValue(models, name);
   if (!model) throw new ApiError("not_found", `model "${name}" does not exist`);
   return model;
 }

@@ -1,12 +1,12 @@
 // POST /v1/models/{model}/predict: the JSON API for one prediction or a batch of instances.
 import type { Context } from "hono";
-import { ApiError, type Degraded, type PredictRequest, type PredictResponse } from "@verge/shared";
+import { ApiError, ownValue, type Degraded, type PredictRequest, type PredictResponse } from "@verge/shared";
 import type { AppEnv } from "../http/app.ts";
 import { serve, servedHeaders } from "./serve.ts";
 
 export async function predict(c: Context<AppEnv>, modelName: string, body: PredictRequest): Promise<Response> {
   const started = Date.now();
-  const model = c.get("snapshot").models[modelName];
+  const model = ownValue(c.get("snapshot").models, modelName);
   if (!model) throw new ApiError("not_found", `model "${modelName}" does not exist`);
   const headerUnit = c.req.header("x-verge-unit");
   const unit = body.unit ?? (headerUnit ? headerUnit.slice(0, 256) : undefined);

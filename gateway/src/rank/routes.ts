@@ -1,7 +1,7 @@
 // POST /v1/models/{model}/rank: the deployment's first two variants each rank the candidates;
 // the response is their team-draft interleaving, each position labelled with the variant that
 // placed it, so feedback on a position (request_id + position) credits that variant.
-import { ApiError, bucketOf, nameSchema, rankRequestSchema, teamDraftInterleave } from "@verge/shared";
+import { ApiError, bucketOf, nameSchema, ownValue, rankRequestSchema, teamDraftInterleave } from "@verge/shared";
 import { z } from "zod";
 import { gatewayApi } from "@verge/shared/api/gateway";
 import { describe } from "@verge/shared/openapi";
@@ -14,7 +14,7 @@ export const rankRoutes = newApp().post("/:model/rank", describe(gatewayApi.rank
   const started = Date.now();
   const body = c.req.valid("json");
   const snapshot = c.get("snapshot");
-  const model = snapshot.models[c.req.valid("param").model];
+  const model = ownValue(snapshot.models, c.req.valid("param").model);
   if (!model) throw new ApiError("not_found", `model "${c.req.valid("param").model}" does not exist`);
   const variants = model.deployment?.variants.slice(0, 2) ?? [];
   if (variants.length === 0) throw new ApiError("unavailable", `model "${model.name}" has no deployment`);
