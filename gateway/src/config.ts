@@ -27,6 +27,11 @@ const schema = z
     ORIGIN_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
     ORIGIN_DEADLINE_MS: numberFromText(2000, { min: 1 }),
     ORIGIN_BREAKER_COOLDOWN_MS: numberFromText(10_000, { min: 0 }),
+    /**
+     * Artifact bytes of edge sessions an isolate keeps loaded (least recently used out first).
+     * Sessions take about their artifact's size in memory, and an isolate has 128 MB in all.
+     */
+    EDGE_SESSION_BUDGET_BYTES: numberFromText(48 * 1024 * 1024, { min: 1, int: true }),
   })
   .superRefine((c, ctx) => {
     const upstash = Boolean(c.UPSTASH_REDIS_REST_URL || c.UPSTASH_REDIS_REST_TOKEN);

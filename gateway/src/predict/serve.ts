@@ -158,7 +158,7 @@ async function readPrecomputed(env: Env, model: string, spec: SnapshotVersion, i
 }
 
 function runtimeFor(env: Env, model: string, spec: SnapshotVersion): ModelRuntime {
-  if (spec.runtime === "edge") return edgeRuntime(env.ARTIFACTS);
+  if (spec.runtime === "edge") return edgeRuntime(env.ARTIFACTS, gatewayConfig(env).EDGE_SESSION_BUDGET_BYTES);
   return originRuntime({ pool: poolFor(env, spec.pool), model });
 }
 
