@@ -31,6 +31,12 @@ const schema = z
      * Artifact bytes of edge sessions an isolate keeps loaded (least recently used out first).
      * Sessions take about their artifact's size in memory, and an isolate has 128 MB in all.
      */
+    /**
+     * How client keys' rate limits are counted: `isolate` (each isolate counts alone; a key gets up
+     * to its limit per isolate serving it) or `global` (one Durable Object per key; exact, one
+     * round trip to it per request).
+     */
+    RATE_LIMIT_MODE: z.enum(["isolate", "global"]).default("isolate"),
     EDGE_SESSION_BUDGET_BYTES: numberFromText(48 * 1024 * 1024, { min: 1, int: true }),
   })
   .superRefine((c, ctx) => {
