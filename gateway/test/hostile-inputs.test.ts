@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import type { FeatureSpec, VersionMetadata } from "@verge/shared";
-import { CLIENT_KEY, errorOf, testStack, waitForCount, type TestStack } from "../../test/helpers.ts";
+import { CLIENT_KEY, errorOf, eventually, lakeRecords, testStack, waitForCount, type TestStack } from "../../test/helpers.ts";
 import { oipErrorOf } from "../../test/oip-protocol.ts";
 
 let stack: TestStack;
@@ -123,5 +123,38 @@ describe("names that are object properties", () => {
     await expect(stack.admin.uploadVersion("plain", logisticRegressionModel([...WEIGHTS, 0], 0), bad)).rejects.toThrow(/features\[3\]\.name: must not be __proto__/);
     const err = await errorOf(await stack.predict("plain", { features: { constructor: "x" } }));
     expect(err.message).toMatch(/features\.constructor: expected number/);
+  });
+});
+
+describe("input the model never saw", () => {
+  it("reports unknown features and out-of-vocabulary values in the response, the log record and the metrics API's rollups", async () => {
+    const send = () => stack.predict("constructor", { request_id: `ignored-${Math.random()}`, features: { constructor: 3, hasOwnProperty: "zzz", tenure: 4, plan: "pro" } });
+    const res = await send();
+    const body = (await res.json()) as { outputs: { probability: number }; ignored?: { feature: string; reason: string }[] };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    // Served anyway: the unknown names are dropped, the value outside the vocabulary is all zeros.
+    expect(body.outputs.probability).toBeCloseTo(expected([3, 2, 0, 0]), 5);
+    expect(body.ignored).toEqual([
+      { feature: "tenure", reason: "unknown_feature" },
+      { feature: "plan", reason: "unknown_feature" },
+      { feature: "hasOwnProperty", reason: "out_of_vocabulary" },
+    ]);
+    expect((await send()).status).toBe(200);
+    // A clean request reports nothing.
+    expect(((await (await stack.predict("constructor", { features: { hasOwnProperty: "b" } })).json()) as { ignored?: unknown }).ignored).toBeUndefined();
+
+    // Through the queue and the consumer into the rollups, read back by the metrics API.
+    const issues = await eventually(async () => {
+      const m = (await stack.admin.api.metrics({ params: { model: "constructor" }, query: { from: Date.now() - 3_600_000, to: Date.now() + 60_000 } })) as { input_issues: { version: number; feature: string; reason: string; count: number }[] };
+      return m.input_issues.length === 3 && m.input_issues.every((i) => i.count === 2) ? m.input_issues : undefined;
+    });
+    expect(issues).toEqual([
+      { version: 1, feature: "hasOwnProperty", reason: "out_of_vocabulary", count: 2 },
+      { version: 1, feature: "plan", reason: "unknown_feature", count: 2 },
+      { version: 1, feature: "tenure", reason: "unknown_feature", count: 2 },
+    ]);
+    const logged = (await lakeRecords(stack, "constructor")).filter((r) => r.request_id.startsWith("ignored-"));
+    expect(logged).toHaveLength(2);
+    for (const r of logged) expect(r).toMatchObject({ unknown_features: ["tenure", "plan"], out_of_vocabulary: ["hasOwnProperty"] });
   });
 });

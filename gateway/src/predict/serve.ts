@@ -2,7 +2,7 @@
 // back when the chosen version cannot serve, then log and run shadows off the response path.
 import type { Context } from "hono";
 import { gatewayConfig } from "../config.ts";
-import { ApiError, encodeRows, inputWidth, predictionKey, resolveRow, type Snapshot, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
+import { ApiError, encodeRows, inputWidth, predictionKey, resolveRow, unknownFeatures, type Snapshot, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
 import type { AppEnv } from "../http/app.ts";
 import { lookupFeatures, type LookupRow } from "../features/lookup.ts";
 import { onlineStore } from "../features/store.ts";
@@ -120,6 +120,7 @@ export async function infer(env: Env, model: SnapshotModel, version: number, inp
   let tensor: Float32Array;
   let features: Prediction["features"];
   let degraded: Prediction["degraded"];
+  let ignored: Prediction["ignored"];
   if (input.kind === "tensor") {
     const width = inputWidth(spec.feature_spec);
     if (input.data.length !== input.rows * width) throw new ApiError("bad_request", `inputs.${spec.feature_spec.input}: version ${version} takes [N, ${width}]`);
@@ -135,11 +136,12 @@ export async function infer(env: Env, model: SnapshotModel, version: number, inp
     tensor = encodeRows(spec.feature_spec, resolved.map((r) => r.values));
     features = resolved.map((r) => r.values);
     degraded = resolved.map((r) => r.defaulted);
+    ignored = resolved.map((r, i) => [...unknownFeatures(spec.feature_spec, input.rows[i]?.features), ...r.ignored]);
   }
   const featureMs = Date.now() - t0;
   const rows = rowCount(input);
   const outputs = await runtimeFor(env, model.name, spec).run(spec, tensor, rows);
-  return { version, features, degraded, outputs: outputsPerRow(outputs, rows), featureMs, ...(spec.precomputed ? { source: "realtime" as const } : {}) };
+  return { version, features, degraded, ...(ignored?.some((x) => x.length) ? { ignored } : {}), outputs: outputsPerRow(outputs, rows), featureMs, ...(spec.precomputed ? { source: "realtime" as const } : {}) };
 }
 
 /**
