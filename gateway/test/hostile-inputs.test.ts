@@ -103,6 +103,22 @@ describe("names that are object properties", () => {
     expect(body.outputs[0]!.data[0]).toBeCloseTo(expected([3, 2, 0, 1]), 5);
   });
 
+  it("reports OIP feature tensors the version lacks, and values outside the vocabulary, in parameters.ignored", async () => {
+    const res = await oip("plain", {
+      inputs: [
+        { name: "constructor", shape: [2], datatype: "FP32", data: [3, 4] },
+        { name: "hasOwnProperty", shape: [2], datatype: "BYTES", data: ["zzz", "a"] },
+        { name: "extra", shape: [2], datatype: "FP32", data: [1, 1] },
+      ],
+    });
+    const body = (await res.json()) as { parameters: { ignored?: unknown } };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.parameters.ignored).toEqual([
+      { feature: "extra", reason: "unknown_feature" },
+      { feature: "hasOwnProperty", reason: "out_of_vocabulary" },
+    ]);
+  });
+
   it("serves a model named constructor, its OIP metadata included", async () => {
     expect((await stack.predict("constructor", { features: { toString: 4 } })).status).toBe(200);
     const meta = await stack.gateway("/v2/models/constructor", { headers: auth });
