@@ -80,6 +80,9 @@ describe("npm run setup", () => {
     const gw = unstable_readConfig({ config: join(root, "gateway/wrangler.toml"), env: "staging" }, { hideWarnings: true });
     expect(cp.durable_objects.bindings).toContainEqual(expect.objectContaining({ name: "ROLLUP_SHARDS", class_name: "RollupShard" }));
     expect(cp.migrations).toContainEqual(expect.objectContaining({ new_sqlite_classes: ["RollupShard"] }));
+    // The gateway's global rate limiter, the same way.
+    expect(gw.durable_objects.bindings).toContainEqual(expect.objectContaining({ name: "RATE_LIMITER", class_name: "RateLimiter" }));
+    expect(gw.migrations).toContainEqual(expect.objectContaining({ new_sqlite_classes: ["RateLimiter"] }));
     for (const c of [cp, gw]) expect(c.r2_buckets).toContainEqual(expect.objectContaining({ binding: "LOGS", bucket_name: "verge-logs-staging" }));
     expect(cp.queues.consumers).toEqual(
       expect.arrayContaining([

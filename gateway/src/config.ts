@@ -34,6 +34,17 @@ const schema = z
     ORIGIN_BREAKER_COOLDOWN_MS: numberFromText(10_000, { min: 0 }),
     /** Benchmarks only: "1" adds POST /__bench/phases (CPU per predict by phase, measured in the isolate). */
     BENCH_PHASES: z.enum(["0", "1"]).default("0"),
+    /**
+     * How client keys' rate limits are counted: `isolate` (each isolate counts alone; a key gets up
+     * to its limit per isolate serving it) or `global` (one Durable Object per key; exact, one
+     * round trip to it per request).
+     */
+    RATE_LIMIT_MODE: z.enum(["isolate", "global"]).default("isolate"),
+    /**
+     * Artifact bytes of edge sessions an isolate keeps loaded (least recently used out first).
+     * Sessions take about their artifact's size in memory, and an isolate has 128 MB in all.
+     */
+    EDGE_SESSION_BUDGET_BYTES: numberFromText(48 * 1024 * 1024, { min: 1, int: true }),
   })
   .superRefine((c, ctx) => {
     const upstash = Boolean(c.UPSTASH_REDIS_REST_URL || c.UPSTASH_REDIS_REST_TOKEN);

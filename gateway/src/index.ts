@@ -66,3 +66,4 @@ let cached: ReturnType<typeof openApiDocument> | undefined;
 const document = () => (cached ??= openApiDocument(app, { title: "Verge gateway", description: "Predictions, ranking, feedback and the Open Inference Protocol v2. Authenticate with a client key." }));
 
 export default { fetch: app.fetch } satisfies ExportedHandler<Env>;
+export { RateLimiter } from "./auth/global-limiter.ts";

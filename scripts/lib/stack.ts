@@ -33,7 +33,14 @@ export interface StackOptions {
   controlPlaneBindings?: Record<string, string>;
   /** Retries before a log or feedback batch goes to its dead-letter queue (wrangler.toml: 10). */
   maxRetries?: number;
+  /**
+   * More gateway workers beside the first (`verge-gateway-2`, …): same bundle and bindings, each
+   * its own isolate, their Durable Objects those of the first, as isolates share them in production.
+   */
+  gatewayReplicas?: number;
 }
+
+const replicaName = (i: number) => `${WORKERS.gateway.name}-${i + 2}`;
 
 export const QUEUE = "verge-prediction-logs";
 export const FEEDBACK_QUEUE = "verge-feedback";
@@ -85,6 +92,15 @@ export function stackOptions(o: StackOptions) {
       o.maxRetries,
     ),
   ];
+  const first = workers[0]!;
+  for (let i = 0; i < (o.gatewayReplicas ?? 0); i++) {
+    const { unsafeDirectSockets: _, ...rest } = first;
+    workers.push({
+      ...rest,
+      name: replicaName(i),
+      durableObjects: Object.fromEntries(Object.entries(first.durableObjects ?? {}).map(([binding, d]) => [binding, { ...(d as object), scriptName: WORKERS.gateway.name }])),
+    } as typeof first);
+  }
   if (o.cloudflareApi) workers.push(cloudflareApiWorker(gateway, o.cloudflareApi));
   return {
     log: new Log(o.logLevel ?? LogLevel.WARN),
@@ -105,6 +121,9 @@ export async function startStack(o: StackOptions) {
   return {
     mf,
     gateway: (path: string, init?: RequestInit) => mf.dispatchFetch(`http://gateway${path}`, init as never) as unknown as Promise<Response>,
+    /** Fetch through the gateway replica `i` (0 is the first gateway; see `gatewayReplicas`). */
+    gatewayReplica: async (i: number, path: string, init?: RequestInit) =>
+      (await mf.getWorker(i === 0 ? WORKERS.gateway.name : replicaName(i - 1))).fetch(`http://gateway${path}`, init as never) as unknown as Promise<Response>,
     controlPlane: async (path: string, init?: RequestInit) =>
       (await mf.getWorker(WORKERS.controlPlane.name)).fetch(`http://control-plane${path}`, init as never) as unknown as Promise<Response>,
     dispose: () => mf.dispose(),

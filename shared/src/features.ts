@@ -2,10 +2,21 @@
 // rows) both call these functions, so one raw row always becomes the same tensor on both sides.
 import { ApiError } from "./errors.ts";
 import type { FeatureValue } from "./schemas/common.ts";
-import type { Degraded } from "./schemas/predict.ts";
+import { MAX_REPORTED_NAMES, type Degraded, type Ignored } from "./schemas/predict.ts";
 import type { Feature, FeatureSpec } from "./schemas/feature-spec.ts";
 
 export type RawRow = Readonly<Record<string, FeatureValue | undefined>>;
+
+/**
+ * A row's own value for a feature. Feature names index plain objects parsed from JSON, so a
+ * feature named `constructor` or `toString` would otherwise read the inherited function.
+ */
+export function ownValue<T>(row: Readonly<Record<string, T>> | undefined, name: string): T | undefined {
+  return row !== undefined && Object.hasOwn(row, name) ? row[name] : undefined;
+}
+
+/** An empty record keyed by names from outside: no prototype, so no name is inherited or special. */
+export const emptyRecord = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
 /** Number of tensor columns a spec produces (categoricals are one-hot). */
 export function inputWidth(spec: Pick<FeatureSpec, "features">): number {
@@ -24,11 +35,12 @@ export function resolveRow(
   where = "features",
   /** Why an absent value is absent, when it is known better than "missing" (stale, store down…). */
   reasons?: ReadonlyMap<string, Degraded["reason"]>,
-): { values: Record<string, FeatureValue>; defaulted: Degraded[] } {
-  const values: Record<string, FeatureValue> = {};
+): { values: Record<string, FeatureValue>; defaulted: Degraded[]; ignored: Ignored[] } {
+  const values = emptyRecord<FeatureValue>();
   const defaulted: Degraded[] = [];
+  const ignored: Ignored[] = [];
   for (const f of spec.features) {
-    const v = raw[f.name];
+    const v = ownValue(raw, f.name);
     if (v === undefined || v === null) {
       values[f.name] = f.default;
       defaulted.push({ feature: f.name, reason: reasons?.get(f.name) ?? "missing" });
@@ -37,9 +49,22 @@ export function resolveRow(
       throw new ApiError("bad_request", `${where}.${f.name}: expected ${f.type}, got ${what}`);
     } else {
       values[f.name] = v;
+      if (f.type === "categorical" && !f.vocabulary.includes(v as string) && ignored.length < MAX_REPORTED_NAMES) ignored.push({ feature: f.name, reason: "out_of_vocabulary" });
     }
   }
-  return { values, defaulted };
+  return { values, defaulted, ignored };
+}
+
+/** The request's feature names that the spec does not have (at most MAX_REPORTED_NAMES). */
+export function unknownFeatures(spec: Pick<FeatureSpec, "features">, given: Readonly<Record<string, unknown>> | undefined): Ignored[] {
+  if (!given) return [];
+  const known = new Set(spec.features.map((f) => f.name));
+  const out: Ignored[] = [];
+  for (const name of Object.keys(given)) {
+    if (!known.has(name)) out.push({ feature: name, reason: "unknown_feature" });
+    if (out.length >= MAX_REPORTED_NAMES) break;
+  }
+  return out;
 }
 
 /** Writes resolved rows into one row-major float32 tensor of shape [rows, inputWidth(spec)]. */
@@ -49,7 +74,7 @@ export function encodeRows(spec: Pick<FeatureSpec, "features">, rows: readonly R
   rows.forEach((row, r) => {
     let col = r * width;
     for (const f of spec.features) {
-      const v = row[f.name] ?? f.default;
+      const v = ownValue(row, f.name) ?? f.default;
       if (f.type === "categorical") {
         const hot = f.vocabulary.indexOf(String(v));
         if (hot >= 0) out[col + hot] = 1;

@@ -49,7 +49,7 @@ export function utf8Prefix(s: string, maxBytes: number): string {
 export function fitRecord(record: LogRecord, maxBytes: number): LogRecord {
   if (jsonBytes(record) <= maxBytes) return record;
   const truncated = [...(record.truncated ?? [])];
-  const features: LogRecord["features"] = {};
+  const features: LogRecord["features"] = Object.create(null) as LogRecord["features"];
   for (const [name, value] of Object.entries(record.features)) {
     if (typeof value === "string" && utf8Length(value) > CUT_STRING_BYTES) {
       features[name] = utf8Prefix(value, CUT_STRING_BYTES) + CUT_MARKER;

@@ -1,7 +1,7 @@
 // GET /v1/models/{model}/drift: per version, every reference feature and the prediction against
 // the window's histograms (from rollups, so the cost grows with bins, not with traffic).
 import { and, eq, inArray } from "drizzle-orm";
-import { DEFAULT_DRIFT_THRESHOLDS, driftQuerySchema, driftThresholdsSchema, versionDrift, type AdwinState, type DriftReference, type DriftThresholds, type VersionMetadata, type WindowRollup } from "@verge/shared";
+import { DEFAULT_DRIFT_THRESHOLDS, driftQuerySchema, inputIssueOf, driftThresholdsSchema, versionDrift, type AdwinState, type DriftReference, type DriftThresholds, type VersionMetadata, type WindowRollup } from "@verge/shared";
 import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { auditEntry, db, findModel, type Db } from "../db/client.ts";
 import { conceptState, driftSettings, versions } from "../db/schema.ts";
@@ -58,7 +58,8 @@ export const driftSettingsRoutes = newApp()
  * `bins` when the caller has read the window already (the sweep reads it once for everything).
  */
 export async function driftReport(env: Env, d: Db, model: { id: number; name: string }, window: { from: number; to: number }, thresholds: DriftThresholds, version?: number, read?: WindowRollup["bins"]) {
-  const bins = read ?? (await readWindow(env, d, model.name, window, { parts: ["bins"], version })).bins;
+  // Input-issue counts share the bins table; they are no histogram of any feature.
+  const bins = (read ?? (await readWindow(env, d, model.name, window, { parts: ["bins"], version })).bins).filter((r) => !inputIssueOf(r.feature));
   // Concept-drift detectors of the model; a version whose detector took labels in the window is reported even without a reference.
   const detectors = await d
     .select()

@@ -2,7 +2,7 @@
 // buckets, drift bins) per version, variant and shadow flag, and one prediction row per record,
 // which marks it counted and holds what feedback joins on. Plain data in, plain rows out: the
 // consumer does this work (it scales out), and the shard only checks identities and adds sums.
-import { binOf, DEFAULTED_BIN, latencyBucket, PREDICTION_FEATURE, type DriftReference, type LogRecord, type ReferenceHistogram } from "@verge/shared";
+import { binOf, DEFAULTED_BIN, INPUT_ISSUE_PREFIX, ownValue, latencyBucket, PREDICTION_FEATURE, type DriftReference, type LogRecord, type ReferenceHistogram } from "@verge/shared";
 
 export { DEFAULTED_BIN, PREDICTION_FEATURE };
 
@@ -75,6 +75,13 @@ export function foldForShard(records: Iterable<LogRecord>, planOf: (version: num
   const groups = new Map<string, Group>();
   const binGroups = new Map<string, BinGroup>();
   const predictions: PredictionRow[] = [];
+  const issues = new Map<string, BinsRow>();
+  const countIssue = (minute: number, version: number, feature: string) => {
+    const key = `${minute}|${version}|${feature}`;
+    const row = issues.get(key);
+    if (row) row[4]++;
+    else issues.set(key, [minute, version, feature, 0, 1]);
+  };
   for (const r of records) {
     const minute = Math.floor(r.ts / 60_000);
     const shadow = r.shadow ? 1 : 0;
@@ -105,6 +112,8 @@ export function foldForShard(records: Iterable<LogRecord>, planOf: (version: num
       }
       addBins(plan, b.slots, r, score);
     }
+    for (const name of r.unknown_features ?? []) countIssue(minute, r.version, INPUT_ISSUE_PREFIX.unknown_feature + name);
+    for (const name of r.out_of_vocabulary ?? []) countIssue(minute, r.version, INPUT_ISSUE_PREFIX.out_of_vocabulary + name);
     predictions.push([r.request_id, r.version, shadow, minute, r.variant, error, score]);
   }
   const counts: CountsRow[] = [];
@@ -122,6 +131,7 @@ export function foldForShard(records: Iterable<LogRecord>, planOf: (version: num
       }),
     );
   }
+  bins.push(...issues.values());
   return { predictions, counts, latency, bins };
 }
 
@@ -133,7 +143,7 @@ function addBins(plan: BinPlan, bins: Uint32Array[], r: LogRecord, score: number
       bins[i]![DEFAULTED_BIN + 1]!++;
       continue;
     }
-    const bin = f.bin(r.features[f.name]);
+    const bin = f.bin(ownValue(r.features, f.name));
     if (bin !== undefined) bins[i]![bin + 1]!++;
   }
   if (plan.prediction && score !== null) {

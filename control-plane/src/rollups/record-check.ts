@@ -10,7 +10,7 @@ const MAX_FEATURE_STRING = 1024;
 
 /** The fields the plain check knows; if the schema gains or loses one, every record goes through the schema. */
 const KNOWN = {
-  record: "request_id ts model version variant shadow snapshot_version unit_hash features outputs latency_ms status degraded colo error key_id truncated redacted",
+  record: "request_id ts model version variant shadow snapshot_version unit_hash features outputs latency_ms status degraded colo error key_id truncated redacted unknown_features out_of_vocabulary",
   latency: "total features infer",
   degraded: "feature reason",
 };
@@ -49,7 +49,9 @@ function isWellFormed(r: unknown): r is LogRecord {
     optional(x.error, (v) => typeof v === "string" && v.length <= 64) &&
     optional(x.key_id, (v) => typeof v === "string" && v.length <= 128) &&
     optional(x.truncated, isNameList) &&
-    optional(x.redacted, isNameList)
+    optional(x.redacted, isNameList) &&
+    optional(x.unknown_features, isNameList) &&
+    optional(x.out_of_vocabulary, isNameList)
   );
 }
 

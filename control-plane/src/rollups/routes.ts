@@ -1,5 +1,5 @@
 // GET /v1/models/{model}/metrics: windowed counts, errors and latency per version and variant.
-import { metricsQuerySchema, quantileMs, STEPS, windowQuerySchema, type WindowRollup } from "@verge/shared";
+import { inputIssueOf, metricsQuerySchema, quantileMs, STEPS, windowQuerySchema, type WindowRollup } from "@verge/shared";
 import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 import { db, findModel } from "../db/client.ts";
 import { newApp, validate } from "../http/app.ts";
@@ -24,7 +24,7 @@ export const metricsRoutes = newApp().get("/:model/metrics", guard(api.metrics),
   const q = c.req.valid("query");
   const window = windowOf(q);
   const [total, series] = await Promise.all([
-    readWindow(c.env, d, model.name, window, { parts: ["counts", "latency"] }),
+    readWindow(c.env, d, model.name, window, { parts: ["counts", "latency", "bins"] }),
     q.step ? readWindow(c.env, d, model.name, window, { parts: ["counts", "latency"], step: STEPS[q.step] }) : undefined,
   ]);
   const rows = groups(total);
@@ -34,10 +34,25 @@ export const metricsRoutes = newApp().get("/:model/metrics", guard(api.metrics),
     ...(series ? { step: q.step, timeseries: groups(series).map((g) => ({ t: new Date(g.t * 60_000).toISOString(), ...present(g) })) } : {}),
     series: rows.map(present),
     total: rows.filter((r) => !r.shadow).reduce((s, r) => s + r.count, 0),
+    input_issues: inputIssues(total),
   });
 });
 
 type Group = WindowRollup["counts"][number] & { buckets: [number, number][] };
+
+/** Input-issue counts from the window's bins, by version, reason and feature. */
+function inputIssues(rollup: WindowRollup) {
+  const out = new Map<string, { version: number; feature: string; reason: "unknown_feature" | "out_of_vocabulary"; count: number }>();
+  for (const b of rollup.bins) {
+    const issue = inputIssueOf(b.feature);
+    if (!issue) continue;
+    const key = `${b.version}|${issue.reason}|${issue.feature}`;
+    const row = out.get(key) ?? { version: b.version, ...issue, count: 0 };
+    row.count += b.count;
+    out.set(key, row);
+  }
+  return [...out.values()].sort((a, b) => a.version - b.version || a.reason.localeCompare(b.reason) || a.feature.localeCompare(b.feature));
+}
 
 /** Counts with their latency histograms, by time step, version, variant and shadow flag. */
 function groups(rollup: WindowRollup): Group[] {

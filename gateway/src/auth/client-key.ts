@@ -2,6 +2,8 @@
 import { createMiddleware } from "hono/factory";
 import { ApiError, saltedKeyHash, sha256Hex, type Snapshot } from "@verge/shared";
 import type { AppEnv } from "../http/app.ts";
+import { gatewayConfig } from "../config.ts";
+import { takeGlobalToken } from "./global-limiter.ts";
 import { takeToken } from "./rate-limit.ts";
 import { getSnapshot } from "../snapshot/cache.ts";
 import { findModel } from "../predict/identity.ts";
@@ -55,7 +57,7 @@ export function requireClientKey() {
     const snapshot = await getSnapshot(c.env, c.executionCtx);
     const key = await authorizeKey(snapshot, c.req.raw.headers, c.req.param("model"));
     if (key.rate_limit) {
-      const verdict = takeToken(key.id, key.rate_limit);
+      const verdict = gatewayConfig(c.env).RATE_LIMIT_MODE === "global" ? await takeGlobalToken(c.env.RATE_LIMITER, key.id, key.rate_limit) : takeToken(key.id, key.rate_limit);
       if (!verdict.ok) {
         throw new ApiError("rate_limited", `this key is limited to ${key.rate_limit} requests per minute`, { retry_after_s: verdict.retryAfterS });
       }

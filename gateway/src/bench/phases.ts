@@ -100,7 +100,7 @@ export async function measurePhases(request: Request, env: Env, fetch: Fetch): P
     return encodeRows(spec.feature_spec, resolved.map((r) => r.values));
   };
   const tensor = await features();
-  const runtime = edgeRuntime(env.ARTIFACTS);
+  const runtime = edgeRuntime(env.ARTIFACTS, gatewayConfig(env).EDGE_SESSION_BUDGET_BYTES);
   const outputs = await runtime.run(spec, tensor, rows.length);
   const online = await lookupFeatures(store ? replay : undefined, spec.feature_spec, rows, body.entities, deadline);
   const resolved = online.raw.map((r, i) => resolveRow(spec.feature_spec, r, "features", online.reasons[i]));

@@ -1,6 +1,6 @@
 // Online features for a request: every view row of every instance in one store round trip,
 // bounded by a deadline. Stale, missing or unreadable values fall back to defaults, with the reason.
-import { onlineKey, typeMatches, type Degraded, type FeatureSpec, type FeatureValue, type OnlineRow, type OnlineStore } from "@verge/shared";
+import { emptyRecord, onlineKey, ownValue, typeMatches, type Degraded, type FeatureSpec, type FeatureValue, type OnlineRow, type OnlineStore } from "@verge/shared";
 
 export interface LookupRow {
   features?: Record<string, FeatureValue> | undefined;
@@ -25,7 +25,7 @@ export async function lookupFeatures(
   now = Date.now(),
 ): Promise<Lookup> {
   const online = spec.features.filter((f) => f.view !== undefined);
-  const raw = rows.map((r) => ({ ...(r.features ?? {}) }));
+  const raw = rows.map((r) => Object.assign(emptyRecord<FeatureValue>(), r.features));
   const reasons = rows.map(() => new Map<string, Degraded["reason"]>());
   if (online.length === 0) return { raw, reasons };
 
@@ -33,7 +33,7 @@ export async function lookupFeatures(
   const views = new Map(spec.views.map((v) => [v.name, v]));
   const keyOf = rows.map((r) =>
     new Map(spec.views.map((v) => {
-      const entity = r.entities?.[v.entity] ?? shared?.[v.entity];
+      const entity = ownValue(r.entities, v.entity) ?? ownValue(shared, v.entity);
       return [v.name, entity === undefined ? undefined : onlineKey(v.name, entity)] as const;
     })),
   );
@@ -48,12 +48,13 @@ export async function lookupFeatures(
       const key = keyOf[i]!.get(view.name);
       const row = key === undefined ? undefined : byKey?.get(key);
       let reason: Degraded["reason"] | undefined;
+      const stored = ownValue(row?.values, f.name);
       if (!("rows" in outcome)) reason = outcome.failed;
-      else if (!row || row.values[f.name] === undefined || row.values[f.name] === null) reason = "missing";
+      else if (!row || stored === undefined || stored === null) reason = "missing";
       else if (view.max_age_s !== undefined && now - row.ts > view.max_age_s * 1000) reason = "stale";
-      else if (!typeMatches(f, row.values[f.name]!)) reason = "invalid";
+      else if (!typeMatches(f, stored)) reason = "invalid";
       if (reason) reasons[i]!.set(f.name, reason);
-      else raw[i]![f.name] = row!.values[f.name]!;
+      else raw[i]![f.name] = stored!;
     }
   });
   return { raw, reasons };

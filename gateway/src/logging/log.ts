@@ -2,12 +2,14 @@
 // (per row), failures included, redacted by the model's list before they leave the gateway.
 import { gatewayConfig } from "../config.ts";
 import { enqueueLogs } from "./batcher.ts";
-import { redactRecord, unitHash, type Degraded, type FeatureValue, type LogRecord, type Snapshot } from "@verge/shared";
+import { ownValue, redactRecord, unitHash, type Degraded, type FeatureValue, type Ignored, type LogRecord, type Snapshot } from "@verge/shared";
 
 export interface Prediction {
   version: number;
   features: Record<string, FeatureValue>[];
   degraded: Degraded[][];
+  /** Per row: request features the spec lacks, categorical values outside the vocabulary. */
+  ignored?: Ignored[][];
   outputs: Record<string, number | number[]>[];
   featureMs: number;
   /** Set for hybrid versions. */
@@ -43,7 +45,7 @@ export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p:
   const ts = Date.now();
   const hash = unitHash(ctx.unit);
   const rows = p.outputs.length;
-  const policy = snapshot.models[ctx.model]?.logging;
+  const policy = ownValue(snapshot.models, ctx.model)?.logging;
   const colo = ctx.colo ?? gatewayConfig(env).COLO;
   const records: LogRecord[] = p.outputs.map((outputs, i) => ({
     // Each row of a multi-instance request is its own prediction, with its own identity.
@@ -63,12 +65,19 @@ export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p:
     colo,
     ...(ctx.error ? { error: ctx.error } : {}),
     ...(ctx.keyId ? { key_id: ctx.keyId } : {}),
+    ...namesOf(p.ignored?.[i], "unknown_feature", "unknown_features"),
+    ...namesOf(p.ignored?.[i], "out_of_vocabulary", "out_of_vocabulary"),
   }));
   // Redaction hashes with WebCrypto (async); a model without a redaction list skips it entirely.
   if (policy?.redact.length) {
     for (let i = 0; i < records.length; i++) records[i] = await redactRecord(records[i]!, policy);
   }
   await enqueueLogs({ queue: env.PREDICTION_LOGS, spill: env.LOGS }, records);
+}
+
+function namesOf<K extends "unknown_features" | "out_of_vocabulary">(ignored: Ignored[] | undefined, reason: Ignored["reason"], field: K): Partial<Record<K, string[]>> {
+  const names = ignored?.filter((x) => x.reason === reason).map((x) => x.feature) ?? [];
+  return names.length ? ({ [field]: names } as Partial<Record<K, string[]>>) : {};
 }
 
 /** A failed attempt's rows: no features or outputs, only that it was tried and failed. */

@@ -71,11 +71,13 @@ async function infer(c: Context<AppEnv>, modelName: string, body: OipInferReques
   const rows = s.prediction.outputs;
   const names = Object.keys(rows[0] ?? {});
   const wanted = body.outputs?.map((o) => o.name);
+  // Input the model never saw, deduplicated over rows (as the predict API's `ignored`).
+  const ignored = [...new Map((s.prediction.ignored?.flat() ?? []).map((x) => [`${x.reason}:${x.feature}`, x])).values()];
   const response: OipInferResponse = {
     model_name: modelName,
     model_version: String(s.version),
     id: requestId,
-    parameters: { variant: s.variant, routed_by: s.routedBy, ...(s.fallback ? { fallback_from: s.fallback.from } : {}) },
+    parameters: { variant: s.variant, routed_by: s.routedBy, ...(s.fallback ? { fallback_from: s.fallback.from } : {}), ...(ignored.length ? { ignored } : {}) },
     outputs: names
       .filter((n) => !wanted || wanted.includes(n))
       .map((name) => {

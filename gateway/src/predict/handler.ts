@@ -1,6 +1,6 @@
 // POST /v1/models/{model}/predict: the JSON API for one prediction or a batch of instances.
 import type { Context } from "hono";
-import type { Degraded, PredictRequest, PredictResponse } from "@verge/shared";
+import type { Degraded, Ignored, PredictRequest, PredictResponse } from "@verge/shared";
 import type { AppEnv } from "../http/app.ts";
 import { caller, serveContext } from "../http/serve-context.ts";
 import { requestIdentity } from "./identity.ts";
@@ -26,10 +26,12 @@ export async function predict(c: Context<AppEnv>, modelName: string, body: Predi
   };
   const degraded = s.prediction.degraded.flat();
   if (degraded.length) response.degraded = many ? dedupe(degraded) : degraded;
+  const ignored = s.prediction.ignored?.flat() ?? [];
+  if (ignored.length) response.ignored = many ? dedupe(ignored) : ignored;
   return c.json(response, 200, servedHeaders(requestId, s));
 }
 
-function dedupe(items: Degraded[]): Degraded[] {
+function dedupe<T extends Degraded | Ignored>(items: T[]): T[] {
   const seen = new Set<string>();
   return items.filter((d) => {
     const key = `${d.feature}:${d.reason}`;

@@ -1,7 +1,7 @@
 // Running one version over a request's input: features resolved (request, then online store),
 // precomputed predictions for hybrid versions, then the version's runtime.
 import { gatewayConfig } from "../config.ts";
-import { ApiError, encodeRows, inputWidth, predictionKey, resolveRow, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
+import { ApiError, encodeRows, inputWidth, predictionKey, resolveRow, unknownFeatures, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
 import { lookupFeatures, type LookupRow } from "../features/lookup.ts";
 import { onlineStore } from "../features/store.ts";
 import { edgeRuntime } from "../inference/edge.ts";
@@ -25,6 +25,7 @@ export async function infer(env: Env, model: SnapshotModel, version: number, inp
   let tensor: Float32Array;
   let features: Prediction["features"];
   let degraded: Prediction["degraded"];
+  let ignored: Prediction["ignored"];
   if (input.kind === "tensor") {
     const width = inputWidth(spec.feature_spec);
     if (input.data.length !== input.rows * width) throw new ApiError("bad_request", `inputs.${spec.feature_spec.input}: version ${version} takes [N, ${width}]`);
@@ -40,11 +41,12 @@ export async function infer(env: Env, model: SnapshotModel, version: number, inp
     tensor = encodeRows(spec.feature_spec, resolved.map((r) => r.values));
     features = resolved.map((r) => r.values);
     degraded = resolved.map((r) => r.defaulted);
+    ignored = resolved.map((r, i) => [...unknownFeatures(spec.feature_spec, input.rows[i]?.features), ...r.ignored]);
   }
   const featureMs = Date.now() - t0;
   const rows = rowCount(input);
   const outputs = await runtimeFor(env, model.name, spec).run(spec, tensor, rows);
-  return { version, features, degraded, outputs: outputsPerRow(outputs, rows), featureMs, ...(spec.precomputed ? { source: "realtime" as const } : {}) };
+  return { version, features, degraded, ...(ignored?.some((x) => x.length) ? { ignored } : {}), outputs: outputsPerRow(outputs, rows), featureMs, ...(spec.precomputed ? { source: "realtime" as const } : {}) };
 }
 
 /**
@@ -63,6 +65,6 @@ async function readPrecomputed(env: Env, model: string, spec: SnapshotVersion, i
 }
 
 function runtimeFor(env: Env, model: string, spec: SnapshotVersion): ModelRuntime {
-  if (spec.runtime === "edge") return edgeRuntime(env.ARTIFACTS);
+  if (spec.runtime === "edge") return edgeRuntime(env.ARTIFACTS, gatewayConfig(env).EDGE_SESSION_BUDGET_BYTES);
   return originRuntime({ pool: poolFor(env, spec.pool), model });
 }

@@ -5,6 +5,21 @@ import type { BinRow } from "./rollup.ts";
 
 /** The feature name rollups use for the prediction's histogram. */
 export const PREDICTION_FEATURE = "__prediction__";
+
+/**
+ * Input issues are counted in the bins table under reserved names (`__unknown_feature__:plan`,
+ * bin 0), per minute and version like drift bins, but for every version, reference or not.
+ */
+export const INPUT_ISSUE_PREFIX = { unknown_feature: "__unknown_feature__:", out_of_vocabulary: "__out_of_vocabulary__:" } as const;
+export type InputIssueReason = keyof typeof INPUT_ISSUE_PREFIX;
+
+/** The issue a bins row counts, or undefined for a drift bin. */
+export function inputIssueOf(feature: string): { reason: InputIssueReason; feature: string } | undefined {
+  for (const [reason, prefix] of Object.entries(INPUT_ISSUE_PREFIX) as [InputIssueReason, string][]) {
+    if (feature.startsWith(prefix)) return { reason, feature: feature.slice(prefix.length) };
+  }
+  return undefined;
+}
 /** The bin that counts values a record defaulted (missing, stale…). */
 export const DEFAULTED_BIN = -1;
 

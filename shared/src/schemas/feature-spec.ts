@@ -2,7 +2,9 @@
 import { z } from "zod";
 
 const featureBase = {
-  name: z.string().min(1).max(128),
+  // `__proto__` is the one name JSON tooling (zod's records included) drops from objects, so a
+  // feature by that name could never be sent; every other name, `constructor` too, is served.
+  name: z.string().min(1).max(128).refine((n) => n !== "__proto__", "must not be __proto__ (JSON objects cannot carry that key reliably)"),
   /** Online-store feature view to read from; absent means the value comes with the request. */
   view: z.string().min(1).max(64).optional(),
 };

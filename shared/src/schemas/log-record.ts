@@ -26,6 +26,10 @@ export const logRecordSchema = z.object({
   truncated: z.array(z.string().max(256)).max(1100).optional(),
   /** Features dropped or hashed by the model's redaction list before the record left the gateway. */
   redacted: z.array(z.string().max(256)).max(1100).optional(),
+  /** Request feature names the version's spec does not have (see `ignoredSchema`). */
+  unknown_features: z.array(z.string().max(256)).max(1100).optional(),
+  /** Categorical features whose value was outside the vocabulary. */
+  out_of_vocabulary: z.array(z.string().max(256)).max(1100).optional(),
 });
 export type LogRecord = z.infer<typeof logRecordSchema>;
 

@@ -1,23 +1,51 @@
 // The Open Inference Protocol v2 (KServe v2 / Triton REST) bodies, for the gateway and the origin.
 import { z } from "zod";
 import { ApiError } from "../errors.ts";
+import { requestIdSchema } from "./predict.ts";
 
 export const OIP_DATATYPES = ["BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32", "FP64", "BYTES"] as const;
 
 type Nested = number | boolean | string | Nested[];
-const nested: z.ZodType<Nested> = z.lazy(() => z.union([z.number(), z.boolean(), z.string().max(65_536), z.array(nested)]));
+
+/** A tensor has at most this many dimensions, so its data nests at most this deep. */
+export const MAX_TENSOR_RANK = 8;
+const MAX_TENSOR_VALUES = 1_000_000;
+
+/**
+ * Tensor data: scalars in arrays nested at most MAX_TENSOR_RANK deep, checked with an explicit
+ * stack. A recursive schema overflowed the call stack on a body of `[[[[…]]]]` well inside the
+ * size limit (a 500); this one walks any depth in constant stack and stops at the first fault.
+ */
+const tensorData = z.array(z.unknown()).superRefine((data, ctx) => {
+  const stack: [unknown[], number][] = [[data, 1]];
+  let values = 0;
+  while (stack.length) {
+    const [items, depth] = stack.pop()!;
+    for (const v of items) {
+      if (Array.isArray(v)) {
+        if (depth >= MAX_TENSOR_RANK) return void ctx.addIssue({ code: "custom", message: `nested deeper than ${MAX_TENSOR_RANK} levels (a tensor's largest rank)` });
+        stack.push([v, depth + 1]);
+      } else if (typeof v === "number" || typeof v === "boolean" || (typeof v === "string" && v.length <= 65_536)) {
+        if (++values > MAX_TENSOR_VALUES) return void ctx.addIssue({ code: "custom", message: `holds more than ${MAX_TENSOR_VALUES} values` });
+      } else {
+        return void ctx.addIssue({ code: "custom", message: "values must be numbers, booleans or strings (at most 65,536 characters)" });
+      }
+    }
+  }
+}) as unknown as z.ZodType<Nested[]>;
 
 export const oipTensorSchema = z.object({
   name: z.string().min(1).max(128),
   shape: z.array(z.number().int().min(0)).max(8),
   datatype: z.enum(OIP_DATATYPES),
   parameters: z.record(z.string(), z.unknown()).optional(),
-  data: z.array(nested).max(1_000_000),
+  data: tensorData,
 });
 export type OipTensor = z.infer<typeof oipTensorSchema>;
 
 export const oipInferRequestSchema = z.object({
-  id: z.string().max(128).optional(),
+  /** Echoed as the x-request-id header, so it must be a valid header value (as the predict API's request_id). */
+  id: requestIdSchema.optional(),
   parameters: z.record(z.string(), z.unknown()).optional(),
   inputs: z.array(oipTensorSchema).min(1).max(16),
   outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })).max(16).optional(),
@@ -43,7 +71,7 @@ export const oipResponseOutputSchema = z.object({
   shape: z.array(z.number().int()),
   datatype: z.string(),
   parameters: z.record(z.string(), z.unknown()).optional(),
-  data: z.array(nested),
+  data: tensorData,
 });
 export const oipInferResponseSchema = z.object({
   model_name: z.string(),
@@ -71,7 +99,7 @@ export const oipUpstreamInferResponseSchema = z.object({
         shape: z.array(z.number().int().min(0)),
         datatype: z.string(),
         parameters: z.record(z.string(), z.unknown()).nullish(),
-        data: z.array(nested),
+        data: tensorData,
       }),
     )
     .min(1),

@@ -47,6 +47,19 @@ export const degradedSchema = z.object({
 });
 export type Degraded = z.infer<typeof degradedSchema>;
 
+/**
+ * Input the model never saw: a feature name the version's spec does not have, or a categorical
+ * value outside the feature's vocabulary (it encodes as all zeros). Served anyway, but reported,
+ * since these are how integration bugs and drift show up.
+ */
+export const ignoredSchema = z.object({
+  feature: z.string(),
+  reason: z.enum(["unknown_feature", "out_of_vocabulary"]),
+});
+export type Ignored = z.infer<typeof ignoredSchema>;
+/** At most this many names are reported per row and reason (the rest are counted by the first). */
+export const MAX_REPORTED_NAMES = 16;
+
 export const predictResponseSchema = z.object({
   request_id: z.string(),
   model: z.string(),
@@ -56,6 +69,7 @@ export const predictResponseSchema = z.object({
   routed_by: z.enum(["unit", "request_id"]),
   outputs: z.union([outputsSchema, z.array(outputsSchema)]),
   degraded: z.array(degradedSchema).optional(),
+  ignored: z.array(ignoredSchema).optional(),
   /** For hybrid versions: whether precomputed (batch) predictions or real-time inference answered. */
   source: z.enum(["precomputed", "realtime"]).optional(),
   /** Present when the routed variant could not serve and the deployment's fallback did. */

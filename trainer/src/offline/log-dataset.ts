@@ -3,7 +3,7 @@
 // predictions by the control plane. Training on what was served leaves no room for skew between
 // training and serving. Records come from the log lake a page at a time (labelled ones only).
 import { createHash } from "node:crypto";
-import type { FeatureSpec, FeatureValue, LabelledFields, LogRecord, LogsDataset } from "@verge/shared";
+import { emptyRecord, ownValue, type FeatureSpec, type FeatureValue, type LabelledFields, type LogRecord, type LogsDataset } from "@verge/shared";
 import type { RegistryClient } from "../registry/client.ts";
 import { holdoutStart, type TrainingSet, type TrainingSplit } from "./training-set.ts";
 
@@ -27,9 +27,9 @@ export async function loadLogsTrainingSet(registry: Pick<RegistryClient, "logs">
   const hash = createHash("sha256");
   const seen = new Set<string>();
   for (const r of records) {
-    const row: Record<string, FeatureValue> = {};
+    const row = emptyRecord<FeatureValue>();
     for (const f of spec.features) {
-      const v = r.features[f.name];
+      const v = ownValue(r.features, f.name);
       if (v !== undefined) seen.add(f.name);
       row[f.name] = v ?? null;
     }

@@ -68,7 +68,7 @@ export function playbookRoutes(store: PlaybookStore, registry: RegistryClient, h
     .get("/", guard(api.listPlaybooks), (c) => c.json({ playbooks: store.state.playbooks }))
     .delete("/:model", guard(api.deletePlaybook), validate("param", param), (c) => {
       const { model } = c.req.valid("param");
-      if (!store.state.playbooks[model]) throw new ApiError("not_found", `model: no playbook for "${model}"`);
+      if (!Object.hasOwn(store.state.playbooks, model)) throw new ApiError("not_found", `model: no playbook for "${model}"`);
       delete store.state.playbooks[model];
       store.save();
       return c.body(null, 204);
@@ -94,7 +94,7 @@ export function alertHook(store: PlaybookStore, registry: RegistryClient, runner
     }
     if (!parsed.success) throw new ApiError("bad_request", `body: not an alert event (${parsed.error.issues[0]?.path.join(".")})`);
     const { alert } = parsed.data;
-    const playbook = store.state.playbooks[alert.model];
+    const playbook = Object.hasOwn(store.state.playbooks, alert.model) ? store.state.playbooks[alert.model] : undefined;
     if (parsed.data.event !== "alert.opened" || !playbook || !(playbook.on as string[]).includes(alert.kind)) return c.json({ action: "none" });
     // One retraining per model at a time: the other alerts of the same shift are acknowledged into it.
     const running = runner.list().find((j) => j.model === alert.model && j.id.startsWith("playbook-alert-") && !isTerminal(j.phase) && j.id !== `playbook-alert-${alert.id}`);

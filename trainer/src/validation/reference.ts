@@ -2,15 +2,15 @@
 // bins the control plane's rollups will use for live traffic (`binOf` from shared, so a value
 // lands in the same bin on both sides). Missing values are left out, as rollups count defaulted
 // features apart from the histogram.
-import { binOf, type DriftReference, type FeatureSpec, type RawRow, type ReferenceHistogram } from "@verge/shared";
+import { binOf, emptyRecord, ownValue, type DriftReference, type FeatureSpec, type RawRow, type ReferenceHistogram } from "@verge/shared";
 
 /** Numeric features are cut into this many bins by training quantiles (fewer when values repeat). */
 export const REFERENCE_BINS = 10;
 
 export function referenceHistograms(spec: Pick<FeatureSpec, "features">, rows: readonly RawRow[], predictions?: ArrayLike<number>, bins = REFERENCE_BINS): DriftReference {
-  const features: Record<string, ReferenceHistogram> = {};
+  const features = emptyRecord<ReferenceHistogram>();
   for (const f of spec.features) {
-    const present = rows.map((r) => r[f.name]).filter((v) => v !== null && v !== undefined);
+    const present = rows.map((r) => ownValue(r, f.name)).filter((v) => v !== null && v !== undefined);
     if (f.type === "number") {
       const values = present.filter((v): v is number => typeof v === "number" && Number.isFinite(v));
       const h = numericHistogram(values, bins);

@@ -1,6 +1,6 @@
 // Data validation before training: schema, labels, missing rates, value ranges, row count, and
 // shift against the previous version's training data. Every failing check says what to do.
-import { psi, typeMatches, type DriftReference, type Feature, type FeatureSpec, type FeatureValue, type RawRow, type ValidationRules } from "@verge/shared";
+import { ownValue, psi, typeMatches, type DriftReference, type Feature, type FeatureSpec, type FeatureValue, type RawRow, type ValidationRules } from "@verge/shared";
 import type { TrainTask } from "../algorithms/types.ts";
 import { countOn } from "./reference.ts";
 
@@ -74,7 +74,7 @@ export function validateTrainingSet(input: ValidationInput, rules: ValidationRul
   for (const [name, range] of Object.entries(rules.ranges)) checks.push(rangeCheck(spec.features.find((f) => f.name === name), name, range, rows));
 
   for (const f of spec.features) {
-    const reference = previous?.features[f.name];
+    const reference = ownValue(previous?.features, f.name);
     if (reference) checks.push(driftCheck(f, reference, rows, rules.max_psi));
   }
   return { ok: checks.every((c) => c.ok), checks, rows: n };

@@ -42,6 +42,11 @@ export const metricsReportSchema = z.object({
   timeseries: z.array(metricsPointSchema).optional(),
   series: z.array(metricsRowSchema),
   total: z.number().int(),
+  /**
+   * Request features a version's spec does not have, and categorical values outside a feature's
+   * vocabulary, counted per version and feature over the window (rows that carried them).
+   */
+  input_issues: z.array(z.object({ version: z.number().int(), feature: z.string(), reason: z.enum(["unknown_feature", "out_of_vocabulary"]), count: z.number().int() })),
 });
 export type MetricsReport = z.infer<typeof metricsReportSchema>;
 
