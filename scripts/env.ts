@@ -13,6 +13,6 @@ if (!existsSync(stackFile)) {
 const stack = JSON.parse(readFileSync(stackFile, "utf8")) as { gateway: string; controlPlane: string; trainer: string };
 const s = JSON.parse(readFileSync(join(HOME, "local-secrets.json"), "utf8")) as LocalSecrets;
 // VERGE_*: what `npx verge` reads, so the CLI lines beside the curl examples work as they are.
-const vars = { GW: stack.gateway, CP: stack.controlPlane, TR: stack.trainer, ADMIN: s.adminToken, KEY: s.clientKey, TT: s.trainerToken, VERGE_URL: stack.controlPlane, VERGE_TOKEN: s.adminToken, VERGE_TRAINER_URL: stack.trainer, VERGE_TRAINER_TOKEN: s.trainerToken };
+const vars = { GW: stack.gateway, CP: stack.controlPlane, TR: stack.trainer, ADMIN: s.adminToken, KEY: s.clientKey, TT: s.trainerToken, VERGE_URL: stack.controlPlane, VERGE_TOKEN: s.adminToken, VERGE_TRAINER_URL: stack.trainer, VERGE_TRAINER_TOKEN: s.trainerToken, VERGE_METRICS_TOKEN: s.metricsToken };
 // Values are URLs and generated tokens (no quotes or spaces), single-quoted all the same.
 for (const [k, v] of Object.entries(vars)) console.log(`export ${k}='${v}'`);

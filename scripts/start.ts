@@ -80,6 +80,7 @@ const trainerEnv = (s: LocalSecrets, apiPort: number): Record<string, string> =>
     VERGE_ALERT_WEBHOOK_ID: s.trainer!.webhookId,
     VERGE_ALERT_WEBHOOK_SECRET: s.trainer!.webhookSecret,
     VERGE_ORIGIN_SECRET: s.originSecret,
+    VERGE_METRICS_TOKEN: s.metricsToken,
     VERGE_TRAINER_TOKEN: s.trainerToken,
     VERGE_OFFLINE_ROOT: OFFLINE,
     VERGE_TRAINER_STATE: join(HOME, "trainer"),
@@ -164,7 +165,7 @@ Verge is running (state in ${HOME}), ready in ${((performance.now() - started) /
 Dashboard (sign in with the admin token):  ${cp}/ui
 
 In another terminal, \`eval "$(npm run -s env)"\` sets GW, CP, TR, ADMIN, KEY and TT for the README's
-examples, and VERGE_URL, VERGE_TOKEN, VERGE_TRAINER_URL and VERGE_TRAINER_TOKEN for \`npx verge\`:
+examples (and VERGE_METRICS_TOKEN for the trainer's /metrics), and VERGE_URL, VERGE_TOKEN, VERGE_TRAINER_URL and VERGE_TRAINER_TOKEN for \`npx verge\`:
   curl -s $GW/v1/models/demo/predict -H "authorization: Bearer $KEY" -d '{"unit":"user-42"}'
   npx verge jobs submit examples/churn-job.json
 

@@ -21,6 +21,7 @@ import { ADMIN_TOKEN, CLIENT_KEY, eventually, testStack, type TestStack } from "
 
 const TOKEN = "trainer-token-0123456789abcdef";
 const ORIGIN_SECRET = "origin-secret-0123456789abcdef";
+const METRICS_TOKEN = "training-metrics-token-0123456789";
 const CF_TOKEN = "local-cloudflare-api-token";
 let stack: TestStack;
 let trainerProcess: TrainerProcess;
@@ -50,6 +51,7 @@ beforeAll(async () => {
     VERGE_ALERT_WEBHOOK_ID: hook.id,
     VERGE_ALERT_WEBHOOK_SECRET: hook.secret,
     VERGE_ORIGIN_SECRET: ORIGIN_SECRET,
+    VERGE_METRICS_TOKEN: METRICS_TOKEN,
     VERGE_TRAINER_TOKEN: TOKEN,
     // Command jobs may run this one program (they are off unless listed).
     VERGE_COMMAND_ALLOWLIST: join(ROOT, "node_modules/.bin/tsx"),
@@ -193,7 +195,7 @@ describe("the trainer serves origin versions to the gateway", () => {
     const expected = (await session.run({ input: new ort.Tensor("float32", x, [1, x.length]) })).probability!.data[0] as number;
     expect(served.outputs.probability).toBeCloseTo(expected, 5);
     // The trainer counted it: its own Prometheus metrics show the inference.
-    expect(await (await fetch(`${trainerUrl}/metrics`)).text()).toMatch(new RegExp(`verge_origin_requests_total\\{model="churn",version="${version}",status="200"\\} 1`));
+    expect(await (await fetch(`${trainerUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text()).toMatch(new RegExp(`verge_origin_requests_total\\{model="churn",version="${version}",status="200"\\} 1`));
   });
 });
 

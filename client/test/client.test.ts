@@ -19,7 +19,7 @@ describe("the typed client", () => {
     await cp.api.aliasHistory({ params: { model: "m", alias: "a b" } });
     expect(seen[0]!.url).toBe("http://cp/v1/models/m/aliases/a%20b/history");
     expect((seen[0]!.init!.headers as Record<string, string>).authorization).toBe("Bearer t0k");
-    const metrics = controlPlaneClient({ baseUrl: "http://cp", fetch: fake(200, { model: "m", window: { from: "a", to: "b" }, series: [], total: 0 }, seen) });
+    const metrics = controlPlaneClient({ baseUrl: "http://cp", fetch: fake(200, { model: "m", window: { from: "a", to: "b" }, series: [], input_issues: [], total: 0 }, seen) });
     await metrics.api.metrics({ params: { model: "m" }, query: { step: "hour", from: 5 } });
     expect(seen[1]!.url).toBe("http://cp/v1/models/m/metrics?step=hour&from=5");
   });

@@ -123,7 +123,7 @@ describe("Open Inference Protocol v2", () => {
 
   it("serves a pinned version only while it is deployed (variant, fallback or shadow) or aliased: 404 for never-deployed and rolled-back ones", async () => {
     await stack.admin.ok("POST", "/v1/models", { name: "pins", task: "binary_classification" });
-    const key = "vk_pins_key_0123456789abcdef";
+    const key = "vk_pins_key_0123456789abcdefghijklmnop";
     await stack.admin.ok("POST", "/v1/keys", { name: "pins", models: ["pins"], key });
     const v = [];
     for (const w of [0.1, 0.2, 0.3, 0.4]) v.push((await stack.admin.uploadVersion("pins", logisticRegressionModel([w, 0, 0, 0, 0, 0], 0), demoMetadata("lr"))).version);

@@ -49,6 +49,8 @@ export interface LocalSecrets {
   gatewayToken: string;
   trainerToken: string;
   originSecret: string;
+  /** What a Prometheus scraper shows the origin's /metrics (it cannot sign). */
+  metricsToken: string;
   /** The local stand-in for Cloudflare's API checks this token. */
   cloudflareApiToken: string;
   /** The trainer's control-plane credentials, created by the seed: an operator token and its alert webhook. */
@@ -66,6 +68,7 @@ export function loadSecrets(env = process.env): LocalSecrets {
     gatewayToken: saved.gatewayToken ?? randomToken("vgw"),
     trainerToken: env.VERGE_TRAINER_TOKEN ?? saved.trainerToken ?? randomToken("vtr"),
     originSecret: saved.originSecret ?? randomToken("vos"),
+    metricsToken: env.VERGE_METRICS_TOKEN ?? saved.metricsToken ?? randomToken("vmt"),
     cloudflareApiToken: saved.cloudflareApiToken ?? randomToken("vcf"),
     ...(saved.trainer ? { trainer: saved.trainer } : {}),
   };

@@ -10,6 +10,7 @@ import { onError } from "@verge/shared/http";
 import { alertHook, playbookRoutes, PlaybookStore } from "../src/playbook/playbook.ts";
 import type { RegistryClient } from "../src/registry/client.ts";
 import type { JobRunner } from "../src/jobs/runner.ts";
+import type { TrainerEnv } from "../src/http/auth.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "verge-playbooks-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,7 +24,11 @@ describe("playbooks keyed by model name", () => {
   store.state.webhook = { id: "wh_1", secret: "s".repeat(32), url: "http://trainer/hooks/alerts" };
 
   it("has no playbook for a model named constructor: DELETE answers 404", async () => {
-    const routes = new Hono().route("/", playbookRoutes(store, unreachable as RegistryClient, "http://trainer/hooks/alerts")).onError(onError);
+    // As the trainer's auth middleware leaves it: an operator, who may delete playbooks.
+    const routes = new Hono<TrainerEnv>()
+      .use((c, next) => (c.set("principal", { role: "operator", actor: "test" }), next()))
+      .route("/", playbookRoutes(store, unreachable as RegistryClient, "http://trainer/hooks/alerts", []))
+      .onError(onError);
     const res = await routes.request("/constructor", { method: "DELETE" });
     expect(res.status).toBe(404);
   });
