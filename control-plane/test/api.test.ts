@@ -44,11 +44,14 @@ describe("versions", () => {
     expect(list.versions[1]).toMatchObject({ sha256: expected, size: lr.byteLength, runtime: "edge" });
   });
 
-  it("stores the artifact in R2 under its sha256", async () => {
+  it("stores the artifact in R2 under the key its row names, with its sha256", async () => {
     const r2 = await stack.mf.getR2Bucket("ARTIFACTS", "verge-control-plane");
     const v = await stack.admin.ok("GET", "/v1/models/churn/versions/1");
-    const object = await r2.get(`artifacts/churn/${v.sha256}.onnx`);
+    const db = await stack.mf.getD1Database("DB", "verge-control-plane");
+    const row = await db.prepare("SELECT artifact_key AS key FROM versions WHERE sha256 = ?").bind(v.sha256).first<{ key: string }>();
+    const object = await r2.get(row!.key);
     expect(object?.size).toBe(demoArtifacts().lr.byteLength);
+    expect(Buffer.from(object!.checksums.sha256!).toString("hex")).toBe(v.sha256);
   });
 
   it("refuses an artifact whose graph does not match the declared spec, storing nothing", async () => {

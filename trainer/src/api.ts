@@ -19,6 +19,7 @@ import { trainingPipeline } from "./jobs/pipeline.ts";
 import { jobRoutes } from "./jobs/routes.ts";
 import { JobRunner } from "./jobs/runner.ts";
 import { recoverJob } from "./jobs/recover.ts";
+import { continueDeploy } from "./jobs/deploy.ts";
 import { JobStore } from "./jobs/store.ts";
 import { offlineStoreOptions, withOfflineStore } from "./offline/store.ts";
 import { loadLogsTrainingSet } from "./offline/log-dataset.ts";
@@ -78,7 +79,7 @@ export async function trainerServices(config: Config, options: TrainerServicesOp
     referenceHistograms,
     command: { allowlist: config.VERGE_COMMAND_ALLOWLIST, secrets: () => trainerSecrets(config, playbooks) },
   });
-  const runner = new JobRunner(new JobStore(config.VERGE_TRAINER_STATE), pipeline, config.VERGE_JOB_CONCURRENCY, recoverJob(registry));
+  const runner = new JobRunner(new JobStore(config.VERGE_TRAINER_STATE), pipeline, config.VERGE_JOB_CONCURRENCY, recoverJob(registry), continueDeploy(registry));
   await runner.start();
   const schedules = scheduleClient(config, options.fetcher);
   const labelledLogs = options.labelledLogs ?? labelledLogSource(registry, { feedbackWindowDays: config.VERGE_FEEDBACK_WINDOW_DAYS });

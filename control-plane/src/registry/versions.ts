@@ -1,8 +1,9 @@
 // Model versions: upload (ONNX artifact + metadata), list, read. Versions are immutable.
 import { and, desc, eq, sql } from "drizzle-orm";
 import { bodyLimit } from "hono/body-limit";
-import { ApiError, inputWidth, sha256Hex, validationError, versionMetadataSchema, versionParamSchema, type VersionMetadata } from "@verge/shared";
-import { readModelIo, type ModelIo } from "@verge/shared/onnx/reader";
+import { ApiError, inputWidth, versionParamSchema, type VersionMetadata } from "@verge/shared";
+import type { ModelIo } from "@verge/shared/onnx/reader";
+import { receiveUpload } from "./upload.ts";
 import { auditEntry, db, findModel } from "../db/client.ts";
 import { versions } from "../db/schema.ts";
 import { newApp, validate } from "../http/app.ts";
@@ -25,24 +26,28 @@ export const versionRoutes = newApp()
     async (c) => {
       const d = db(c.env);
       const model = await findModel(d, c.req.valid("param").model);
-      const { artifact, metadata } = await readUpload(c.req.raw);
-      checkArtifact(metadata, readModelIo(artifact), artifact.byteLength, controlPlaneConfig(c.env).EDGE_ARTIFACT_MAX_BYTES);
-
-      const sha256 = await sha256Hex(artifact);
-      // Content-addressed, so writing it before the row exists is harmless if the insert fails.
-      const artifactKey = `artifacts/${model.name}/${sha256}.onnx`;
-      await c.env.ARTIFACTS.put(artifactKey, artifact, { sha256, httpMetadata: { contentType: "application/octet-stream" } });
-
+      // A fresh key per upload: the hash is only known once the bytes have gone by, and R2 cannot rename.
+      const artifactKey = `artifacts/${model.name}/${crypto.randomUUID()}.onnx`;
+      const defer = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+      const edgeMaxBytes = controlPlaneConfig(c.env).EDGE_ARTIFACT_MAX_BYTES;
+      const { metadata, io, sha256, size } = await receiveUpload(c.env.ARTIFACTS, artifactKey, c.req.raw, { maxBytes: MAX_UPLOAD_BYTES, edgeMaxBytes }, defer);
       const actor = c.get("principal").actor;
       const nextVersion = sql<number>`(SELECT coalesce(max(${versions.version}), 0) + 1 FROM ${versions} WHERE ${versions.modelId} = ${model.id})`;
-      const [[created]] = await d.batch([
-        d
-          .insert(versions)
-          .values({ modelId: model.id, version: nextVersion, runtime: metadata.runtime, sha256, size: artifact.byteLength, artifactKey, metadata, createdBy: actor })
-          .returning(),
-        auditEntry(d, { actor, action: "version.create", target: `models/${model.name}/versions`, after: { sha256, size: artifact.byteLength, runtime: metadata.runtime } }),
-      ]);
-      return c.json({ version: created!.version, sha256, size: artifact.byteLength }, 201);
+      let created: typeof versions.$inferSelect | undefined;
+      try {
+        checkArtifact(metadata, io, size, edgeMaxBytes);
+        [[created]] = await d.batch([
+          d.insert(versions).values({ modelId: model.id, version: nextVersion, runtime: metadata.runtime, sha256, size, artifactKey, metadata, createdBy: actor }).returning(),
+          auditEntry(d, { actor, action: "version.create", target: `models/${model.name}/versions`, after: { sha256, size, runtime: metadata.runtime } }),
+        ]);
+      } catch (error) {
+        // No row points at the object: it goes, so a rejected upload leaves nothing behind.
+        const cleanup = c.env.ARTIFACTS.delete(artifactKey);
+        defer(cleanup);
+        await cleanup.catch(() => undefined);
+        throw error;
+      }
+      return c.json({ version: created!.version, sha256, size }, 201);
     },
   )
   .get("/:model/versions", guard(api.listVersions), validate("param", modelParam), async (c) => {
@@ -75,31 +80,6 @@ versionRoutes.get("/:model/versions/:version/artifact", guard(api.getArtifact), 
 export function presentVersion(v: typeof versions.$inferSelect) {
   const metadata = v.metadata as VersionMetadata;
   return { ...metadata, version: v.version, sha256: v.sha256, size: v.size, created_at: v.createdAt, created_by: v.createdBy };
-}
-
-async function readUpload(req: Request): Promise<{ artifact: Uint8Array<ArrayBuffer>; metadata: VersionMetadata }> {
-  if (!(req.headers.get("content-type") ?? "").startsWith("multipart/form-data")) {
-    throw new ApiError("bad_request", "body: must be multipart/form-data with fields `artifact` and `metadata`");
-  }
-  let form: FormData;
-  try {
-    form = await req.formData();
-  } catch {
-    throw new ApiError("bad_request", "body: malformed multipart form");
-  }
-  const file = form.get("artifact");
-  if (!file || typeof file === "string") throw new ApiError("bad_request", "artifact: a file field named `artifact` is required");
-  const rawMetadata = form.get("metadata");
-  if (typeof rawMetadata !== "string") throw new ApiError("bad_request", "metadata: a text field named `metadata` (JSON) is required");
-  let json: unknown;
-  try {
-    json = JSON.parse(rawMetadata);
-  } catch {
-    throw new ApiError("bad_request", "metadata: malformed JSON");
-  }
-  const parsed = versionMetadataSchema.safeParse(json);
-  if (!parsed.success) throw validationError(parsed.error, "metadata");
-  return { artifact: new Uint8Array(await file.arrayBuffer()), metadata: parsed.data };
 }
 
 /** The declared spec must be the graph's, and the feature spec must fill the input tensor. */

@@ -29,7 +29,19 @@ export function readModelIo(bytes: Uint8Array): ModelIo {
   if (!graph?.node?.length || !graph.output?.length) {
     throw new ApiError("bad_request", "artifact: not an ONNX model (no graph, nodes or outputs)");
   }
-  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  return modelIo({ inputs: graph.input ?? [], outputs: graph.output, initializers: (graph.initializer ?? []).map((t) => t.name ?? ""), opsets: model.opsetImport });
+}
+
+/** The parts of a graph that its I/O spec is made from (also gathered by a streaming walk). */
+export interface GraphIoParts {
+  inputs: OnnxTypes.IValueInfoProto[];
+  outputs: OnnxTypes.IValueInfoProto[];
+  initializers: string[];
+  opsets: OnnxTypes.IOperatorSetIdProto[];
+}
+
+export function modelIo(parts: GraphIoParts): ModelIo {
+  const initializers = new Set(parts.initializers);
   const tensor = (v: OnnxTypes.IValueInfoProto): TensorSpec => {
     const t = v.type?.tensorType;
     return {
@@ -39,11 +51,11 @@ export function readModelIo(bytes: Uint8Array): ModelIo {
     };
   };
   const opsets: Record<string, number> = {};
-  for (const o of model.opsetImport) opsets[o.domain || "ai.onnx"] = Number(o.version);
+  for (const o of parts.opsets) opsets[o.domain || "ai.onnx"] = Number(o.version);
   return {
     // Older exporters list initializers among the inputs; they are not fed by callers.
-    inputs: (graph.input ?? []).filter((v) => !initializers.has(v.name)).map(tensor),
-    outputs: graph.output.map(tensor),
+    inputs: parts.inputs.filter((v) => !initializers.has(v.name ?? "")).map(tensor),
+    outputs: parts.outputs.map(tensor),
     opsets,
   };
 }

@@ -5,6 +5,7 @@
 import { ApiError, type DeployCandidate, type PutDeployment, type SubmitJob } from "@verge/shared";
 import type { RegistryClient } from "../registry/client.ts";
 import type { JobHandle } from "./runner.ts";
+import type { WaitingStep } from "./store.ts";
 
 export async function deployCandidate(job: JobHandle, registry: RegistryClient, plan: DeployCandidate, version: number, metrics: Record<string, number>): Promise<void> {
   const { spec } = job;
@@ -21,13 +22,26 @@ export async function deployCandidate(job: JobHandle, registry: RegistryClient, 
     : { variants: [{ name: "primary", alias: "production", weight: 10_000 }], shadows: [], mode: "preserve" };
   const withShadow = { ...base, shadows: [...base.shadows.filter((s) => s.version !== version), { version, rate: plan.shadow_rate }] };
   await registry.putDeployment(spec.model, withShadow, current?.revision);
-  await sleep(plan.shadow_s * 1000, job.signal);
-  // The shadow has done its job; the rollout's variants carry the candidate from here on.
-  await removeShadow(registry, spec.model, version);
-  await registry.promote(spec.model, { version, plan: plan.rollout, reason: `job ${job.id}${spec.reason ? `: ${spec.reason}` : ""}`.slice(0, 500) });
-  const reason = `version ${version} (${describe(spec, metrics)}) shadowed for ${plan.shadow_s} s, now rolling out in steps ${plan.rollout.steps.join(" → ")}`;
-  job.record({ deployment: { outcome: "rolling_out", reason } });
-  job.progress(1, reason);
+  // The shadow period is a persisted wait, not a sleep: the job gives up its slot, and a restart
+  // carries on from here (continueDeploy) once the period is over.
+  const startedAt = Date.now();
+  job.wait({ step: "rollout", version, shadow_started_at: new Date(startedAt).toISOString(), shadow_until: new Date(startedAt + plan.shadow_s * 1000).toISOString(), plan, metrics });
+}
+
+/**
+ * The deploy step after the shadow period: the shadow comes out of the deployment as it is now
+ * (read again, If-Match) and the staged rollout starts from there.
+ */
+export function continueDeploy(registry: RegistryClient) {
+  return async (job: JobHandle, step: WaitingStep): Promise<void> => {
+    const { spec } = job;
+    const { version, plan, metrics } = step;
+    await removeShadow(registry, spec.model, version);
+    await registry.promote(spec.model, { version, plan: plan.rollout, reason: `job ${job.id}${spec.reason ? `: ${spec.reason}` : ""}`.slice(0, 500) });
+    const reason = `version ${version} (${describe(spec, metrics)}) shadowed for ${plan.shadow_s} s, now rolling out in steps ${plan.rollout.steps.join(" → ")}`;
+    job.record({ deployment: { outcome: "rolling_out", reason } });
+    job.progress(1, reason);
+  };
 }
 
 /** Tries at removing the shadow while operators keep changing the deployment. */
@@ -81,12 +95,4 @@ function improvement(spec: Pick<SubmitJob, "task">, m: Record<string, number>): 
 
 function describe(spec: Pick<SubmitJob, "task">, m: Record<string, number>): string {
   return spec.task === "regression" ? `RMSE ${m.rmse?.toFixed(4)} vs production ${m.production_rmse?.toFixed(4) ?? "none"}` : `AUC ${m.auc?.toFixed(4)} vs production ${m.production_auc?.toFixed(4) ?? "none"}`;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason as Error)), { once: true });
-  });
 }

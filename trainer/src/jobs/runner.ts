@@ -1,8 +1,10 @@
 // Runs jobs in submission order, at most `concurrency` at once. Every state change is written
 // before it is announced; a restart marks jobs that were running as failed (with the phase they
-// were in) and runs the queued ones.
+// were in) and runs the queued ones. A job may park between steps (the deploy step's shadow
+// period): it gives its slot back, a timer puts it in the queue again when the wait is over, and a
+// restart sets that timer again from the persisted record.
 import { ApiError, sha256Hex, type JobEvent, type JobPhase, type JobView, type SubmitJob } from "@verge/shared";
-import { JobStore, type JobRecord } from "./store.ts";
+import { JobStore, type JobRecord, type WaitingStep } from "./store.ts";
 
 const TERMINAL: ReadonlySet<JobPhase> = new Set(["succeeded", "failed", "cancelled"]);
 export const isTerminal = (phase: JobPhase) => TERMINAL.has(phase);
@@ -19,9 +21,16 @@ export interface JobHandle {
   progress(progress: number, message?: string): void;
   /** Merges fields into the job's view (metrics, validation report, version…) and persists it. */
   record(fields: Partial<Pick<JobView, "metrics" | "version" | "staged" | "validation" | "evaluation" | "deployment">>): void;
+  /** Parks the job once its pipeline returns: its slot is freed until `step`'s wait is over. */
+  wait(step: WaitingStep): void;
 }
 
 export type Pipeline = (job: JobHandle) => Promise<void>;
+/** Runs the step a parked job waited for. */
+export type Resume = (job: JobHandle, step: WaitingStep) => Promise<void>;
+
+/** setTimeout's longest delay; longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A failure the job reports as its reason (bad data, failed validation…), not a crash. */
 export class JobFailure extends Error {}
@@ -36,6 +45,8 @@ export class JobRunner {
   private readonly seq = new Map<string, number>();
   private readonly lastWrite = new Map<string, number>();
   private readonly idle: (() => void)[] = [];
+  /** Parked jobs' wake-up timers. */
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(
     private readonly store: JobStore,
@@ -43,6 +54,9 @@ export class JobRunner {
     private readonly concurrency: number,
     /** Called for jobs found mid-run at startup, before they are marked failed (e.g. to reconcile a registration). */
     private readonly recover: (record: JobRecord) => Promise<Partial<JobView> | undefined> = async () => undefined,
+    private readonly resume: Resume = async () => {
+      throw new JobFailure("this trainer cannot resume a parked job");
+    },
   ) {}
 
   /** Loads persisted jobs: interrupted ones fail with their reason, queued ones run again. */
@@ -52,6 +66,7 @@ export class JobRunner {
       this.seq.set(record.view.id, this.store.events(record.view.id).at(-1)?.seq ?? 0);
       const { phase } = record.view;
       if (phase === "queued") this.queue.push(record.view.id);
+      else if (!isTerminal(phase) && record.waiting) this.park(record);
       else if (!isTerminal(phase)) {
         const recovered = await this.recover(record).catch(() => undefined);
         if (recovered?.phase === "succeeded") this.transition(record, { ...recovered, progress: 1, finished_at: now() }, "recovered: the registration had completed before the trainer stopped");
@@ -101,8 +116,13 @@ export class JobRunner {
     const controller = this.running.get(id);
     if (controller) controller.abort(new JobFailure("cancelled by request"));
     else {
-      this.queue.splice(this.queue.indexOf(id), 1);
+      clearTimeout(this.timers.get(id));
+      this.timers.delete(id);
+      delete record.waiting;
+      const queued = this.queue.indexOf(id);
+      if (queued !== -1) this.queue.splice(queued, 1);
       this.transition(record, { phase: "cancelled", finished_at: now() }, "cancelled before it started");
+      this.settle();
     }
     return record.view;
   }
@@ -116,15 +136,28 @@ export class JobRunner {
     return () => set.delete(listener);
   }
 
-  /** Resolves when no job is running or queued (tests, shutdown). */
+  /** Resolves when no job is running, queued or parked (tests, shutdown). */
   whenIdle(): Promise<void> {
-    if (this.running.size === 0 && this.queue.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((r) => this.idle.push(r));
   }
 
-  /** Stops taking jobs and aborts the running ones (they end as failed: interrupted). */
+  private isIdle(): boolean {
+    return this.running.size === 0 && this.queue.length === 0 && this.timers.size === 0;
+  }
+
+  private settle(): void {
+    if (this.isIdle()) this.idle.splice(0).forEach((r) => r());
+  }
+
+  /**
+   * Stops taking jobs and aborts the running ones (they end as failed: interrupted). Parked jobs
+   * stay parked on disk; the next start sets their timers again.
+   */
   async close(): Promise<void> {
     this.queue.length = 0;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
     for (const c of this.running.values()) c.abort(new JobFailure("interrupted: the trainer is shutting down"));
     await this.whenIdle();
   }
@@ -141,14 +174,32 @@ export class JobRunner {
         .finally(() => {
           this.running.delete(id);
           this.pump();
-          if (this.running.size === 0 && this.queue.length === 0) this.idle.splice(0).forEach((r) => r());
+          this.settle();
         });
     }
   }
 
+  /** Wakes the job when its wait is over (at once if it already is), without holding a slot. */
+  private park(record: JobRecord): void {
+    const id = record.view.id;
+    const left = Date.parse(record.waiting!.shadow_until) - Date.now();
+    const timer = setTimeout(() => {
+      this.timers.delete(id);
+      if (left > MAX_TIMER_MS) return this.park(record);
+      this.queue.push(id);
+      this.pump();
+    }, Math.max(0, Math.min(left, MAX_TIMER_MS)));
+    // A parked job alone does not keep the process alive.
+    timer.unref?.();
+    this.timers.set(id, timer);
+  }
+
   private async run(record: JobRecord, controller: AbortController): Promise<void> {
     const id = record.view.id;
-    this.transition(record, { phase: "loading", started_at: now() }, "started");
+    const resuming = record.waiting;
+    if (resuming) this.transition(record, {}, `the shadow period is over: resuming (${resuming.step})`);
+    else this.transition(record, { phase: "loading", started_at: now() }, "started");
+    let parked: WaitingStep | undefined;
     const handle: JobHandle = {
       id,
       spec: record.spec,
@@ -161,13 +212,27 @@ export class JobRunner {
         Object.assign(record.view, fields);
         this.store.save(record);
       },
+      wait: (step) => {
+        parked = step;
+      },
     };
     try {
-      await this.pipeline(handle);
+      if (resuming) {
+        await this.resume(handle, resuming);
+        delete record.waiting;
+      } else await this.pipeline(handle);
+      if (parked) {
+        // Written before the slot is given back: a restart from here resumes the wait.
+        record.waiting = parked;
+        this.transition(record, {}, `waiting until ${parked.shadow_until} (shadow period), then: ${parked.step}`);
+        this.park(record);
+        return;
+      }
       this.transition(record, { phase: "succeeded", progress: 1, finished_at: now() }, record.view.version ? `registered version ${record.view.version}` : "done");
     } catch (err) {
       const cancelled = controller.signal.aborted && controller.signal.reason instanceof JobFailure && controller.signal.reason.message === "cancelled by request";
       const reason = err instanceof JobFailure || err instanceof ApiError ? err.message : `internal error: ${(err as Error).message ?? String(err)}`;
+      delete record.waiting;
       try {
         this.transition(record, { phase: cancelled ? "cancelled" : "failed", finished_at: now(), ...(cancelled ? {} : { error: reason }) }, cancelled ? "cancelled" : reason);
       } catch (writeErr) {

@@ -3,13 +3,28 @@
 // spec may carry credentials (a command's env), so folders are 0700 and files 0600.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { JobEvent, JobView, SubmitJob } from "@verge/shared";
+import type { DeployCandidate, JobEvent, JobView, SubmitJob } from "@verge/shared";
+
+/**
+ * A job parked between steps: the deploy step, once its shadow is on, waits here for the shadow
+ * period to end without a job slot, and a restart picks it up from this record.
+ */
+export interface WaitingStep {
+  step: "rollout";
+  version: number;
+  shadow_started_at: string;
+  shadow_until: string;
+  plan: DeployCandidate;
+  metrics: Record<string, number>;
+}
 
 export interface JobRecord {
   view: JobView;
   spec: SubmitJob;
   /** sha256 of the submitted body: the same id with a different body is a conflict. */
   specHash: string;
+  /** Set while the job waits for its next step (see WaitingStep). */
+  waiting?: WaitingStep;
 }
 
 export class JobStore {
