@@ -122,6 +122,23 @@ export async function benchEdge(): Promise<void> {
     };
 
     for (const t of ["demo", "wide", "noop"] as const) await load(ports.alone, t, { seconds: 2 }); // warm: ORT, sessions, snapshot
+    if (process.env.BENCH_ONLY === "cut") {
+      // Throughput bisect: the demo predict ended after the middleware, without holding its log
+      // hand-off in waitUntil, and whole; alternating with the no-op.
+      const cutLoad = async (cut?: string) => {
+        const r = await autocannon({ url: `http://127.0.0.1:${ports.alone}/v1/models/demo/predict`, connections: CONNECTIONS, duration: SECONDS, method: "POST", headers: { authorization: `Bearer ${keys.demo}`, "content-type": "application/json", ...(cut ? { "x-bench-cut": cut } : {}) }, requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify(bodies.demo()) }) }] } as unknown as autocannon.Options);
+        if (r.non2xx || r.errors) throw new Error(`cut ${cut}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+        return r.requests.average;
+      };
+      const out: Record<string, number[]> = { noop: [], handler: [], infer: [], nolog: [], whole: [] };
+      for (let i = 0; i < ROUNDS; i++) {
+        out.noop!.push((await load(ports.alone, "noop")).rps);
+        for (const c of ["handler", "infer", "nolog", "whole"]) out[c]!.push(await cutLoad(c === "whole" ? undefined : c));
+        console.log(`round ${i + 1}`, JSON.stringify(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Math.round(v.at(-1)!)]))), "load", loadavg()[0]!.toFixed(1));
+      }
+      console.log("medians", JSON.stringify(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Math.round(median(v))]))));
+      return;
+    }
     if (process.env.BENCH_ONLY === "phases") {
       for (const model of ["demo", "wide"] as const) {
         const res = await fetch(`http://127.0.0.1:${ports.alone}/__bench/phases?model=${model}&n=1000`, { method: "POST", headers: { authorization: `Bearer ${keys[model]}`, "content-type": "application/json" }, body: JSON.stringify(bodies[model]()) });

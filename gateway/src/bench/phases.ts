@@ -19,6 +19,7 @@ import { requestIdentity } from "../predict/identity.ts";
 import { routeRequest } from "../routing/route.ts";
 import { serve } from "../predict/serve.ts";
 import { getSnapshot } from "../snapshot/cache.ts";
+import { chainSteps } from "./chain.ts";
 
 type Fetch = (req: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response>;
 
@@ -143,6 +144,29 @@ export async function measurePhases(request: Request, env: Env, fetch: Fetch): P
     error_response: await us(() => new ApiError("unauthorized", "authorization: unknown or revoked client key").toResponse()),
     predict_refused_body: await us(() => fetch(new Request(predictReq(), { body: '{"unit":5}' }), env, wholeCtx)),
   };
+  // The chain, step by step, on a request with content-length set (as one off the network has).
+  const sized = () => new Request(`http://gateway/v1/models/${modelName}/predict`, { method: "POST", headers: withLength(headers, text), body: text });
+  const chain: Record<string, number> = { predict_request_sized: await us(() => fetch(sized(), env, wholeCtx)) };
+  for (const [name, app] of Object.entries(chainSteps())) chain[name] = await us(() => app.fetch(sized(), env, wholeCtx));
+  // 32 requests in flight at once (as the load generator sends them), per request.
+  chain.predict_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => fetch(sized(), env, wholeCtx))))) / 32;
+  chain.inference_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => runtime.run(spec, tensor, rows.length))))) / 32;
+  chain.log_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => sendLogs(env, snapshot, logCtx, logPrediction))))) / 32;
   await Promise.allSettled(wholeCtx.pending);
-  return Response.json({ n, io_ms: ioMs, clock_moves_in_cpu: clockMovesInCpu, spin: spin > 0, phases_us: phases, extra_us: extra, whole_us: whole });
+  return Response.json({ chain_us: chain, n, io_ms: ioMs, clock_moves_in_cpu: clockMovesInCpu, spin: spin > 0, phases_us: phases, extra_us: extra, whole_us: whole });
+}
+
+function withLength(headers: Headers, text: string): Headers {
+  const h = new Headers(headers);
+  h.set("content-length", String(new TextEncoder().encode(text).length));
+  return h;
+}
+
+/** Throughput bisect: only the model run of a predict (a zero tensor), inside a real request. */
+export async function benchInferOnly(env: Env, snapshot: import("@verge/shared").Snapshot, modelName: string): Promise<Response> {
+  const model = snapshot.models[modelName]!;
+  const spec = model.versions[String(model.deployment!.variants[0]!.version)]!;
+  const { inputWidth } = await import("@verge/shared");
+  await edgeRuntime(env.ARTIFACTS).run(spec, new Float32Array(inputWidth(spec.feature_spec)), 1);
+  return new Response("{}");
 }
