@@ -6,7 +6,7 @@
 // calls, the isolate's real snapshot, sessions and store), between two awaited I/O calls, and the
 // elapsed time is divided by the count; the cost of the I/O pair alone is measured and removed.
 // (Locally the clock may move during JavaScript too; the loops work either way.)
-import { ApiError, encodeRows, predictRequestSchema, resolveRow, type OnlineRow, type OnlineStore } from "@verge/shared";
+import { ApiError, encodeRows, type LogRecord, predictRequestSchema, resolveRow, type OnlineRow, type OnlineStore } from "@verge/shared";
 import { authorizeKey } from "../auth/client-key.ts";
 import { takeToken } from "../auth/rate-limit.ts";
 import { gatewayConfig } from "../config.ts";
@@ -15,6 +15,7 @@ import { onlineStore } from "../features/store.ts";
 import { edgeRuntime } from "../inference/edge.ts";
 import { outputsPerRow } from "../inference/runtime.ts";
 import { sendLogs } from "../logging/log.ts";
+import { sendRecords } from "../logging/batcher.ts";
 import { requestIdentity } from "../predict/identity.ts";
 import { routeRequest } from "../routing/route.ts";
 import { serve } from "../predict/serve.ts";
@@ -151,6 +152,12 @@ export async function measurePhases(request: Request, env: Env, fetch: Fetch): P
   // 32 requests in flight at once (as the load generator sends them), per request.
   chain.predict_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => fetch(sized(), env, wholeCtx))))) / 32;
   chain.inference_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => runtime.run(spec, tensor, rows.length))))) / 32;
+  // The flush a batch of 32 such predictions costs later (sizing, packing, sendBatch), per prediction.
+  let captured: LogRecord[] = [];
+  const capture = { ...env, PREDICTION_LOGS: { sendBatch: async (b: Iterable<MessageSendRequest<{ records: LogRecord[] }>>) => void (captured = [...b].flatMap((m) => m.body.records)) } } as unknown as Env;
+  await sendLogs(capture, snapshot, logCtx, logPrediction);
+  const batch32 = Array.from({ length: 32 }, () => captured[0]!);
+  chain.log_flush_per_record = (await us(() => sendRecords({ queue: env.PREDICTION_LOGS }, batch32))) / 32;
   chain.log_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => sendLogs(env, snapshot, logCtx, logPrediction))))) / 32;
   await Promise.allSettled(wholeCtx.pending);
   return Response.json({ chain_us: chain, n, io_ms: ioMs, clock_moves_in_cpu: clockMovesInCpu, spin: spin > 0, phases_us: phases, extra_us: extra, whole_us: whole });
