@@ -230,7 +230,7 @@ ${Object.keys(phases.demo!.chain_us).map((k) => `| ${k.replaceAll("_", " ")} | $
 
 Full stack, for comparison (consumer, D1 and control plane in the gateway's workerd, as \`http\` measures): no-op ${m(fullStack.noop, "rps").toFixed(0)} req/s, demo predict ${m(fullStack.predict, "rps").toFixed(0)} req/s, ratio ${ratio(fullStack).toFixed(2)}.
 
-autocannon in this Node process, ${CONNECTIONS} connections, ${SECONDS} s rounds, ${ROUNDS} alternating rounds per model medians. Half load: a fixed-rate generator (\`bench/fixed-rate.ts\`, undici, requests started on schedule whatever the answers, each timed with hrtime from its scheduled start to its last byte), no-op and predict alternating, ${HALF_ROUNDS} rounds each, medians of the rounds' p50s. ${conditions(`Load average (1 min) ${loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after: other heavy work shared the 2 cores.`)}`,
+autocannon in this Node process, ${CONNECTIONS} connections, ${SECONDS} s rounds, ${ROUNDS} alternating rounds per model, medians. Half load: a fixed-rate generator (\`bench/fixed-rate.ts\`, undici, requests started on schedule whatever the answers, each timed with hrtime from its scheduled start to its last byte), no-op and predict alternating, ${HALF_ROUNDS} rounds each, medians of the rounds' p50s. ${conditions(`Load average (1 min) ${loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after: other heavy work shared the 2 cores.`)}`,
     );
   } finally {
     await alone?.dispose();

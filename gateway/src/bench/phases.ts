@@ -148,16 +148,28 @@ export async function measurePhases(request: Request, env: Env, fetch: Fetch): P
   // The chain, step by step, on a request with content-length set (as one off the network has).
   const sized = () => new Request(`http://gateway/v1/models/${modelName}/predict`, { method: "POST", headers: withLength(headers, text), body: text });
   const chain: Record<string, number> = { predict_request_sized: await us(() => fetch(sized(), env, wholeCtx)) };
-  for (const [name, app] of Object.entries(chainSteps())) chain[name] = await us(() => app.fetch(sized(), env, wholeCtx));
+  // Each predict arms log timers until its batch leaves; they are let finish between loops, as an
+  // isolate holds at most 10,000 active timeouts.
+  const settle = async () => {
+    await Promise.allSettled(wholeCtx.pending);
+    wholeCtx.pending.length = 0;
+  };
+  await settle();
+  for (const [name, app] of Object.entries(chainSteps())) {
+    chain[name] = await us(() => app.fetch(sized(), env, wholeCtx));
+    await settle();
+  }
   // 32 requests in flight at once (as the load generator sends them), per request.
   chain.predict_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => fetch(sized(), env, wholeCtx))))) / 32;
+  await settle();
   chain.inference_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => runtime.run(spec, tensor, rows.length))))) / 32;
   // The flush a batch of 32 such predictions costs later (sizing, packing, sendBatch), per prediction.
+  await Promise.allSettled(wholeCtx.pending);
   let captured: LogRecord[] = [];
   const capture = { ...env, PREDICTION_LOGS: { sendBatch: async (b: Iterable<MessageSendRequest<{ records: LogRecord[] }>>) => void (captured = [...b].flatMap((m) => m.body.records)) } } as unknown as Env;
   await sendLogs(capture, snapshot, logCtx, logPrediction);
-  const batch32 = Array.from({ length: 32 }, () => captured[0]!);
-  chain.log_flush_per_record = (await us(() => sendRecords({ queue: env.PREDICTION_LOGS }, batch32))) / 32;
+  const batch32 = captured.length ? Array.from({ length: 32 }, () => captured[0]!) : [];
+  if (batch32.length) chain.log_flush_per_record = (await us(() => sendRecords({ queue: env.PREDICTION_LOGS }, batch32))) / 32;
   chain.log_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => sendLogs(env, snapshot, logCtx, logPrediction))))) / 32;
   await Promise.allSettled(wholeCtx.pending);
   return Response.json({ chain_us: chain, n, io_ms: ioMs, clock_moves_in_cpu: clockMovesInCpu, spin: spin > 0, phases_us: phases, extra_us: extra, whole_us: whole });
