@@ -22,10 +22,12 @@ import { freePort, startRedis } from "../scripts/lib/redis-server.ts";
 import { startStack, stackOptions } from "../scripts/lib/stack.ts";
 import { startUpstashBridge } from "../scripts/lib/upstash-bridge.ts";
 import { conditions, median, writeSection } from "./report.ts";
+import { fixedRate } from "./fixed-rate.ts";
 
 const CONNECTIONS = 32;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const HALF_ROUNDS = 3;
 const ENTITIES = 1000;
 
 const numbers = (view: string | undefined, prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}`, type: "number" as const, default: 0, ...(view ? { view } : {}) }));
@@ -122,6 +124,23 @@ export async function benchEdge(): Promise<void> {
     };
 
     for (const t of ["demo", "wide", "noop"] as const) await load(ports.alone, t, { seconds: 2 }); // warm: ORT, sessions, snapshot
+    if (process.env.BENCH_ONLY === "cut") {
+      // Throughput bisect: the demo predict ended after the middleware, without holding its log
+      // hand-off in waitUntil, and whole; alternating with the no-op.
+      const cutLoad = async (cut?: string) => {
+        const r = await autocannon({ url: `http://127.0.0.1:${ports.alone}/v1/models/demo/predict`, connections: CONNECTIONS, duration: SECONDS, method: "POST", headers: { authorization: `Bearer ${keys.demo}`, "content-type": "application/json", ...(cut ? { "x-bench-cut": cut } : {}) }, requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: JSON.stringify(bodies.demo()) }) }] } as unknown as autocannon.Options);
+        if (r.non2xx || r.errors) throw new Error(`cut ${cut}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+        return r.requests.average;
+      };
+      const out: Record<string, number[]> = { noop: [], handler: [], infer: [], nolog: [], whole: [] };
+      for (let i = 0; i < ROUNDS; i++) {
+        out.noop!.push((await load(ports.alone, "noop")).rps);
+        for (const c of ["handler", "infer", "nolog", "whole"]) out[c]!.push(await cutLoad(c === "whole" ? undefined : c));
+        console.log(`round ${i + 1}`, JSON.stringify(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Math.round(v.at(-1)!)]))), "load", loadavg()[0]!.toFixed(1));
+      }
+      console.log("medians", JSON.stringify(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Math.round(median(v))]))));
+      return;
+    }
     if (process.env.BENCH_ONLY === "phases") {
       for (const model of ["demo", "wide"] as const) {
         const res = await fetch(`http://127.0.0.1:${ports.alone}/__bench/phases?model=${model}&n=1000`, { method: "POST", headers: { authorization: `Bearer ${keys[model]}`, "content-type": "application/json" }, body: JSON.stringify(bodies[model]()) });
@@ -140,15 +159,20 @@ export async function benchEdge(): Promise<void> {
       // Added latency at half the saturating predict load: both routes at the same fixed rate.
       const rate = Math.round(median(r.predict.map((x) => x.rps)) / 2);
       const half = { noop: [] as Run[], predict: [] as Run[], rate };
-      for (let i = 0; i < 2; i++) {
-        half.noop.push(await load(ports.alone, "noop", { rate }));
-        half.predict.push(await load(ports.alone, model, { rate }));
+      const origin = `http://127.0.0.1:${ports.alone}`;
+      for (let i = 0; i < HALF_ROUNDS; i++) {
+        const n = await fixedRate(origin, { path: "/v2/health/live", method: "GET" }, rate, SECONDS);
+        const p = await fixedRate(origin, { path: `/v1/models/${model}/predict`, method: "POST", headers: { authorization: `Bearer ${keys[model]}`, "content-type": "application/json" }, body: () => JSON.stringify(bodies[model]()) }, rate, SECONDS);
+        if (n.failed || p.failed) throw new Error(`half load: ${n.failed} no-op and ${p.failed} predict requests failed`);
+        half.noop.push({ rps: rate, p50: n.p50, p99: n.p99 });
+        half.predict.push({ rps: rate, p50: p.p50, p99: p.p99 });
+        console.log(`${model} half load ${rate} req/s round ${i + 1}: p50 no-op ${n.p50} ms, predict ${p.p50} ms`);
       }
       results[model] = { ...r, half };
     }
 
     // In-isolate CPU by phase.
-    const phases: Record<string, { phases_us: Record<string, number>; extra_us: Record<string, number>; whole_us: Record<string, number>; clock_moves_in_cpu: boolean; n: number }> = {};
+    const phases: Record<string, { phases_us: Record<string, number>; extra_us: Record<string, number>; whole_us: Record<string, number>; chain_us: Record<string, number>; clock_moves_in_cpu: boolean; n: number }> = {};
     for (const model of ["demo", "wide"] as const) {
       const res = await fetch(`http://127.0.0.1:${ports.alone}/__bench/phases?model=${model}&n=${model === "demo" ? 2000 : 1000}`, { method: "POST", headers: { authorization: `Bearer ${keys[model]}`, "content-type": "application/json" }, body: JSON.stringify(bodies[model]()) });
       if (!res.ok) throw new Error(`phases: ${res.status} ${await res.text()}`);
@@ -169,7 +193,7 @@ export async function benchEdge(): Promise<void> {
     const rows = (["demo", "wide"] as const).map((model) => {
       const r = results[model]!;
       const h = r.half!;
-      return `| ${model === "demo" ? "demo (LR / MLP 6-16-1, features in the request)" : "wide (20 features, 2 online views in Redis)"} | ${m(r.noop, "rps").toFixed(0)} | ${m(r.predict, "rps").toFixed(0)} | **${ratio(r).toFixed(2)}** | ${h.rate} | ${m(h.noop, "p50").toFixed(1)} | ${m(h.predict, "p50").toFixed(1)} | ${(m(h.predict, "p50") - m(h.noop, "p50")).toFixed(1)} |`;
+      return `| ${model === "demo" ? "demo (LR / MLP 6-16-1, features in the request)" : "wide (20 features, 2 online views in Redis)"} | ${m(r.noop, "rps").toFixed(0)} | ${m(r.predict, "rps").toFixed(0)} | **${ratio(r).toFixed(2)}** | ${h.rate} | ${m(h.noop, "p50").toFixed(2)} | ${m(h.predict, "p50").toFixed(2)} | ${(m(h.predict, "p50") - m(h.noop, "p50")).toFixed(2)} |`;
     });
     const phaseNames = Object.keys(phases.demo!.phases_us);
     const phaseRows = phaseNames.map((p) => `| ${p.replace("_", " ")} | ${phases.demo!.phases_us[p]!.toFixed(1)} | ${phases.wide!.phases_us[p]!.toFixed(1)} |`);
@@ -198,9 +222,15 @@ ${phaseRows.join("\n")}
 | whole no-op request through the app | ${phases.demo!.whole_us.noop_request!.toFixed(1)} | ${phases.wide!.whole_us.noop_request!.toFixed(1)} |
 ${extraRows.join("\n")}
 
+The predict route rebuilt one step at a time (each row adds one step to the row above; the request carries content-length as one from the network does), in µs per request in the same loops:
+
+| step | demo | wide |
+|---|---|---|
+${Object.keys(phases.demo!.chain_us).map((k) => `| ${k.replaceAll("_", " ")} | ${phases.demo!.chain_us[k]!.toFixed(1)} | ${phases.wide!.chain_us[k]!.toFixed(1)} |`).join("\n")}
+
 Full stack, for comparison (consumer, D1 and control plane in the gateway's workerd, as \`http\` measures): no-op ${m(fullStack.noop, "rps").toFixed(0)} req/s, demo predict ${m(fullStack.predict, "rps").toFixed(0)} req/s, ratio ${ratio(fullStack).toFixed(2)}.
 
-autocannon in this Node process, ${CONNECTIONS} connections, ${SECONDS} s rounds, ${ROUNDS} alternating rounds per model (half load: 8 connections at a fixed rate, 2 rounds each), medians; autocannon reports latency in whole milliseconds. ${conditions(`Load average (1 min) ${loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after: other heavy work shared the 2 cores.`)}`,
+autocannon in this Node process, ${CONNECTIONS} connections, ${SECONDS} s rounds, ${ROUNDS} alternating rounds per model, medians. Half load: a fixed-rate generator (\`bench/fixed-rate.ts\`, undici, requests started on schedule whatever the answers, each timed with hrtime from its scheduled start to its last byte), no-op and predict alternating, ${HALF_ROUNDS} rounds each, medians of the rounds' p50s. ${conditions(`Load average (1 min) ${loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after: other heavy work shared the 2 cores.`)}`,
     );
   } finally {
     await alone?.dispose();

@@ -13,7 +13,7 @@ import { PROBE_PATH, probeRoutes } from "./features/probe.ts";
 import { oipRoutes } from "./oip/routes.ts";
 import { rankRoutes } from "./rank/routes.ts";
 import { predict } from "./predict/handler.ts";
-import { measurePhases } from "./bench/phases.ts";
+import { benchInferOnly, measurePhases } from "./bench/phases.ts";
 
 const modelParam = z.object({ model: nameSchema });
 /** The largest refused body still read to its end, so its connection stays open (see below). */
@@ -54,7 +54,13 @@ export const app: Hono<AppEnv> = newApp()
     validate("param", modelParam),
     requireClientKey(),
     jsonBody(predictRequestSchema),
-    (c) => predict(c, c.req.valid("param").model, c.req.valid("json")),
+    (c) => {
+      // Benchmarks only (BENCH_PHASES=1): `x-bench-cut` ends the request early to bisect throughput.
+      const cut = gatewayConfig(c.env).BENCH_PHASES === "1" ? c.req.header("x-bench-cut") : undefined;
+      if (cut === "handler") return new Response("{}");
+      if (cut === "infer") return benchInferOnly(c.env, c.get("snapshot"), c.req.valid("param").model);
+      return predict(c, c.req.valid("param").model, c.req.valid("json"), { noLog: cut === "nolog" });
+    },
   )
   // Benchmarks only (BENCH_PHASES=1): CPU per predict by phase; otherwise no such route.
   .post("/__bench/phases", (c) => (gatewayConfig(c.env).BENCH_PHASES === "1" ? measurePhases(c.req.raw, c.env, (r, e, x) => app.fetch(r, e, x)) : notFound(c)))

@@ -6,7 +6,7 @@
 // calls, the isolate's real snapshot, sessions and store), between two awaited I/O calls, and the
 // elapsed time is divided by the count; the cost of the I/O pair alone is measured and removed.
 // (Locally the clock may move during JavaScript too; the loops work either way.)
-import { ApiError, encodeRows, predictRequestSchema, resolveRow, type OnlineRow, type OnlineStore } from "@verge/shared";
+import { ApiError, encodeRows, type LogRecord, predictRequestSchema, resolveRow, type OnlineRow, type OnlineStore } from "@verge/shared";
 import { authorizeKey } from "../auth/client-key.ts";
 import { takeToken } from "../auth/rate-limit.ts";
 import { gatewayConfig } from "../config.ts";
@@ -15,10 +15,12 @@ import { onlineStore } from "../features/store.ts";
 import { edgeRuntime } from "../inference/edge.ts";
 import { outputsPerRow } from "../inference/runtime.ts";
 import { sendLogs } from "../logging/log.ts";
+import { sendRecords } from "../logging/batcher.ts";
 import { requestIdentity } from "../predict/identity.ts";
 import { routeRequest } from "../routing/route.ts";
 import { serve } from "../predict/serve.ts";
 import { getSnapshot } from "../snapshot/cache.ts";
+import { chainSteps } from "./chain.ts";
 
 type Fetch = (req: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response>;
 
@@ -143,6 +145,47 @@ export async function measurePhases(request: Request, env: Env, fetch: Fetch): P
     error_response: await us(() => new ApiError("unauthorized", "authorization: unknown or revoked client key").toResponse()),
     predict_refused_body: await us(() => fetch(new Request(predictReq(), { body: '{"unit":5}' }), env, wholeCtx)),
   };
+  // The chain, step by step, on a request with content-length set (as one off the network has).
+  const sized = () => new Request(`http://gateway/v1/models/${modelName}/predict`, { method: "POST", headers: withLength(headers, text), body: text });
+  const chain: Record<string, number> = { predict_request_sized: await us(() => fetch(sized(), env, wholeCtx)) };
+  // Each predict arms log timers until its batch leaves; they are let finish between loops, as an
+  // isolate holds at most 10,000 active timeouts.
+  const settle = async () => {
+    await Promise.allSettled(wholeCtx.pending);
+    wholeCtx.pending.length = 0;
+  };
+  await settle();
+  for (const [name, app] of Object.entries(chainSteps())) {
+    chain[name] = await us(() => app.fetch(sized(), env, wholeCtx));
+    await settle();
+  }
+  // 32 requests in flight at once (as the load generator sends them), per request.
+  chain.predict_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => fetch(sized(), env, wholeCtx))))) / 32;
+  await settle();
+  chain.inference_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => runtime.run(spec, tensor, rows.length))))) / 32;
+  // The flush a batch of 32 such predictions costs later (sizing, packing, sendBatch), per prediction.
   await Promise.allSettled(wholeCtx.pending);
-  return Response.json({ n, io_ms: ioMs, clock_moves_in_cpu: clockMovesInCpu, spin: spin > 0, phases_us: phases, extra_us: extra, whole_us: whole });
+  let captured: LogRecord[] = [];
+  const capture = { ...env, PREDICTION_LOGS: { sendBatch: async (b: Iterable<MessageSendRequest<{ records: LogRecord[] }>>) => void (captured = [...b].flatMap((m) => m.body.records)) } } as unknown as Env;
+  await sendLogs(capture, snapshot, logCtx, logPrediction);
+  const batch32 = captured.length ? Array.from({ length: 32 }, () => captured[0]!) : [];
+  if (batch32.length) chain.log_flush_per_record = (await us(() => sendRecords({ queue: env.PREDICTION_LOGS }, batch32))) / 32;
+  chain.log_32_concurrent = (await us(() => Promise.all(Array.from({ length: 32 }, () => sendLogs(env, snapshot, logCtx, logPrediction))))) / 32;
+  await Promise.allSettled(wholeCtx.pending);
+  return Response.json({ chain_us: chain, n, io_ms: ioMs, clock_moves_in_cpu: clockMovesInCpu, spin: spin > 0, phases_us: phases, extra_us: extra, whole_us: whole });
+}
+
+function withLength(headers: Headers, text: string): Headers {
+  const h = new Headers(headers);
+  h.set("content-length", String(new TextEncoder().encode(text).length));
+  return h;
+}
+
+/** Throughput bisect: only the model run of a predict (a zero tensor), inside a real request. */
+export async function benchInferOnly(env: Env, snapshot: import("@verge/shared").Snapshot, modelName: string): Promise<Response> {
+  const model = snapshot.models[modelName]!;
+  const spec = model.versions[String(model.deployment!.variants[0]!.version)]!;
+  const { inputWidth } = await import("@verge/shared");
+  await edgeRuntime(env.ARTIFACTS).run(spec, new Float32Array(inputWidth(spec.feature_spec)), 1);
+  return new Response("{}");
 }

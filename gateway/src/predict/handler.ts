@@ -6,11 +6,11 @@ import { caller, serveContext } from "../http/serve-context.ts";
 import { requestIdentity } from "./identity.ts";
 import { serve, servedHeaders } from "./serve.ts";
 
-export async function predict(c: Context<AppEnv>, modelName: string, body: PredictRequest): Promise<Response> {
+export async function predict(c: Context<AppEnv>, modelName: string, body: PredictRequest, bench?: { noLog?: boolean }): Promise<Response> {
   const started = Date.now();
   const identity = requestIdentity(c.get("snapshot"), c.req.raw.headers, modelName, { requestId: { value: body.request_id, field: "body.request_id" }, unit: { value: body.unit, field: "body.unit" } });
   const rows = body.instances ?? [{ features: body.features, entities: body.entities }];
-  const s = await serve(serveContext(c), { identity, input: { kind: "rows", rows, entities: body.entities }, ...caller(c), started });
+  const s = await serve(serveContext(c), { identity, input: { kind: "rows", rows, entities: body.entities }, ...caller(c), started, ...(bench?.noLog ? { deferLog: true } : {}) });
 
   const many = body.instances !== undefined;
   const { requestId } = identity;
