@@ -149,6 +149,14 @@ export async function shardOf(stack: Stack, model: string, ts: number, sub = 0):
 type LakeRecord = LogRecord & { label?: number | null; label_ts?: number | null };
 
 /** A model's records as served, from the log lake (one page, up to 10,000), through `GET …/logs`. */
+/** Where the registry stored a version's artifact in R2 (keys are chosen at upload, not derived from the hash). */
+export async function artifactKeyOf(stack: TestStack, sha256: string): Promise<string> {
+  const db = await stack.mf.getD1Database("DB", "verge-control-plane");
+  const row = await db.prepare("SELECT artifact_key AS key FROM versions WHERE sha256 = ?").bind(sha256).first<{ key: string }>();
+  if (!row) throw new Error(`no version has sha256 ${sha256}`);
+  return row.key;
+}
+
 export async function lakeRecords(stack: TestStack, model: string, query: { from?: number; to?: number; labels?: "include" | "only"; version?: number; variant?: string } = {}): Promise<LakeRecord[]> {
   const res = await stack.admin.api.logs({ params: { model }, query: { limit: 10_000, ...query } });
   return (await res.text())

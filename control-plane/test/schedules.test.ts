@@ -39,7 +39,7 @@ describe("schedule validation", () => {
     expect(await count("schedules")).toBe(0);
   });
 
-  it("takes a schedule that runs a command job from an admin only", async () => {
+  it("takes a schedule that runs a command job from an admin only, and shows its arguments to operators only", async () => {
     const operator = (await stack.admin.ok("POST", "/v1/tokens", { name: "sched-operator", role: "operator" })).token;
     const job = churnJob({ algorithm: "command", command: { argv: ["/usr/bin/python3", "train.py"] } });
     const body = schedule({ task: { kind: "train", job } });
@@ -47,7 +47,19 @@ describe("schedule validation", () => {
     expect(res.status).toBe(403);
     expect((await errorOf(res)).message).toMatch(/command.*admin role/);
     expect(await count("schedules")).toBe(0);
-    expect((await call("PUT", "/v1/schedules/cmd", body)).status).toBe(201);
+    expect((await call("PUT", "/v1/schedules/cmd", { ...body, task: { kind: "train", job: { ...job, command: { argv: ["/usr/bin/python3", "train.py", "--db", "postgres://u:pw@db/x"], env: { DB_PASSWORD: "pw-123" } } } } })).status).toBe(201);
+
+    // A viewer sees which program runs, not its arguments or environment, in schedules and audit;
+    // operators (who run it, through the trainer) see all of it.
+    const viewer = (await stack.admin.ok("POST", "/v1/tokens", { name: "sched-viewer", role: "viewer" })).token;
+    const read = async (token: string, path: string) => (await stack.controlPlane(path, { headers: { authorization: `Bearer ${token}` } })).text();
+    for (const path of ["/v1/schedules/cmd", "/v1/schedules", "/v1/audit?target=schedules/cmd"]) {
+      const seen = await read(viewer, path);
+      expect(seen, path).toContain("/usr/bin/python3");
+      expect(seen, path).toContain("[3 arguments hidden]");
+      expect(seen, path).not.toMatch(/train\.py|postgres:|pw-123/);
+      expect(await read(operator, path), path).toMatch(/postgres:\/\/u:pw@db\/x[\s\S]*pw-123|pw-123[\s\S]*postgres:\/\/u:pw@db\/x/);
+    }
     expect((await call("DELETE", "/v1/schedules/cmd")).status).toBe(204);
   });
 

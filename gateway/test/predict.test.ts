@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "@verge/shared";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { demoArtifacts, demoExpected, demoMetadata, seedDemo } from "../../scripts/lib/demo.ts";
-import { CLIENT_KEY, errorOf, eventually, testStack, type TestStack } from "../../test/helpers.ts";
+import { artifactKeyOf, CLIENT_KEY, errorOf, eventually, testStack, type TestStack } from "../../test/helpers.ts";
 import { countedTotal, settledAt } from "../../test/drain.ts";
 
 let stack: TestStack;
@@ -64,7 +64,7 @@ describe("predict", () => {
     await stack.admin.ok("PUT", "/v1/models/tampered/deployment", { variants: [{ name: "only", version: v.version, weight: 10000 }] });
     await stack.admin.ok("POST", "/v1/keys", { name: "tampered", models: ["tampered"], key: "vk_tampered_key_0123456789abcdef" });
     const r2 = await stack.mf.getR2Bucket("ARTIFACTS", "verge-control-plane");
-    await r2.put(`artifacts/tampered/${v.sha256}.onnx`, demoArtifacts().mlp);
+    await r2.put(await artifactKeyOf(stack, v.sha256), demoArtifacts().mlp);
     const res = await stack.predict("tampered", { unit: "x" }, { authorization: "Bearer vk_tampered_key_0123456789abcdef" });
     expect(res.status).toBe(503);
     expect((await errorOf(res)).message).toMatch(/sha256 mismatch/);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import type { LogRecord } from "@verge/shared";
 import { demoExpected, demoMetadata } from "../../scripts/lib/demo.ts";
-import { CLIENT_KEY, errorOf, eventually, lakeRecords, testStack, type TestStack } from "../../test/helpers.ts";
+import { artifactKeyOf, CLIENT_KEY, errorOf, eventually, lakeRecords, testStack, type TestStack } from "../../test/helpers.ts";
 
 let stack: TestStack;
 const W2 = [-0.04, -0.3, 0.2, 0.5, 0, -0.9];
@@ -108,7 +108,7 @@ describe("rank is served like any prediction", () => {
     const good = await stack.admin.uploadVersion("rank-fb", logisticRegressionModel(W2, 0.1), demoMetadata("lr"));
     const safe = await stack.admin.uploadVersion("rank-fb", logisticRegressionModel([0.01, 0.02, 0, 0, 0, 0], 0), demoMetadata("lr"));
     const r2 = await stack.mf.getR2Bucket("ARTIFACTS", "verge-control-plane");
-    await r2.put(`artifacts/rank-fb/${bad.sha256}.onnx`, logisticRegressionModel([9, 9, 9, 9, 9, 9], 0));
+    await r2.put(await artifactKeyOf(stack, bad.sha256), logisticRegressionModel([9, 9, 9, 9, 9, 9], 0));
     await stack.admin.ok("PUT", "/v1/models/rank-fb/deployment", {
       variants: [{ name: "broken", version: bad.version, weight: 5000 }, { name: "other", version: good.version, weight: 5000 }, { name: "safe", version: safe.version, weight: 0 }],
       fallback: "safe",

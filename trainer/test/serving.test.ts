@@ -10,7 +10,7 @@ import { buildOrigin, startOrigin } from "../src/server.ts";
 import { batcher, type BatchPolicy, type BatchSession, type Feeds } from "../src/serving/batcher.ts";
 import { freePort } from "../../scripts/lib/redis-server.ts";
 import { demoMetadata } from "../../scripts/lib/demo.ts";
-import { ADMIN_TOKEN, eventually, testStack, type TestStack } from "../../test/helpers.ts";
+import { ADMIN_TOKEN, artifactKeyOf, eventually, testStack, type TestStack } from "../../test/helpers.ts";
 
 const SECRET = "origin-secret-0123456789abcdef";
 const WIDTH = 6;
@@ -249,7 +249,7 @@ describe("the origin app", () => {
   it("refuses an artifact whose bytes do not match the registry's sha256, and serves it once they do", async () => {
     const meta = await stack.admin.ok("GET", "/v1/models/churn/versions/2");
     const bucket = await stack.mf.getR2Bucket("ARTIFACTS", "verge-control-plane");
-    const key = `artifacts/churn/${meta.sha256}.onnx`;
+    const key = await artifactKeyOf(stack, meta.sha256);
     const genuine = new Uint8Array(await (await bucket.get(key))!.arrayBuffer());
     expect(await sha256Hex(genuine)).toBe(meta.sha256);
     // Storage now holds another (valid, runnable) model under version 2's key.

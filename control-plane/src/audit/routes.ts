@@ -5,6 +5,7 @@ import { db } from "../db/client.ts";
 import { audit } from "../db/schema.ts";
 import { newApp, validate } from "../http/app.ts";
 import { guard } from "../http/auth.ts";
+import { maskCommands, seesMasked } from "../http/mask.ts";
 import { controlPlaneApi as api } from "@verge/shared/api/control-plane";
 
 export const auditQuery = auditQuerySchema;
@@ -24,8 +25,9 @@ export const auditRoutes = newApp().get("/", guard(api.audit), validate("query",
     .orderBy(desc(audit.id))
     .limit(q.limit)
     .all();
+  const entries = rows.map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, before: r.before, after: r.after }));
   return c.json({
-    entries: rows.map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, before: r.before, after: r.after })),
+    entries: seesMasked(c.get("principal")) ? maskCommands(entries) : entries,
     next_before: rows.length === q.limit ? rows.at(-1)!.id : null,
   });
 });

@@ -8,12 +8,14 @@ import { auditEntry, db, precondition, type Db } from "../db/client.ts";
 import { scheduleRuns, schedules } from "../db/schema.ts";
 import { jsonBody, newApp, validate, type AppEnv } from "../http/app.ts";
 import { guard } from "../http/auth.ts";
+import { maskCommands, seesMasked } from "../http/mask.ts";
 import { claimRun, findSchedule, presentRun, presentSchedules, reportRun, work } from "./service.ts";
 
 export const scheduleRoutes = newApp()
   .get("/", guard(api.listSchedules), async (c) => {
     const d = db(c.env);
-    return c.json({ schedules: await presentSchedules(d, await d.select().from(schedules).orderBy(schedules.id).all()) });
+    const views = await presentSchedules(d, await d.select().from(schedules).orderBy(schedules.id).all());
+    return c.json({ schedules: seesMasked(c.get("principal")) ? maskCommands(views) : views });
   })
   // For trainers: every schedule and the open runs, with the control plane's clock.
   .get("/_work", guard(api.scheduleWork), async (c) => c.json(await work(db(c.env))))
@@ -42,7 +44,7 @@ export const scheduleRoutes = newApp()
   .get("/:id", guard(api.getSchedule), validate("param", scheduleParamSchema), async (c) => {
     const d = db(c.env);
     const [view] = await presentSchedules(d, [await findSchedule(d, c.req.valid("param").id)]);
-    return c.json(view);
+    return c.json(seesMasked(c.get("principal")) ? maskCommands(view!) : view);
   })
   .delete("/:id", guard(api.deleteSchedule), validate("param", scheduleParamSchema), async (c) => {
     const d = db(c.env);

@@ -186,6 +186,6 @@ export async function benchInferOnly(env: Env, snapshot: import("@verge/shared")
   const model = snapshot.models[modelName]!;
   const spec = model.versions[String(model.deployment!.variants[0]!.version)]!;
   const { inputWidth } = await import("@verge/shared");
-  await edgeRuntime(env.ARTIFACTS).run(spec, new Float32Array(inputWidth(spec.feature_spec)), 1);
+  await edgeRuntime(env.ARTIFACTS, gatewayConfig(env).EDGE_SESSION_BUDGET_BYTES).run(spec, new Float32Array(inputWidth(spec.feature_spec)), 1);
   return new Response("{}");
 }
