@@ -7,8 +7,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyRequest, type LogRecord } from "@verge/shared";
-import { logisticRegressionModel } from "@verge/shared/onnx/writer";
-import { eventually, testStack, type TestStack } from "./helpers.ts";
+import { deployOneFeatureModel, eventually, testStack, type TestStack } from "./helpers.ts";
 import { countedTotal, settledAt, tick } from "./drain.ts";
 
 let stack: TestStack;
@@ -43,19 +42,6 @@ afterAll(async () => {
   receiver.close();
 });
 
-/** A one-feature model (x) deployed to the given variants (default: one, "main"); returns its version. */
-async function deployOneFeatureModel(name: string, reference?: unknown, variants = [{ name: "main", weight: 10000 }]): Promise<number> {
-  await stack.admin.ok("POST", "/v1/models", { name, task: "binary_classification" });
-  const v = await stack.admin.uploadVersion(name, logisticRegressionModel([0.1], 0), {
-    runtime: "edge",
-    inputs: [{ name: "input", shape: [-1, 1] }],
-    outputs: [{ name: "probability", shape: [-1, 1] }],
-    feature_spec: { features: [{ name: "x", type: "number", default: 0 }] },
-    ...(reference ? { reference } : {}),
-  });
-  await stack.admin.ok("PUT", `/v1/models/${name}/deployment`, { variants: variants.map((x) => ({ ...x, version: v.version })) });
-  return v.version;
-}
 
 const record = (model: string, id: string, ts: number, x: number, extra: Partial<LogRecord> = {}): LogRecord => ({
   request_id: id,
@@ -90,7 +76,7 @@ const driftSamples = async (model: string, query = "") =>
 describe("alerts", () => {
   it("raises a drift alert once, delivers it signed, and retries a failed delivery once the backoff is due", async () => {
     const hook = await stack.admin.ok("POST", "/v1/webhooks", { url: hookUrl("/hooks/flaky") });
-    await deployOneFeatureModel("watched", REFERENCE);
+    await deployOneFeatureModel(stack, "watched", REFERENCE);
     // 500 predictions whose x sits far above the reference.
     await send(Array.from({ length: 500 }, (_, i) => record("watched", `a-${i}`, Date.now(), 2.5 + (i % 3))));
     await eventually(async () => ((await driftSamples("watched")) === 500 ? true : undefined), 60_000);
@@ -121,7 +107,7 @@ describe("guardrail and sample-ratio-mismatch alerts", () => {
   it("are raised by the sweep for the variant that breaks them, and only for it", async () => {
     // Two variants at 50/50; "b" fails 30% of the time at 3 s (default guardrails: 5%, p99 1,000 ms),
     // and gets 400 predictions to "a"'s 700: far from 50/50 for 1,100 units.
-    await deployOneFeatureModel("guarded", undefined, [
+    await deployOneFeatureModel(stack, "guarded", undefined, [
       { name: "a", weight: 5000 },
       { name: "b", weight: 5000 },
     ]);
@@ -147,7 +133,7 @@ describe("guardrail and sample-ratio-mismatch alerts", () => {
 
 describe("concept drift", () => {
   it("raises a concept-drift alert when labelled errors jump; a redelivered label does not move the detector twice", { timeout: 240_000 }, async () => {
-    const version = await deployOneFeatureModel("concept");
+    const version = await deployOneFeatureModel(stack, "concept");
     const feedbackQ = await stack.mf.getQueueProducer<unknown>("FEEDBACK", "verge-gateway");
     const N = 1200;
     // N predictions to label, and one more whose label is sent last, as a barrier.
@@ -182,7 +168,7 @@ describe("alert timing", () => {
   it("a shift at T raises no alert at any tick up to T and one by T + window, opened at the tick that saw it", async () => {
     // Reference: 10% below 0, 40% in [0, 1), 40% in [1, 2), 10% from 2 up. Ten records a minute:
     // drawn exactly in those shares for an hour before T, then all above 2 for an hour from T.
-    await deployOneFeatureModel("timed", REFERENCE);
+    await deployOneFeatureModel(stack, "timed", REFERENCE);
     const T = Math.floor(Date.now() / MIN) * MIN - 120 * MIN;
     const stationary = [-0.5, 0.2, 0.4, 0.6, 0.8, 1.2, 1.4, 1.6, 1.8, 2.5];
     const before = Array.from({ length: 600 }, (_, i) => record("timed", `t-${i}`, T - 60 * MIN + Math.floor(i / 10) * MIN + (i % 10), stationary[i % 10]!));
@@ -214,7 +200,7 @@ describe("webhook delivery backoff", () => {
     // Only the failing receiver is registered now.
     for (const w of (await stack.admin.ok("GET", "/v1/webhooks")).webhooks) await stack.admin.ok("DELETE", `/v1/webhooks/${w.id}`);
     const hook = await stack.admin.ok("POST", "/v1/webhooks", { url: hookUrl("/hooks/down") });
-    await deployOneFeatureModel("backoff", REFERENCE);
+    await deployOneFeatureModel(stack, "backoff", REFERENCE);
     await send(Array.from({ length: 500 }, (_, i) => record("backoff", `b-${i}`, Date.now(), 2.5)));
     await eventually(async () => ((await driftSamples("backoff")) === 500 ? true : undefined), 60_000);
 

@@ -5,8 +5,7 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogRecord } from "@verge/shared";
-import { logisticRegressionModel } from "@verge/shared/onnx/writer";
-import { eventually, testStack, type TestStack } from "./helpers.ts";
+import { deployOneFeatureModel, eventually, testStack, type TestStack } from "./helpers.ts";
 import { tick } from "./drain.ts";
 
 let stack: TestStack;
@@ -73,17 +72,7 @@ describe("cron", () => {
   it("judges and alerts on every model, and still delivers, when one model's sweep throws", async () => {
     holdNext = false;
     const REFERENCE = { features: { x: { edges: [0, 1, 2], counts: [100, 400, 400, 100] } } };
-    const deploy = async (name: string) => {
-      await stack.admin.ok("POST", "/v1/models", { name, task: "binary_classification" });
-      const v = await stack.admin.uploadVersion(name, logisticRegressionModel([0.1], 0), {
-        runtime: "edge",
-        inputs: [{ name: "input", shape: [-1, 1] }],
-        outputs: [{ name: "probability", shape: [-1, 1] }],
-        feature_spec: { features: [{ name: "x", type: "number", default: 0 }] },
-        reference: REFERENCE,
-      });
-      await stack.admin.ok("PUT", `/v1/models/${name}/deployment`, { variants: [{ name: "main", weight: 10000, version: v.version }] });
-    };
+    const deploy = (name: string) => deployOneFeatureModel(stack, name, REFERENCE);
     // Swept first (deployed first), and broken: its allocation row no longer parses as one.
     await deploy("broken");
     await deploy("drifting");

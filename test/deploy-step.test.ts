@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { JobRunner, type JobHandle } from "../trainer/src/jobs/runner.ts";
 import { JobStore, type WaitingStep } from "../trainer/src/jobs/store.ts";
 import { recoverJob } from "../trainer/src/jobs/recover.ts";
+import { recordingJob } from "../trainer/test/recording-job.ts";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -51,17 +52,7 @@ describe("deploy step", () => {
     };
     const recorded: Partial<JobView>[] = [];
     let waited: WaitingStep | undefined;
-    const job: JobHandle = {
-      id: "j",
-      spec: submitJobSchema.parse({ model: "dep", algorithm: "logreg", dataset: { labels: { path: "l.parquet" } }, feature_spec: meta.feature_spec }),
-      signal: new AbortController().signal,
-      dir: "/nonexistent",
-      store: undefined as never,
-      phase: () => undefined,
-      progress: () => undefined,
-      record: (fields) => void recorded.push(fields),
-      wait: (step) => void (waited = step),
-    };
+    const job = recordingJob(submitJobSchema.parse({ model: "dep", algorithm: "logreg", dataset: { labels: { path: "l.parquet" } }, feature_spec: meta.feature_spec }), recorded, (step) => void (waited = step));
     const plan = deployCandidateSchema.parse({ min_improvement: -1, shadow_s: 0, rollout: { steps: [5000, 10000], interval_s: 600 } });
     await deployCandidate(job, registry, plan, 2, { auc: 0.8 });
     expect(waited).toMatchObject({ step: "rollout", version: 2 });

@@ -2,6 +2,7 @@
 // for (exact counts through the monitoring reader, queue batches consumed) instead of sleeps.
 import { controlPlaneClient, type ControlPlaneClient } from "@verge/client";
 import type { LogRecord } from "@verge/shared";
+import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { startStack, type Stack, type StackOptions } from "../scripts/lib/stack.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
@@ -155,6 +156,20 @@ export async function artifactKeyOf(stack: TestStack, sha256: string): Promise<s
   const row = await db.prepare("SELECT artifact_key AS key FROM versions WHERE sha256 = ?").bind(sha256).first<{ key: string }>();
   if (!row) throw new Error(`no version has sha256 ${sha256}`);
   return row.key;
+}
+
+/** A one-feature model (x) deployed to the given variants (default: one, "main"); returns its version. */
+export async function deployOneFeatureModel(stack: TestStack, name: string, reference?: unknown, variants = [{ name: "main", weight: 10000 }]): Promise<number> {
+  await stack.admin.ok("POST", "/v1/models", { name, task: "binary_classification" });
+  const v = await stack.admin.uploadVersion(name, logisticRegressionModel([0.1], 0), {
+    runtime: "edge",
+    inputs: [{ name: "input", shape: [-1, 1] }],
+    outputs: [{ name: "probability", shape: [-1, 1] }],
+    feature_spec: { features: [{ name: "x", type: "number", default: 0 }] },
+    ...(reference ? { reference } : {}),
+  });
+  await stack.admin.ok("PUT", `/v1/models/${name}/deployment`, { variants: variants.map((x) => ({ ...x, version: v.version })) });
+  return v.version;
 }
 
 export async function lakeRecords(stack: TestStack, model: string, query: { from?: number; to?: number; labels?: "include" | "only"; version?: number; variant?: string } = {}): Promise<LakeRecord[]> {

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { deployCandidateSchema, submitJobSchema, type JobView } from "@verge/shared";
 import { deployCandidate, deployGate } from "../src/jobs/deploy.ts";
 import type { RegistryClient } from "../src/registry/client.ts";
-import type { JobHandle } from "../src/jobs/runner.ts";
+import { recordingJob } from "./recording-job.ts";
 
 const spec = submitJobSchema.parse({
   model: "m",
@@ -24,26 +24,13 @@ function untouchedRegistry(calls: string[]): RegistryClient {
   });
 }
 
-function handle(recorded: Partial<JobView>[]): JobHandle {
-  return {
-    id: "j",
-    spec,
-    signal: new AbortController().signal,
-    dir: "/nonexistent",
-    store: undefined as never,
-    phase: () => undefined,
-    progress: () => undefined,
-    record: (fields) => void recorded.push(fields),
-  };
-}
-
 describe("deploy gate", () => {
   it("holds a candidate whose AUC is NaN (one-class holdout), with or without production, and calls nothing", async () => {
     const plan = deployCandidateSchema.parse({ min_improvement: -1, shadow_s: 0 });
     for (const metrics of [{ auc: Number.NaN }, { auc: Number.NaN, production_auc: Number.NaN, production_version: 1 }, { auc: 0.9, production_auc: Number.NaN, production_version: 1 }]) {
       const calls: string[] = [];
       const recorded: Partial<JobView>[] = [];
-      await deployCandidate(handle(recorded), untouchedRegistry(calls), plan, 2, metrics);
+      await deployCandidate(recordingJob(spec, recorded), untouchedRegistry(calls), plan, 2, metrics);
       expect(calls).toEqual([]);
       expect(recorded.at(-1)?.deployment).toMatchObject({ outcome: "held", reason: expect.stringMatching(/not measured/) });
     }

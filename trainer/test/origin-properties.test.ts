@@ -4,22 +4,16 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorBodySchema, signOriginRequest } from "@verge/shared";
-import { logisticRegressionModel } from "@verge/shared/onnx/writer";
 import { loadConfig } from "../src/config.ts";
 import { buildOrigin } from "../src/server.ts";
-import { freePort } from "../../scripts/lib/redis-server.ts";
-import { demoMetadata } from "../../scripts/lib/demo.ts";
-import { ADMIN_TOKEN, testStack, type TestStack } from "../../test/helpers.ts";
+import { ADMIN_TOKEN, type TestStack } from "../../test/helpers.ts";
+import { churnRegistry } from "./churn-registry.ts";
 
 const SECRET = "origin-secret-0123456789abcdef";
 let stack: TestStack;
 let cpUrl: string;
 beforeAll(async () => {
-  const cpPort = await freePort();
-  stack = await testStack({ ports: { gateway: await freePort(), controlPlane: cpPort } });
-  cpUrl = `http://127.0.0.1:${cpPort}`;
-  await stack.admin.ok("POST", "/v1/models", { name: "churn", task: "binary_classification" });
-  await stack.admin.uploadVersion("churn", logisticRegressionModel([0.05, 0.2, 0.5, -0.3, 0.1, 0.4], 0.3), { ...demoMetadata("lr"), runtime: "origin" });
+  ({ stack, cpUrl } = await churnRegistry([0.3]));
 });
 afterAll(() => stack?.dispose());
 

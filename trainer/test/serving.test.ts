@@ -9,8 +9,8 @@ import { loadConfig } from "../src/config.ts";
 import { buildOrigin, startOrigin } from "../src/server.ts";
 import { batcher, type BatchPolicy, type BatchSession, type Feeds } from "../src/serving/batcher.ts";
 import { freePort } from "../../scripts/lib/redis-server.ts";
-import { demoMetadata } from "../../scripts/lib/demo.ts";
-import { ADMIN_TOKEN, artifactKeyOf, eventually, testStack, type TestStack } from "../../test/helpers.ts";
+import { CHURN_WEIGHTS, churnRegistry } from "./churn-registry.ts";
+import { ADMIN_TOKEN, artifactKeyOf, eventually, type TestStack } from "../../test/helpers.ts";
 
 const SECRET = "origin-secret-0123456789abcdef";
 const WIDTH = 6;
@@ -135,17 +135,13 @@ describe("dynamic batching", () => {
 
 // The origin app over the real control plane (in miniflare, on its own port): models and their
 // artifacts come from the registry, verified by sha256.
-const W = [0.05, 0.2, 0.5, -0.3, 0.1, 0.4];
+const W = CHURN_WEIGHTS;
 const lr = logisticRegressionModel(W, 0.3);
 let stack: TestStack;
 let cpUrl: string;
 beforeAll(async () => {
-  const cpPort = await freePort();
-  stack = await testStack({ ports: { gateway: await freePort(), controlPlane: cpPort } });
-  cpUrl = `http://127.0.0.1:${cpPort}`;
-  await stack.admin.ok("POST", "/v1/models", { name: "churn", task: "binary_classification" });
   // Version 1 serves; version 2's stored bytes are swapped behind the registry's back below.
-  for (const bias of [0.3, -0.3]) await stack.admin.uploadVersion("churn", logisticRegressionModel(W, bias), { ...demoMetadata("lr"), runtime: "origin" });
+  ({ stack, cpUrl } = await churnRegistry([0.3, -0.3]));
 });
 afterAll(() => stack?.dispose());
 const config = (env: Record<string, string> = {}) =>
