@@ -72,18 +72,32 @@ export function validate<T extends z.ZodType, Target extends "query" | "param" |
  * @example
  * app.post("/v1/models", jsonBody(createModelSchema), (c) => c.json(c.req.valid("json")))
  */
+/**
+ * Parses JSON text and validates it with a shared schema, for bodies read as text first (to check
+ * a signature, or a form's part): a 400 naming `where` for malformed JSON or the first bad field.
+ *
+ * @example
+ * const event = parseJson(alertEventSchema, await c.req.text());
+ */
+export function parseJson<T extends z.ZodType>(schema: T, text: string, where = "body"): z.output<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ApiError("bad_request", `${where}: malformed JSON (${(err as Error).message})`);
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) throw validationError(result.error as unknown as z.ZodError, where);
+  return result.data as z.output<T>;
+}
+
 export function jsonBody<T extends z.ZodType>(schema: T) {
   const middleware = validator("json", async (value, c): Promise<z.output<T>> => {
-    let raw: unknown = value;
     if (!/^application\/([a-z0-9.+-]+\+)?json/i.test(c.req.header("content-type") ?? "")) {
       const text = await c.req.text();
-      try {
-        raw = text.trim() === "" ? {} : JSON.parse(text);
-      } catch (err) {
-        throw new ApiError("bad_request", `body: malformed JSON (${(err as Error).message})`);
-      }
+      return parseJson(schema, text.trim() === "" ? "{}" : text);
     }
-    const result = schema.safeParse(raw);
+    const result = schema.safeParse(value);
     if (!result.success) throw validationError(result.error as unknown as z.ZodError, "body");
     return result.data as z.output<T>;
   });

@@ -1,7 +1,8 @@
 // A version upload received as a stream: the artifact part goes to R2 in fixed-size parts, hashed as
 // it passes and its ONNX I/O read by a streaming protobuf walk, so the isolate holds at most about two
 // parts of it, never the file. Any failure removes what was stored.
-import { ApiError, validationError, versionMetadataSchema, type VersionMetadata } from "@verge/shared";
+import { ApiError, versionMetadataSchema, type VersionMetadata } from "@verge/shared";
+import { parseJson } from "@verge/shared/http";
 import type { ModelIo } from "@verge/shared/onnx/reader";
 import { ByteSource, readModelIoStream } from "@verge/shared/onnx/stream";
 import { boundaryOf, MultipartReader } from "./multipart.ts";
@@ -105,15 +106,7 @@ async function readText(parts: MultipartReader, limit: number, field: string): P
 }
 
 function parseMetadata(raw: string): VersionMetadata {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new ApiError("bad_request", "metadata: malformed JSON");
-  }
-  const parsed = versionMetadataSchema.safeParse(json);
-  if (!parsed.success) throw validationError(parsed.error, "metadata");
-  return parsed.data;
+  return parseJson(versionMetadataSchema, raw, "metadata");
 }
 
 /**

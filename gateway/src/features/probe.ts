@@ -3,6 +3,7 @@
 // with the origin secret (the one credential the trainer and gateways share), and limited to
 // `probe:` keys, so it reveals nothing else in the store.
 import { ApiError, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyRequest } from "@verge/shared";
+import { parseJson } from "@verge/shared/http";
 import { z } from "zod";
 import { gatewayConfig } from "../config.ts";
 import { newApp } from "../http/app.ts";
@@ -18,16 +19,9 @@ export const probeRoutes = newApp().post("/", async (c) => {
   const body = await c.req.text();
   const verdict = await verifyRequest(config.ORIGIN_SECRET, { method: "POST", path: new URL(c.req.url).pathname, timestamp: c.req.header(TIMESTAMP_HEADER), signature: c.req.header(SIGNATURE_HEADER), body });
   if (!verdict.ok) throw new ApiError("unauthorized", `signature: ${verdict.reason} (the trainer's VERGE_ORIGIN_SECRET must equal the gateway's ORIGIN_SECRET)`);
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new ApiError("bad_request", "body: malformed JSON");
-  }
-  const parsed = probeSchema.safeParse(json);
-  if (!parsed.success) throw new ApiError("bad_request", `body.key: ${parsed.error.issues[0]?.message}`);
+  const probe = parseJson(probeSchema, body);
   const store = onlineStore(c.env);
   if (!store) throw new ApiError("unavailable", "online store: this gateway has none (no FEATURES binding)");
-  const [row] = await store.getMany([parsed.data.key]);
+  const [row] = await store.getMany([probe.key]);
   return c.json({ store: config.ONLINE_STORE, row: row ?? null });
 });

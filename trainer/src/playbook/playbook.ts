@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Hono } from "hono";
 import { z } from "zod";
 import { alertEventSchema, ApiError, isLogsDataset, nameSchema, playbookSchema, submitJobSchema, verifyRequest, type Playbook } from "@verge/shared";
-import { jsonBody, validate } from "@verge/shared/http";
+import { jsonBody, parseJson, validate } from "@verge/shared/http";
 import { trainerApi as api } from "@verge/shared/api/trainer";
 import { describe } from "@verge/shared/openapi";
 import { guard, hasRole, type TrainerEnv } from "../http/auth.ts";
@@ -86,16 +86,10 @@ export function alertHook(store: PlaybookStore, registry: RegistryClient, runner
     if (!secret) throw new ApiError("unavailable", "no webhook is registered: set a playbook first");
     const verdict = await verifyRequest(secret, { method: "POST", path: new URL(c.req.url).pathname, timestamp: c.req.header("x-verge-timestamp"), signature: c.req.header("x-verge-signature"), body });
     if (!verdict.ok) throw new ApiError("unauthorized", `signature: ${verdict.reason}`);
-    let parsed;
-    try {
-      parsed = alertEventSchema.safeParse(JSON.parse(body));
-    } catch {
-      throw new ApiError("bad_request", "body: malformed JSON");
-    }
-    if (!parsed.success) throw new ApiError("bad_request", `body: not an alert event (${parsed.error.issues[0]?.path.join(".")})`);
-    const { alert } = parsed.data;
+    const event = parseJson(alertEventSchema, body);
+    const { alert } = event;
     const playbook = Object.hasOwn(store.state.playbooks, alert.model) ? store.state.playbooks[alert.model] : undefined;
-    if (parsed.data.event !== "alert.opened" || !playbook || !(playbook.on as string[]).includes(alert.kind)) return c.json({ action: "none" });
+    if (event.event !== "alert.opened" || !playbook || !(playbook.on as string[]).includes(alert.kind)) return c.json({ action: "none" });
     // One retraining per model at a time: the other alerts of the same shift are acknowledged into it.
     const running = runner.list().find((j) => j.model === alert.model && j.id.startsWith("playbook-alert-") && !isTerminal(j.phase) && j.id !== `playbook-alert-${alert.id}`);
     if (running) {

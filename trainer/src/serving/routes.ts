@@ -4,8 +4,8 @@
 import { Hono } from "hono";
 import { every, except } from "hono/combine";
 import type * as ort from "onnxruntime-node";
-import { ApiError, DEADLINE_HEADER, nameSchema, oipInferRequestSchema, validationError, versionNumberSchema, type OipInferResponse } from "@verge/shared";
-import { notFound, onError, validate } from "@verge/shared/http";
+import { ApiError, DEADLINE_HEADER, nameSchema, oipInferRequestSchema, versionNumberSchema, type OipInferResponse } from "@verge/shared";
+import { notFound, onError, parseJson, validate } from "@verge/shared/http";
 import { trainerApi as api } from "@verge/shared/api/trainer";
 import { describe } from "@verge/shared/openapi";
 import { z } from "zod";
@@ -100,16 +100,9 @@ export function originApp(config: Config, services: OriginServices) {
       const { model, version } = c.req.valid("param");
       c.set("served", { model, version: String(version) });
       const deadline = deadlineOf(c.req.header(DEADLINE_HEADER), arrived);
-      let json: unknown;
-      try {
-        json = JSON.parse(new TextDecoder().decode(body));
-      } catch {
-        throw new ApiError("bad_request", "body: malformed JSON");
-      }
-      const parsed = oipInferRequestSchema.safeParse(json);
-      if (!parsed.success) throw validationError(parsed.error, "body");
+      const request = parseJson(oipInferRequestSchema, new TextDecoder().decode(body));
       const feeds: Record<string, ort.Tensor> = {};
-      for (const t of parsed.data.inputs) feeds[t.name] = toOrtTensor(t);
+      for (const t of request.inputs) feeds[t.name] = toOrtTensor(t);
       const loaded = await load(model, version);
       let result: Record<string, ort.Tensor>;
       try {
@@ -123,7 +116,7 @@ export function originApp(config: Config, services: OriginServices) {
       const response: OipInferResponse = {
         model_name: model,
         model_version: String(version),
-        ...(parsed.data.id ? { id: parsed.data.id } : {}),
+        ...(request.id ? { id: request.id } : {}),
         parameters: { execution_provider: loaded.provider },
         outputs: loaded.session.outputNames.map((name) => toOipOutput(name, result[name]!)),
       };
