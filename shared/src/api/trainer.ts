@@ -21,8 +21,8 @@ import {
 import { alertEventSchema } from "../schemas/admin/monitoring.ts";
 import { versionParamSchema } from "../schemas/admin/registry.ts";
 import { oipInferRequestSchema, oipInferResponseSchema, oipLiveSchema, oipModelMetadataSchema, oipModelReadySchema, oipReadySchema, oipServerMetadataSchema } from "../schemas/oip.ts";
-import { putScheduleSchema, runsQuerySchema, scheduleListSchema, scheduleParamSchema, scheduleRunListSchema, scheduleRunViewSchema, scheduleViewSchema } from "../schemas/schedules.ts";
 import { catalog } from "./endpoint.ts";
+import { controlPlaneApi as cp } from "./control-plane.ts";
 
 export const trainerApi = catalog({
   submitJob: { method: "post", path: "/v1/jobs", access: "operator", summary: "Submit a training job (idempotent by its id: a repeat answers 200 with the existing job); a `command` job needs the admin role and an executable on the trainer's VERGE_COMMAND_ALLOWLIST", body: submitJobSchema, response: submittedJobSchema, status: [202, 200] },
@@ -35,15 +35,16 @@ export const trainerApi = catalog({
   putPlaybook: { method: "put", path: "/v1/playbooks/{model}", access: "operator", summary: "Set a model's response playbook (registers the trainer as an alert webhook)", params: playbookParamSchema, body: playbookSchema, response: playbookSetSchema, status: 200 },
   listPlaybooks: { method: "get", path: "/v1/playbooks", access: "viewer", summary: "Every model's playbook", response: playbookListSchema, status: 200 },
   deletePlaybook: { method: "delete", path: "/v1/playbooks/{model}", access: "operator", summary: "Remove a model's playbook", params: playbookParamSchema, status: 204, produces: "none" },
-  // Schedules are kept by the control plane (every replica sees the same ones); these forward there.
-  listSchedules: { method: "get", path: "/v1/schedules", access: "viewer", summary: "List schedules with their next and last runs", response: scheduleListSchema, status: 200 },
-  putSchedule: { method: "put", path: "/v1/schedules/{id}", access: "operator", summary: "Create (201) or replace (200) a schedule in the control plane", params: scheduleParamSchema, body: putScheduleSchema, response: scheduleViewSchema, status: [200, 201] },
-  getSchedule: { method: "get", path: "/v1/schedules/{id}", access: "viewer", summary: "Read a schedule", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
-  deleteSchedule: { method: "delete", path: "/v1/schedules/{id}", access: "operator", summary: "Delete a schedule and its run history", params: scheduleParamSchema, status: 204, produces: "none" },
-  pauseSchedule: { method: "post", path: "/v1/schedules/{id}/pause", access: "operator", summary: "Pause: no new cron occurrences until resumed", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
-  resumeSchedule: { method: "post", path: "/v1/schedules/{id}/resume", access: "operator", summary: "Resume from now (occurrences missed while paused are not run)", params: scheduleParamSchema, response: scheduleViewSchema, status: 200 },
-  runSchedule: { method: "post", path: "/v1/schedules/{id}/run", access: "operator", summary: "Run now: this trainer looks for the run at once", params: scheduleParamSchema, response: scheduleRunViewSchema, status: 202 },
-  scheduleRuns: { method: "get", path: "/v1/schedules/{id}/runs", access: "viewer", summary: "Run history, newest first: status, attempts, result or error", params: scheduleParamSchema, query: runsQuerySchema, response: scheduleRunListSchema, status: 200 },
+  // Schedules are kept by the control plane (every replica sees the same ones): these forward there,
+  // under the control plane's own contracts, with the caller's role.
+  listSchedules: cp.listSchedules,
+  putSchedule: { ...cp.putSchedule, summary: "Create (201) or replace (200) a schedule in the control plane" },
+  getSchedule: cp.getSchedule,
+  deleteSchedule: cp.deleteSchedule,
+  pauseSchedule: cp.pauseSchedule,
+  resumeSchedule: cp.resumeSchedule,
+  runSchedule: { ...cp.runSchedule, summary: "Run now: this trainer looks for the run at once" },
+  scheduleRuns: cp.scheduleRuns,
   alertHook: { method: "post", path: "/hooks/alerts", access: "signed", summary: "Alert webhook: the control plane's signed `alert.opened` events start the playbook's retraining job", body: alertEventSchema, response: z.object({ action: z.enum(["none", "already_retraining", "retrain"]), job: z.string().optional(), created: z.boolean().optional() }), status: [200, 202] },
 
   serverMetadata: { method: "get", path: "/v2", access: "signed", summary: "Open Inference Protocol server metadata", response: oipServerMetadataSchema, status: 200 },
