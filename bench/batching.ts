@@ -4,13 +4,11 @@
 // origin refuses replays), on the widest MLP; modes side by side in one run, alternating rounds.
 // Each node's own CPU time and event-loop figures are read from its /metrics (prom-client's
 // process metrics), this process's CPU time from process.cpuUsage().
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import { NONCE_HEADER, originCanonical, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "@verge/shared";
 import { freePort } from "../scripts/lib/redis-server.ts";
-import { ROOT } from "../scripts/lib/build.ts";
+import { startChildServer, type ChildServer } from "./child.ts";
 import type { OriginProcessSettings } from "./origin-process.ts";
 import { conditions, median, writeSection } from "./report.ts";
 
@@ -29,28 +27,12 @@ const MODES = [
 ] as const;
 const INTRA_OP_THREADS = 1;
 
-interface Node {
-  port: number;
-  child: ChildProcess;
-}
+type Node = ChildServer;
 
-async function startNode(maxBatch: number, delayMs: number): Promise<Node> {
+const startNode = async (maxBatch: number, delayMs: number): Promise<Node> => {
   const settings: OriginProcessSettings = { port: await freePort(), hidden: HIDDEN, inputs: INPUTS, maxBatch, delayMs, intraOpThreads: INTRA_OP_THREADS, secret: SECRET, metricsToken: METRICS_TOKEN };
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/origin-process.ts", JSON.stringify(settings)], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-  const lines = createInterface({ input: child.stdout! });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`origin process exited (${code}) before listening`)));
-    lines.once("line", (line) => resolve((JSON.parse(line) as { port: number }).port));
-  });
-  return { port, child };
-}
-
-const stopNode = (node: Node) =>
-  new Promise<void>((resolve) => {
-    if (node.child.exitCode !== null) return resolve();
-    node.child.once("exit", () => resolve());
-    node.child.kill("SIGTERM");
-  });
+  return startChildServer("bench/origin-process.ts", settings);
+};
 
 /** The node's counters that say where its time went. */
 async function scrape(node: Node) {
@@ -131,7 +113,7 @@ export async function benchBatching(): Promise<void> {
       }
     }
   } finally {
-    for (const node of nodes.values()) await stopNode(node);
+    for (const node of nodes.values()) await node.stop();
   }
   const med = (name: string, k: keyof Round) => median(results.get(name)!.map((x) => x[k]));
   const off = med("off", "rps");

@@ -14,6 +14,8 @@ const schema = z
     SNAPSHOT_COLO_CACHE: z.enum(["on", "off"]).default("on"),
     /** Online feature reads give up after this long; the request then uses defaults. */
     FEATURE_DEADLINE_MS: numberFromText(50, { min: 1 }),
+    /** Rows an isolate keeps for views with `cache_s` (least recently read evicted first). */
+    FEATURE_CACHE_ENTRIES: numberFromText(10_000, { min: 1 }),
     /** Logged as the colo when a request carries none (`request.cf.colo` is used in production). */
     COLO: z.string().min(1).default("local"),
     /** Where online features and batch predictions are read: `kv` (the FEATURES namespace) or `upstash`. */

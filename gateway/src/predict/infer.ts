@@ -3,6 +3,7 @@
 import { gatewayConfig } from "../config.ts";
 import { ApiError, encodeRows, inputWidth, predictionKey, resolveRow, unknownFeatures, type SnapshotModel, type SnapshotVersion } from "@verge/shared";
 import { lookupFeatures, type LookupRow } from "../features/lookup.ts";
+import { rowCache, type RowCache } from "../features/row-cache.ts";
 import { onlineStore } from "../features/store.ts";
 import { edgeRuntime } from "../inference/edge.ts";
 import { originRuntime } from "../inference/origin.ts";
@@ -35,7 +36,8 @@ export async function infer(env: Env, model: SnapshotModel, version: number, inp
   } else {
     const precomputed = spec.precomputed ? await readPrecomputed(env, model.name, spec, input) : undefined;
     if (precomputed) return { version, features: input.rows.map(() => ({})), degraded: input.rows.map(() => []), outputs: precomputed, featureMs: Date.now() - t0, source: "precomputed" };
-    const online = await lookupFeatures(onlineStore(env), spec.feature_spec, input.rows, input.entities, gatewayConfig(env).FEATURE_DEADLINE_MS);
+    const config = gatewayConfig(env);
+    const online = await lookupFeatures(onlineStore(env), spec.feature_spec, input.rows, input.entities, config.FEATURE_DEADLINE_MS, Date.now(), featureCache(config.FEATURE_CACHE_ENTRIES));
     const many = input.rows.length > 1;
     const resolved = online.raw.map((r, i) => resolveRow(spec.feature_spec, r, many ? `instances[${i}].features` : "features", online.reasons[i]));
     tensor = encodeRows(spec.feature_spec, resolved.map((r) => r.values));
@@ -62,6 +64,14 @@ async function readPrecomputed(env: Env, model: string, spec: SnapshotVersion, i
   const now = Date.now();
   if (!found || found.some((r) => !r || now - r.ts > max_age_s * 1000)) return undefined;
   return found.map((r) => r!.values as Record<string, number | number[]>);
+}
+
+let cache: { entries: number; rows: RowCache } | undefined;
+
+/** The isolate's cache of view rows (views with `cache_s`); a changed size setting starts a new one. */
+function featureCache(entries: number): RowCache {
+  if (cache?.entries !== entries) cache = { entries, rows: rowCache(entries) };
+  return cache.rows;
 }
 
 function runtimeFor(env: Env, model: string, spec: SnapshotVersion): ModelRuntime {

@@ -28,6 +28,11 @@ export const featureViewSchema = z.object({
   entity: z.string().min(1).max(128),
   /** Values older than this count as missing. */
   max_age_s: z.number().int().positive().optional(),
+  /**
+   * Each gateway isolate may keep a row it read (or found missing) for this long before reading
+   * the store again: a change in the store reaches predictions within `cache_s`. Off by default.
+   */
+  cache_s: z.number().int().positive().max(3600).optional(),
 });
 export type FeatureView = z.infer<typeof featureViewSchema>;
 
