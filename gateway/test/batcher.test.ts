@@ -4,9 +4,9 @@
 // once. The queue failures are a fake (a real queue here does not fail on demand); the spill
 // bucket, the re-ingestion and the counting are the real ones.
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MAX_MESSAGE_BYTES, utf8Length, type LogRecord } from "@verge/shared";
-import { sendBatches, sendRecords, type LogSink } from "../src/logging/batcher.ts";
+import { enqueueLogs, sendBatches, sendRecords, type LogSink } from "../src/logging/batcher.ts";
 import { testStack, waitForCount, type TestStack } from "../../test/helpers.ts";
 
 type Envelope = { body: { records: LogRecord[] } };
@@ -148,5 +148,41 @@ describe("spill and re-ingestion", () => {
     await (await stack.mf.getWorker("verge-control-plane")).scheduled({ cron: "* * * * *" });
     await waitForCount(stack, "spilled", 300);
     expect((await stack.admin.ok("GET", "/v1/dead-letters")).health.spill_pending_objects).toBe(0);
+  });
+});
+
+describe("enqueueLogs: one batch across requests", () => {
+  it("holds only the request that opened the batch until it is sent; joiners return at once; all records go in one call", async () => {
+    const { queue, delivered } = fakeQueue();
+    const opener = enqueueLogs({ queue }, [record(1)]);
+    let openerDone = false;
+    void opener.then(() => (openerDone = true));
+    const joiners = [2, 3, 4].map((i) => enqueueLogs({ queue }, [record(i)]));
+    let joinersDone = false;
+    void Promise.all(joiners).then(() => (joinersDone = true));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(joinersDone).toBe(true);
+    expect(openerDone).toBe(false);
+    expect(delivered).toHaveLength(0);
+    await opener; // the batch's 25 ms timer
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]!.flatMap((m) => m.body.records.map((r) => r.request_id))).toEqual(["req-1", "req-2", "req-3", "req-4"]);
+  });
+
+  it("lets the next request flush a batch whose timer did not fire in time, and hold that send", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      const { queue, delivered } = fakeQueue();
+      void enqueueLogs({ queue }, [record(10)]);
+      // The opener's request was cancelled: its timer never fires, but time goes on.
+      vi.setSystemTime(Date.now() + 60);
+      const late = enqueueLogs({ queue }, [record(11)]);
+      await late;
+      expect(delivered).toHaveLength(1);
+      expect(delivered[0]!.flatMap((m) => m.body.records.map((r) => r.request_id))).toEqual(["req-10", "req-11"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -14,7 +14,7 @@ import { CLIENT_KEY, testStack, type TestStack } from "../../test/helpers.ts";
 
 describe("rowCache", () => {
   it("serves a row until its time is up, and evicts the least recently read past its size", () => {
-    const c = rowCache(2);
+    const c = rowCache(2, () => 1); // kept for the whole ttl
     const row = (n: number) => ({ ts: n, values: { x: n } });
     c.set("a", row(1), 1000, 0);
     c.set("b", undefined, 1000, 0); // a missing row is kept as missing
@@ -28,6 +28,13 @@ describe("rowCache", () => {
     expect(c.size).toBe(2);
     expect(c.get("a", 1)).toEqual({ hit: false });
     expect(c.get("b", 1).hit).toBe(true);
+  });
+
+  it("spreads expiry over the last fifth of the ttl", () => {
+    const c = rowCache(10, () => 0); // the shortest draw
+    c.set("a", undefined, 1000, 0);
+    expect(c.get("a", 799).hit).toBe(true);
+    expect(c.get("a", 800).hit).toBe(false);
   });
 
   it("never holds more than its size, whatever the sequence", () => {

@@ -16,7 +16,11 @@ export interface RowCache {
   readonly size: number;
 }
 
-export function rowCache(maxEntries: number): RowCache {
+/**
+ * Each row is kept for between 80% and 100% of its view's `cache_s` (drawn per row), so rows read
+ * in the same burst do not all expire at once and send their reads to the store together.
+ */
+export function rowCache(maxEntries: number, random: () => number = Math.random): RowCache {
   const entries = new Map<string, Entry>();
   return {
     get(key, now) {
@@ -29,7 +33,7 @@ export function rowCache(maxEntries: number): RowCache {
     },
     set(key, row, ttlMs, now) {
       entries.delete(key);
-      entries.set(key, { row, until: now + ttlMs });
+      entries.set(key, { row, until: now + ttlMs * (0.8 + 0.2 * random()) });
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
     },
     get size() {

@@ -1,7 +1,8 @@
 // Batches prediction log records across the requests of an isolate: records are packed into
 // envelopes (up to 100 records or 96 KB of UTF-8 JSON a message) and sent every 25 ms or 1,000
-// records, instead of one message per prediction. Every request keeps its records' send in its
-// waitUntil, so an isolate is not torn down before they leave. Nothing is dropped silently: a
+// records, instead of one message per prediction. The request that opens a batch keeps its send in
+// waitUntil, so its context (which owns the batch's timer) lives until the batch has left; requests
+// that join the batch do not wait for it. Nothing is dropped silently: a
 // record too large for a message is cut down (and says so), a sendBatch call that fails is
 // retried on its own with backoff, and what the queue still refuses is spilled to the lake
 // bucket, from which the control plane re-ingests it.
@@ -49,27 +50,40 @@ interface Pending {
   sent: Promise<void>;
   release: () => void;
   timer: ReturnType<typeof setTimeout>;
+  /** When the batch was opened (ms since epoch). */
+  opened: number;
 }
 
 let pending: Pending | undefined;
 
-/** Adds records to the isolate's next batch; resolves once that batch has been sent, spilled or reported. */
+/**
+ * Adds records to the isolate's next batch. Resolves once that batch has been sent, spilled or
+ * reported for the request that opened it (and for one that flushes it); a request that only
+ * joins a batch gets a settled promise: holding every request's context until its batch leaves
+ * cost the gateway more CPU than building, sizing and sending the records together. The opener's
+ * context owns the timer; should its timer not have fired in time (its request cancelled), the
+ * next request to join flushes the batch itself and holds that send.
+ */
 export function enqueueLogs(sink: LogSink, records: readonly LogRecord[]): Promise<void> {
-  let batch = pending;
+  const now = Date.now();
+  const batch = pending;
   if (!batch) {
     let release!: () => void;
     const sent = new Promise<void>((resolve) => (release = resolve));
-    batch = { records: [], sent, release, timer: setTimeout(() => void flush(sink, batch!), MAX_WAIT_MS) };
-    pending = batch;
+    const opened: Pending = { records: [...records], sent, release, timer: setTimeout(() => void flush(sink, opened), MAX_WAIT_MS), opened: now };
+    pending = opened;
+    if (opened.records.length >= MAX_PENDING_RECORDS) void flush(sink, opened);
+    return sent;
   }
   batch.records.push(...records);
-  const current = batch;
-  if (current.records.length >= MAX_PENDING_RECORDS) void flush(sink, current);
-  // The request that opened the batch owns its timer; if that request is cancelled (client gone)
-  // the timer may never fire, so every request also flushes the batch itself after a grace period.
-  const backstop = new Promise<void>((resolve) => setTimeout(resolve, MAX_WAIT_MS * 2)).then(() => flush(sink, current));
-  return Promise.race([current.sent, backstop.then(() => current.sent)]);
+  if (batch.records.length >= MAX_PENDING_RECORDS || now - batch.opened >= MAX_WAIT_MS * 2) {
+    void flush(sink, batch);
+    return batch.sent;
+  }
+  return JOINED;
 }
+
+const JOINED = Promise.resolve();
 
 async function flush(sink: LogSink, batch: Pending): Promise<void> {
   if (pending !== batch) return;
