@@ -126,7 +126,8 @@ export async function measurePhases(request: Request, env: Env, fetch: Fetch): P
     inference: await us(() => runtime.run(spec, tensor, rows.length)),
     response: await us(() => new Response(JSON.stringify(response), { headers: { "content-type": "application/json", "x-request-id": identity.requestId } })),
     log_handoff: await us(() => {
-      ctx.pending.push(sendLogs(env, snapshot, logCtx, logPrediction));
+      const held = sendLogs(env, snapshot, logCtx, logPrediction);
+      if (held) ctx.pending.push(held);
     }),
   };
   const serveCtx = { env, snapshot, waitUntil: (p: Promise<unknown>) => void ctx.pending.push(p) };

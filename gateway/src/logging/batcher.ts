@@ -57,14 +57,15 @@ interface Pending {
 let pending: Pending | undefined;
 
 /**
- * Adds records to the isolate's next batch. Resolves once that batch has been sent, spilled or
- * reported for the request that opened it (and for one that flushes it); a request that only
- * joins a batch gets a settled promise: holding every request's context until its batch leaves
- * cost the gateway more CPU than building, sizing and sending the records together. The opener's
- * context owns the timer; should its timer not have fired in time (its request cancelled), the
- * next request to join flushes the batch itself and holds that send.
+ * Adds records to the isolate's next batch. For the request that opened it (and one that flushes
+ * it), returns the batch's send, to hold in waitUntil: it resolves once the batch has been sent,
+ * spilled or reported. A request that only joins a batch gets undefined, nothing to hold: holding
+ * every request's context until its batch leaves cost the gateway more CPU than building, sizing
+ * and sending the records together. The opener's context owns the timer; should its timer not have
+ * fired in time (its request cancelled), the next request to join flushes the batch itself and
+ * holds that send.
  */
-export function enqueueLogs(sink: LogSink, records: readonly LogRecord[]): Promise<void> {
+export function enqueueLogs(sink: LogSink, records: readonly LogRecord[]): Promise<void> | undefined {
   const now = Date.now();
   const batch = pending;
   if (!batch) {
@@ -80,10 +81,8 @@ export function enqueueLogs(sink: LogSink, records: readonly LogRecord[]): Promi
     void flush(sink, batch);
     return batch.sent;
   }
-  return JOINED;
+  return undefined;
 }
-
-const JOINED = Promise.resolve();
 
 async function flush(sink: LogSink, batch: Pending): Promise<void> {
   if (pending !== batch) return;

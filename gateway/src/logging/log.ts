@@ -40,8 +40,21 @@ export function requestColo(request: Request): string | undefined {
   return typeof colo === "string" && colo ? colo : undefined;
 }
 
-/** Builds one record per row and hands them to the isolate's batcher. */
-export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p: Prediction): Promise<void> {
+/**
+ * Builds one record per row and hands them to the isolate's batcher. Returns what the request must
+ * hold in waitUntil (its batch's send, or the redaction before it), or undefined when the request
+ * only joined a batch another request holds.
+ */
+export function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p: Prediction): Promise<void> | undefined {
+  try {
+    return buildAndEnqueue(env, snapshot, ctx, p);
+  } catch (err) {
+    // Never the response's problem: the failure surfaces where waitUntil reports it.
+    return Promise.reject(err);
+  }
+}
+
+function buildAndEnqueue(env: Env, snapshot: Snapshot, ctx: LogContext, p: Prediction): Promise<void> | undefined {
   const ts = Date.now();
   const hash = unitHash(ctx.unit);
   const rows = p.outputs.length;
@@ -68,11 +81,10 @@ export async function sendLogs(env: Env, snapshot: Snapshot, ctx: LogContext, p:
     ...namesOf(p.ignored?.[i], "unknown_feature", "unknown_features"),
     ...namesOf(p.ignored?.[i], "out_of_vocabulary", "out_of_vocabulary"),
   }));
+  const sink = { queue: env.PREDICTION_LOGS, spill: env.LOGS };
   // Redaction hashes with WebCrypto (async); a model without a redaction list skips it entirely.
-  if (policy?.redact.length) {
-    for (let i = 0; i < records.length; i++) records[i] = await redactRecord(records[i]!, policy);
-  }
-  await enqueueLogs({ queue: env.PREDICTION_LOGS, spill: env.LOGS }, records);
+  if (policy?.redact.length) return Promise.all(records.map((r) => redactRecord(r, policy))).then((redacted) => enqueueLogs(sink, redacted));
+  return enqueueLogs(sink, records);
 }
 
 function namesOf<K extends "unknown_features" | "out_of_vocabulary">(ignored: Ignored[] | undefined, reason: Ignored["reason"], field: K): Partial<Record<K, string[]>> {

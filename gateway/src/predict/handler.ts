@@ -28,7 +28,9 @@ export async function predict(c: Context<AppEnv>, modelName: string, body: Predi
   if (degraded.length) response.degraded = many ? dedupe(degraded) : degraded;
   const ignored = s.prediction.ignored?.flat() ?? [];
   if (ignored.length) response.ignored = many ? dedupe(ignored) : ignored;
-  return c.json(response, 200, servedHeaders(requestId, s));
+  // The Response is made here rather than by c.json, which would copy the headers into a second
+  // Headers object (no middleware before this handler sets any).
+  return new Response(JSON.stringify(response), { headers: { "content-type": "application/json", ...servedHeaders(requestId, s) } });
 }
 
 function dedupe<T extends Degraded | Ignored>(items: T[]): T[] {

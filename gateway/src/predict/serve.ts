@@ -90,8 +90,10 @@ export async function serve(ctx: ServeContext, req: ServeRequest): Promise<Serve
   const route = chooseRoute(req, routingKey);
   const pinned = req.target !== undefined && "pinned" in req.target;
   const base: Omit<LogContext, "variant" | "latency"> = { requestId, model: model.name, unit: routingKey, shadow: false, keyId: req.keyId, colo: req.colo };
-  const log = (variant: string, p: Prediction, latency: Served["latency"], failure?: string, positions?: number[]) =>
-    ctx.waitUntil(sendLogs(ctx.env, ctx.snapshot, { ...base, variant, latency, ...(failure ? { status: "error" as const, error: failure } : {}), ...(positions ? { positions } : {}) }, p));
+  const log = (variant: string, p: Prediction, latency: Served["latency"], failure?: string, positions?: number[]) => {
+    const held = sendLogs(ctx.env, ctx.snapshot, { ...base, variant, latency, ...(failure ? { status: "error" as const, error: failure } : {}), ...(positions ? { positions } : {}) }, p);
+    if (held) ctx.waitUntil(held);
+  };
   const rows = rowCount(req.input);
   // Every attempt that reached a model is logged, a failed one as an error of its own version, so
   // error-rate guardrails and rollbacks see outages. Bad input never reached a model: not logged.
