@@ -207,6 +207,9 @@ export async function benchEdge(): Promise<void> {
         console.log(`round ${i + 1}`, Object.entries(out).map(([k, v]) => `${k} ${v.at(-1)!.rps.toFixed(0)} req/s ${v.at(-1)!.cpuUs.toFixed(0)} µs`).join(" | "), "load", loadavg()[0]!.toFixed(1));
       }
       const med = (k: string, f: keyof Run) => median(out[k]!.map((r) => r[f]));
+      // Paired per round (the same minute of the machine): the new build's CPU per request over the baseline's.
+      const paired = (t: string) => median(out[`new ${t}`]!.map((r, i) => r.cpuUs / out[`baseline ${t}`]![i]!.cpuUs));
+      console.log(`new / baseline CPU per request, median of per-round ratios: ${(["noop", "demo", "wide", "widec"] as const).map((t) => `${t} ${paired(t).toFixed(2)}`).join(", ")}`);
       for (const name of ["new", "baseline"]) {
         const noop = (f: keyof Run) => med(`${name} noop`, f);
         const each = (["demo", "wide", "widec"] as const).map((t) => `${t} ${med(`${name} ${t}`, "rps").toFixed(0)} req/s ${med(`${name} ${t}`, "cpuUs").toFixed(0)} µs (ratio ${(med(`${name} ${t}`, "rps") / noop("rps")).toFixed(2)}, CPU ratio ${(noop("cpuUs") / med(`${name} ${t}`, "cpuUs")).toFixed(2)})`);
