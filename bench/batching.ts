@@ -25,7 +25,7 @@ const MODES = [
   { name: "on", label: "batching on (max batch 64, delay 2 ms)", maxBatch: 64, delayMs: 2 },
   { name: "on-5ms", label: "batching on (max batch 64, delay 5 ms)", maxBatch: 64, delayMs: 5 },
 ] as const;
-const INTRA_OP_THREADS = 1;
+const INTRA_OP_THREADS = Number(process.env.BENCH_INTRA_OP_THREADS ?? 1);
 
 type Node = ChildServer;
 
