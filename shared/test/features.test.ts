@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../src/errors.ts";
 import { encodeRows, inputWidth, resolveRow } from "../src/features.ts";
-import type { FeatureSpec } from "../src/schemas/feature-spec.ts";
+import { featureSpecSchema, type FeatureSpec } from "../src/schemas/feature-spec.ts";
 
 const spec: Pick<FeatureSpec, "features"> = {
   features: [
@@ -39,5 +39,22 @@ describe("feature encoding", () => {
         expect(Array.from(encodeRows(spec, resolved))).toEqual(Array.from(a));
       }),
     );
+  });
+});
+
+describe("a view's cache_s", () => {
+  const withCache = (cache_s: unknown) => ({ features: [{ name: "clicks", type: "number", default: 0, view: "user" }], views: [{ name: "user", entity: "user_id", cache_s }] });
+
+  it("takes whole seconds from 1 to 3600, and is optional", () => {
+    expect(featureSpecSchema.parse(withCache(60)).views[0]!.cache_s).toBe(60);
+    expect(featureSpecSchema.parse({ ...withCache(1), views: [{ name: "user", entity: "user_id" }] }).views[0]!.cache_s).toBeUndefined();
+  });
+
+  it("refuses anything else, naming views[i].cache_s", () => {
+    for (const bad of [0, -5, 1.5, 3601, "60", null]) {
+      const r = featureSpecSchema.safeParse(withCache(bad));
+      expect(r.success).toBe(false);
+      expect(r.error!.issues[0]!.path).toEqual(["views", 0, "cache_s"]);
+    }
   });
 });
